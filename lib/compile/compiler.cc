@@ -1,0 +1,339 @@
+#include "compile/compiler.h"
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <set>
+#include <tuple>
+
+#include "compile/buckets.h"
+#include "compile/endpoint_pools.h"
+#include "compile/skeleton.h"
+
+namespace svcnft {
+
+namespace {
+
+using skeleton::FrontKind;
+using skeleton::name;
+
+// One address (or node port) a Service port answers on, in one family.
+struct Front {
+  FrontKind kind = FrontKind::kAddress;
+  IpFamily family = IpFamily::kV4;
+  IpAddress address;  // kAddress only
+  Protocol protocol = Protocol::kTcp;
+  uint16_t port = 0;
+  bool clusterIP = false;       // else external: externalIP, LB IP or NodePort
+  bool loadBalancerIP = false;  // subject to loadBalancerSourceRanges
+
+  std::vector<ir::Datum> key() const {
+    if (kind == FrontKind::kNodePort) return {protocol, ir::Port{port}};
+    return {address, protocol, ir::Port{port}};
+  }
+  std::string describe() const {
+    const std::string p = std::to_string(port) + "/" + protocolK8sName(protocol);
+    if (kind == FrontKind::kNodePort) return "nodePort " + p;
+    return (family == IpFamily::kV6 ? "[" + address.str() + "]" : address.str()) + ":" + p;
+  }
+};
+
+const char* setBase(const char* addressName, const char* nodePortName, FrontKind k) {
+  return k == FrontKind::kAddress ? addressName : nodePortName;
+}
+
+// "namespace/name:port", shortened (never rejected) past nft's 128-byte limit.
+std::string elementComment(const Service& svc, const ServicePort& port) {
+  std::string c = svc.key() + ":" + (port.name.empty() ? std::to_string(port.port) : port.name);
+  if (c.size() <= ir::kMaxCommentBytes) return c;
+  char tag[16];
+  std::snprintf(tag, sizeof tag, "~%08zx", std::hash<std::string>{}(c) & 0xffffffffu);
+  return c.substr(0, ir::kMaxCommentBytes - 9) + tag;
+}
+
+class Compiler {
+ public:
+  Compiler(const Inputs& in, Diagnostics& diags)
+      : in_(in), diags_(diags), rs_(skeleton::build(in.node)) {}
+
+  ir::Ruleset run() {
+    addNodeElements();
+    std::map<std::string, std::vector<const EndpointSlice*>> slicesByService;
+    for (const auto& s : in_.slices) slicesByService[s.serviceKey()].push_back(&s);
+    std::vector<const Service*> services;
+    for (const auto& s : in_.services) services.push_back(&s);
+    std::sort(services.begin(), services.end(),
+              [](const Service* a, const Service* b) { return a->key() < b->key(); });
+    for (const Service* svc : services) compileService(*svc, slicesByService[svc->key()]);
+    addDynamicChains();
+    for (auto& set : rs_.sets) {
+      std::stable_sort(set.elements.begin(), set.elements.end(),
+                       [](const ir::Element& a, const ir::Element& b) { return a.key < b.key; });
+    }
+    return std::move(rs_);
+  }
+
+ private:
+  void add(const std::string& setName, ir::Element e) { set(setName).elements.push_back(std::move(e)); }
+
+  ir::Set& set(const std::string& setName) {
+    ir::Set* s = rs_.findSet(setName);
+    return *s;  // every name used here comes from the skeleton
+  }
+
+  void addNodeElements() {
+    for (const auto& c : in_.node.clusterCIDRs) add(name("cluster-cidrs", c.family()), {{c}, {}, {}, ""});
+    for (const auto& c : in_.node.serviceCIDRs) add(name("service-cidrs", c.family()), {{c}, {}, {}, ""});
+    std::set<IpAddress> seen;
+    for (const auto& a : in_.node.nodeIPs) {
+      if (seen.insert(a).second) add(name("nodeport-ips", a.family()), {{a}, {}, {}, ""});
+    }
+  }
+
+  std::vector<IpFamily> familiesOf(const Service& svc,
+                                   const std::vector<const EndpointSlice*>& slices) {
+    std::set<IpFamily> fams(svc.ipFamilies.begin(), svc.ipFamilies.end());
+    for (const auto& a : svc.clusterIPs) fams.insert(a.family());
+    if (fams.empty()) {
+      for (const auto* s : slices) fams.insert(s->addressType);
+    }
+    if (fams.empty()) fams.insert(IpFamily::kV4);
+    return {fams.begin(), fams.end()};
+  }
+
+  // The port an endpoint of `slice` serves `sp` on, or 0. kube-proxy matches slice
+  // ports by the Service port's name; hand-written slices may name the targetPort.
+  uint16_t resolvePort(const ServicePort& sp, const EndpointSlice& slice) {
+    for (const auto& p : slice.ports) {
+      if (p.name == sp.name && p.protocol == sp.protocol) return p.port;
+    }
+    if (!sp.targetPortName.empty()) {
+      for (const auto& p : slice.ports) {
+        if (p.name == sp.targetPortName && p.protocol == sp.protocol) return p.port;
+      }
+      return 0;
+    }
+    return sp.targetPortNumber;
+  }
+
+  std::vector<Backend> backendsFor(const Service& svc, const ServicePort& sp, IpFamily f,
+                                   const std::vector<const EndpointSlice*>& slices) {
+    std::vector<Backend> out;
+    std::set<IpAddress> seen;  // an address in two slices counts once, as in kube-proxy
+    bool anyUnresolved = false;
+    for (const auto* slice : slices) {
+      if (slice->addressType != f || slice->endpoints.empty()) continue;
+      const uint16_t port = resolvePort(sp, *slice);
+      if (port == 0) {
+        anyUnresolved = true;
+        continue;
+      }
+      for (const auto& e : slice->endpoints) {
+        if (!seen.insert(e.address).second) continue;
+        const bool local = !in_.node.nodeName.empty() && e.nodeName == in_.node.nodeName;
+        out.push_back({e.address, port, e.weight, local, e.ready, e.serving, e.terminating});
+      }
+    }
+    if (anyUnresolved) {
+      diags_.warning(sp.where, "Service " + svc.key() + ": port " +
+                                   (sp.name.empty() ? std::to_string(sp.port) : sp.name) +
+                                   ": named targetPort \"" + sp.targetPortName +
+                                   "\" matches no port of its EndpointSlices; those endpoints "
+                                   "are not used");
+    }
+    return out;
+  }
+
+  // Claims a front for a Service; a second claimant is an error naming both.
+  bool claim(const Front& fr, const Service& svc) {
+    auto key = std::make_tuple(fr.kind, fr.family, fr.key());
+    auto [it, fresh] = owners_.emplace(key, &svc);
+    if (fresh || it->second == &svc) return true;
+    diags_.error(svc.where, "Service " + svc.key() + ": " + fr.describe() +
+                                " is already served by Service " + it->second->key());
+    return false;
+  }
+
+  void addBuckets(const Front& fr, const std::vector<Backend>& pool, bool localPool,
+                  const std::string& comment) {
+    std::vector<int> weights;
+    for (const auto& b : pool) weights.push_back(b.weight);
+    const std::vector<int> counts = bucketCounts(weights);
+    int total = 0;
+    for (int c : counts) total += c;
+    const std::string lbSet =
+        name(setBase(localPool ? "lb-local" : "lb", localPool ? "np-lb-local" : "np-lb", fr.kind),
+             fr.family);
+    lbChains_.insert({fr.kind, localPool, fr.family, total});
+    add(lbSet, {fr.key(), {},
+                ir::Verdict{ir::Verdict::Kind::kGoto,
+                            skeleton::lbChainName(fr.kind, localPool, fr.family, total)},
+                comment});
+    uint32_t bucket = localPool ? skeleton::kLocalPoolOffset : 0;
+    const std::string backends = name(setBase("backends", "np-backends", fr.kind), fr.family);
+    for (std::size_t i = 0; i < pool.size(); ++i) {
+      for (int c = 0; c < counts[i]; ++c) {
+        auto key = fr.key();
+        key.push_back(ir::Integer{bucket++});
+        add(backends, {key, {pool[i].address, ir::Port{pool[i].port}}, {}, comment});
+      }
+      hairpin_.insert(pool[i].address);
+    }
+  }
+
+  void addAffinity(const Service& svc, const Front& fr, const std::vector<Backend>& pool,
+                   const std::string& comment) {
+    // The affinity map stores the endpoint address; the port comes from target-ports,
+    // so every endpoint must serve this Service port on the same number.
+    for (const auto& b : pool) {
+      if (b.port != pool.front().port) {
+        diags_.warning(svc.where, "Service " + svc.key() + ": " + fr.describe() +
+                                      ": sessionAffinity ClientIP needs one target port for all "
+                                      "endpoints; this port balances without affinity");
+        return;
+      }
+    }
+    add(name(setBase("target-ports", "np-target-ports", fr.kind), fr.family),
+        {fr.key(), {ir::Port{pool.front().port}}, {}, comment});
+    affinityChains_.insert({fr.family, svc.affinityTimeoutSeconds});
+    add(name(setBase("affinity-timeouts", "np-affinity-timeouts", fr.kind), fr.family),
+        {fr.key(), {},
+         ir::Verdict{ir::Verdict::Kind::kGoto,
+                     skeleton::affinityChainName(fr.family, svc.affinityTimeoutSeconds)},
+         comment});
+  }
+
+  void compileFront(const Service& svc, const Front& fr, const EndpointPools& pools,
+                    const std::string& comment) {
+    if (!claim(fr, svc)) return;
+    const bool addr = fr.kind == FrontKind::kAddress;
+    const std::string dispatch = name(addr ? "service-ips" : "nodeports", fr.family);
+    const std::string noEndpoints = name(addr ? "no-endpoints" : "np-no-endpoints", fr.family);
+    auto verdictTo = [](const std::string& chain) {
+      return ir::Verdict{ir::Verdict::Kind::kGoto, chain};
+    };
+    const ir::Verdict reject = verdictTo(skeleton::kRejectChain);
+    const ir::Verdict drop{ir::Verdict::Kind::kDrop, ""};
+
+    if (fr.loadBalancerIP && !svc.loadBalancerSourceRanges.empty()) {
+      add(name("firewall-fronts", fr.family), {fr.key(), {}, {}, comment});
+      for (const auto& range : svc.loadBalancerSourceRanges) {
+        if (range.family() != fr.family) continue;
+        auto key = fr.key();
+        key.push_back(range);
+        add(name("firewall-allow", fr.family), {key, {}, {}, comment});
+      }
+    }
+
+    // SPEC 6: no endpoint at all → reject at once, never a timeout.
+    if (pools.cluster.empty()) {
+      add(noEndpoints, {fr.key(), {}, reject, comment});
+      return;
+    }
+    const std::vector<Backend>* primary = &pools.cluster;
+    std::string policy;
+    if (fr.clusterIP) {
+      if (svc.internalTrafficPolicy == TrafficPolicy::kLocal) primary = &pools.local;
+      policy = skeleton::kSvcCluster;
+    } else if (svc.externalTrafficPolicy == TrafficPolicy::kLocal) {
+      policy = addr ? skeleton::kSvcExternalLocal : skeleton::kNpExternalLocal;
+    } else {
+      policy = addr ? skeleton::kSvcExternal : skeleton::kNpExternal;
+    }
+    // A Local policy with endpoints elsewhere but none here drops (SPEC 4, 6).
+    if (primary->empty()) {
+      add(noEndpoints, {fr.key(), {}, drop, comment});
+      return;
+    }
+    add(dispatch, {fr.key(), {}, verdictTo(name(policy.c_str(), fr.family)), comment});
+    addBuckets(fr, *primary, /*localPool=*/false, comment);
+    const bool externalLocal =
+        !fr.clusterIP && svc.externalTrafficPolicy == TrafficPolicy::kLocal;
+    if (externalLocal) {
+      if (pools.local.empty()) {
+        // Outside clients are dropped; pods and the node still reach all endpoints.
+        add(noEndpoints, {fr.key(), {}, drop, comment});
+      } else {
+        addBuckets(fr, pools.local, /*localPool=*/true, comment);
+      }
+    }
+    if (svc.clientIPAffinity) {
+      std::vector<Backend> all = *primary;
+      if (externalLocal) all.insert(all.end(), pools.local.begin(), pools.local.end());
+      addAffinity(svc, fr, all, comment);
+    }
+  }
+
+  void compileService(const Service& svc, const std::vector<const EndpointSlice*>& slices) {
+    // ExternalName and headless Services get no rules (kube-proxy does the same).
+    if (svc.type == ServiceType::kExternalName || svc.headless) return;
+    const bool nodePorts =
+        svc.type == ServiceType::kNodePort || svc.type == ServiceType::kLoadBalancer;
+    for (const auto& sp : svc.ports) {
+      const std::string comment = elementComment(svc, sp);
+      for (IpFamily f : familiesOf(svc, slices)) {
+        const EndpointPools pools = choosePools(backendsFor(svc, sp, f, slices));
+        Front base;
+        base.family = f;
+        base.protocol = sp.protocol;
+        base.port = sp.port;
+        for (const auto& a : svc.clusterIPs) {
+          if (a.family() != f) continue;
+          Front fr = base;
+          fr.address = a;
+          fr.clusterIP = true;
+          clusterIPs_.insert(a);
+          compileFront(svc, fr, pools, comment);
+        }
+        for (const auto& a : svc.externalIPs) {
+          if (a.family() != f) continue;
+          Front fr = base;
+          fr.address = a;
+          compileFront(svc, fr, pools, comment);
+        }
+        for (const auto& a : svc.loadBalancerIPs) {
+          if (a.family() != f) continue;
+          Front fr = base;
+          fr.address = a;
+          fr.loadBalancerIP = true;
+          compileFront(svc, fr, pools, comment);
+        }
+        if (nodePorts && sp.nodePort != 0) {
+          Front fr = base;
+          fr.kind = FrontKind::kNodePort;
+          fr.port = sp.nodePort;
+          compileFront(svc, fr, pools, comment);
+        }
+      }
+    }
+  }
+
+  void addDynamicChains() {
+    for (const auto& a : clusterIPs_) add(name("cluster-ips", a.family()), {{a}, {}, {}, ""});
+    for (const auto& a : hairpin_) add(name("hairpin", a.family()), {{a, a}, {}, {}, ""});
+    for (const auto& [kind, local, f, n] : lbChains_) {
+      rs_.chains.push_back({skeleton::lbChainName(kind, local, f, n), std::nullopt,
+                            {skeleton::lbChainRule(kind, local, f, n)}});
+    }
+    for (const auto& [f, t] : affinityChains_) {
+      rs_.chains.push_back(
+          {skeleton::affinityChainName(f, t), std::nullopt, {skeleton::affinityChainRule(f, t)}});
+    }
+  }
+
+  const Inputs& in_;
+  Diagnostics& diags_;
+  ir::Ruleset rs_;
+  std::map<std::tuple<FrontKind, IpFamily, std::vector<ir::Datum>>, const Service*> owners_;
+  std::set<std::tuple<FrontKind, bool, IpFamily, int>> lbChains_;
+  std::set<std::pair<IpFamily, int>> affinityChains_;
+  std::set<IpAddress> clusterIPs_;
+  std::set<IpAddress> hairpin_;
+};
+
+}  // namespace
+
+ir::Ruleset compileRuleset(const Inputs& inputs, Diagnostics& diags) {
+  return Compiler(inputs, diags).run();
+}
+}  // namespace svcnft

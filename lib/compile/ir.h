@@ -1,0 +1,85 @@
+// The ruleset IR: an inert, complete description of what goes into the kernel.
+// One table; a fixed list of sets/maps and chains (the skeleton, see rules/);
+// per-Service data only as map elements. Knows no YAML and no libnftnl.
+//
+// Invariant (SPEC.md, measured): the number of sets and rules does not depend on
+// the number of Services or endpoints. Chains grow only with the number of
+// *distinct* bucket counts and affinity timeouts in use, both bounded (see
+// buckets.h), never with the number of Services.
+#pragma once
+
+#include <compare>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "model/address.h"
+#include "model/service.h"
+
+namespace svcnft::ir {
+
+struct Port {
+  uint16_t value = 0;
+  auto operator<=>(const Port&) const = default;
+};
+struct Integer {
+  uint32_t value = 0;
+  auto operator<=>(const Integer&) const = default;
+};
+
+// One field of an element key or value.
+using Datum = std::variant<IpAddress, Cidr, Protocol, Port, Integer>;
+
+struct Verdict {
+  enum class Kind : uint8_t { kGoto, kJump, kDrop } kind = Kind::kDrop;
+  std::string chain;
+  auto operator<=>(const Verdict&) const = default;
+};
+
+struct Element {
+  std::vector<Datum> key;
+  std::vector<Datum> data;         // for data maps
+  std::optional<Verdict> verdict;  // for verdict maps
+  std::string comment;             // "namespace/name:port", at most kMaxCommentBytes
+};
+
+inline constexpr std::size_t kMaxCommentBytes = 128;  // nft's limit for comments
+
+struct Set {
+  std::string name;
+  // The declaration as nft writes it, e.g. "type ipv4_addr . inet_proto : verdict"
+  // or "typeof ip daddr . numgen random mod 2 : ip daddr".
+  std::string type;
+  bool isMap = false;
+  std::vector<std::string> flags;  // "interval", "dynamic", "timeout"
+  bool autoMerge = false;
+  std::vector<Element> elements;
+};
+
+struct BaseChain {
+  std::string type;      // "nat", "filter"
+  std::string hook;      // "prerouting", ...
+  std::string priority;  // "dstnat", "filter - 10", ...
+};
+
+struct Chain {
+  std::string name;
+  std::optional<BaseChain> base;
+  std::vector<std::string> rules;  // nft rule statements
+};
+
+struct Ruleset {
+  std::string family = "inet";
+  std::string table;
+  std::vector<Set> sets;
+  std::vector<Chain> chains;
+
+  Set* findSet(const std::string& name);
+  const Set* findSet(const std::string& name) const;
+  std::size_t elementCount() const;
+  std::size_t ruleCount() const;
+};
+
+}  // namespace svcnft::ir

@@ -1,0 +1,30 @@
+#include "model/service.h"
+
+namespace svcnft {
+
+std::optional<Protocol> parseProtocol(const std::string& k8sName) {
+  if (k8sName == "TCP") return Protocol::kTcp;
+  if (k8sName == "UDP") return Protocol::kUdp;
+  if (k8sName == "SCTP") return Protocol::kSctp;
+  return std::nullopt;
+}
+
+const char* protocolK8sName(Protocol p) {
+  switch (p) {
+    case Protocol::kTcp: return "TCP";
+    case Protocol::kUdp: return "UDP";
+    case Protocol::kSctp: return "SCTP";
+  }
+  return "?";
+}
+
+const char* protocolNftName(Protocol p) {
+  switch (p) {
+    case Protocol::kTcp: return "tcp";
+    case Protocol::kUdp: return "udp";
+    case Protocol::kSctp: return "sctp";
+  }
+  return "?";
+}
+
+}  // namespace svcnft

@@ -1,0 +1,114 @@
+// The Kubernetes objects svcnft acts on, as plain values with no file format:
+// Services, their endpoints (EndpointSlice form; legacy Endpoints are converted to
+// it by the loader) and this node's configuration. Every object remembers where it
+// was read (SourceLocation) so later stages can name it in errors.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/diagnostics.h"
+#include "model/address.h"
+
+namespace svcnft {
+
+enum class Protocol : uint8_t { kTcp, kUdp, kSctp };
+std::optional<Protocol> parseProtocol(const std::string& k8sName);  // "TCP", "UDP", "SCTP"
+const char* protocolK8sName(Protocol p);                             // "TCP"
+const char* protocolNftName(Protocol p);                             // "tcp"
+
+enum class ServiceType : uint8_t { kClusterIP, kNodePort, kLoadBalancer, kExternalName };
+enum class TrafficPolicy : uint8_t { kCluster, kLocal };
+
+inline constexpr int kDefaultAffinityTimeoutSeconds = 10800;
+
+struct ServicePort {
+  std::string name;
+  Protocol protocol = Protocol::kTcp;
+  uint16_t port = 0;
+  uint16_t targetPortNumber = 0;  // 0: not a number (see targetPortName) or unset
+  std::string targetPortName;     // set when targetPort is a named port
+  uint16_t nodePort = 0;          // 0: none
+  SourceLocation where;
+  SourceLocation nodePortWhere;
+};
+
+struct Service {
+  std::string ns;
+  std::string name;
+  ServiceType type = ServiceType::kClusterIP;
+  bool headless = false;  // clusterIP: None
+  std::vector<IpAddress> clusterIPs;
+  std::vector<IpFamily> ipFamilies;  // as written; empty when not given
+  std::vector<ServicePort> ports;
+  std::vector<IpAddress> externalIPs;
+  std::vector<IpAddress> loadBalancerIPs;  // status ingress IPs, minus ipMode Proxy
+  std::vector<SourceLocation> externalIPWhere;      // parallel to externalIPs
+  std::vector<SourceLocation> loadBalancerIPWhere;  // parallel to loadBalancerIPs
+  std::vector<Cidr> loadBalancerSourceRanges;
+  TrafficPolicy externalTrafficPolicy = TrafficPolicy::kCluster;
+  TrafficPolicy internalTrafficPolicy = TrafficPolicy::kCluster;
+  bool clientIPAffinity = false;
+  int affinityTimeoutSeconds = kDefaultAffinityTimeoutSeconds;
+  uint16_t healthCheckNodePort = 0;
+  SourceLocation where;
+
+  std::string key() const { return ns + "/" + name; }
+};
+
+struct Endpoint {
+  IpAddress address;
+  bool ready = true;
+  bool serving = true;
+  bool terminating = false;
+  std::string nodeName;
+  std::string zone;
+  int weight = 1;  // svcnft.io/weights; 0 = draining
+};
+
+struct EndpointPort {
+  std::string name;
+  Protocol protocol = Protocol::kTcp;
+  uint16_t port = 0;
+};
+
+struct EndpointSlice {
+  std::string ns;
+  std::string name;
+  std::string serviceName;
+  IpFamily addressType = IpFamily::kV4;
+  std::vector<Endpoint> endpoints;
+  std::vector<EndpointPort> ports;
+  SourceLocation where;
+
+  std::string serviceKey() const { return ns + "/" + serviceName; }
+};
+
+struct PortRange {
+  uint16_t first = 30000;
+  uint16_t last = 32767;
+  bool contains(uint16_t p) const { return p >= first && p <= last; }
+};
+
+struct NodeConfig {
+  std::string nodeName;
+  std::vector<IpAddress> nodeIPs;  // empty: every local address (fib daddr type local)
+  std::vector<Cidr> clusterCIDRs;
+  PortRange nodePortRange;
+  std::vector<Cidr> externalIPAllow;
+  std::vector<Cidr> serviceCIDRs;
+  bool masqueradeAll = false;
+  std::string table = "svcnft";
+};
+
+// Everything the compiler needs, already validated.
+struct Inputs {
+  std::vector<Service> services;
+  std::vector<EndpointSlice> slices;
+  NodeConfig node;
+};
+
+}  // namespace svcnft

@@ -1,0 +1,235 @@
+// EndpointSlice and legacy Endpoints → model::EndpointSlice, with weights.
+#include <map>
+
+#include "spec/parsers.h"
+
+namespace svcnft::spec {
+
+namespace {
+
+constexpr const char* kWeightsAnnotation = "svcnft.io/weights";
+constexpr int kMaxWeight = 1000;
+
+// svcnft.io/weights: a JSON object from endpoint address to integer weight 0-1000.
+// Returns address → weight; reports a malformed value at the annotation.
+std::map<IpAddress, int> parseWeights(FieldReader& r, const YAML::Node& doc) {
+  std::map<IpAddress, int> weights;
+  YAML::Node meta = r.map(doc, "metadata", "metadata");
+  YAML::Node annotations = r.map(meta, "annotations", "metadata.annotations");
+  if (!annotations.IsDefined()) return weights;
+  YAML::Node raw = annotations[kWeightsAnnotation];
+  if (!raw.IsDefined() || raw.IsNull()) return weights;
+  const std::string path = std::string("metadata.annotations[") + kWeightsAnnotation + "]";
+  if (!raw.IsScalar()) {
+    r.error(raw, path, "expected a JSON object as a string");
+    return weights;
+  }
+  YAML::Node parsed;
+  try {
+    parsed = YAML::Load(raw.Scalar());
+  } catch (const YAML::Exception& e) {
+    r.error(raw, path, "malformed JSON: " + e.msg);
+    return weights;
+  }
+  if (!parsed.IsMap()) {
+    r.error(raw, path, "expected a JSON object from address to weight");
+    return weights;
+  }
+  for (const auto& kv : parsed) {
+    const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "";
+    auto addr = IpAddress::parse(key);
+    if (!addr) {
+      r.error(raw, path, "\"" + key + "\" is not an IPv4 or IPv6 address");
+      continue;
+    }
+    int64_t w = 0;
+    if (!isPlainInteger(kv.second, &w)) {
+      r.error(raw, path, "weight of " + key + " is not an integer");
+      continue;
+    }
+    if (w < 0 || w > kMaxWeight) {
+      r.error(raw, path, "weight " + std::to_string(w) + " of " + key + " is outside 0-1000");
+      continue;
+    }
+    weights[*addr] = static_cast<int>(w);
+  }
+  return weights;
+}
+
+void applyWeights(FieldReader& r, const YAML::Node& doc, const std::map<IpAddress, int>& weights,
+                  std::vector<EndpointSlice>& slices) {
+  std::map<IpAddress, bool> used;
+  for (auto& s : slices) {
+    for (auto& e : s.endpoints) {
+      auto it = weights.find(e.address);
+      if (it != weights.end()) {
+        e.weight = it->second;
+        used[e.address] = true;
+      }
+    }
+  }
+  for (const auto& [addr, w] : weights) {
+    if (!used.count(addr)) {
+      r.warning(doc["metadata"]["annotations"][kWeightsAnnotation],
+                std::string("metadata.annotations[") + kWeightsAnnotation + "]",
+                "weight for " + addr.str() + ", which is not an endpoint of this object");
+    }
+  }
+}
+
+std::vector<EndpointPort> parseEndpointPorts(FieldReader& r, const YAML::Node& list,
+                                             const std::string& path) {
+  std::vector<EndpointPort> ports;
+  if (!list.IsDefined()) return ports;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const std::string p = path + "[" + std::to_string(i) + "]";
+    const YAML::Node item = list[i];
+    if (!item.IsMap()) {
+      r.error(item, p, "expected a map");
+      continue;
+    }
+    EndpointPort ep;
+    ep.name = r.string(item, "name", p + ".name").value_or("");
+    auto proto = parseProtocolField(r, item, p + ".protocol");
+    YAML::Node portNode = item["port"];
+    if (!portNode.IsDefined() || portNode.IsNull()) continue;  // "all ports": unusable for DNAT
+    auto port = parsePortField(r, portNode, p + ".port");
+    if (!proto || !port) continue;
+    ep.protocol = *proto;
+    ep.port = *port;
+    ports.push_back(ep);
+  }
+  return ports;
+}
+
+}  // namespace
+
+std::optional<EndpointSlice> parseEndpointSlice(FieldReader& r, const YAML::Node& doc) {
+  auto id = parseObjectName(r, doc);
+  if (!id) return std::nullopt;
+  EndpointSlice slice;
+  slice.ns = id->ns;
+  slice.name = id->name;
+  slice.where = r.at(doc);
+  r.setObject("EndpointSlice " + slice.ns + "/" + slice.name);
+
+  YAML::Node labels = r.map(r.map(doc, "metadata", "metadata"), "labels", "metadata.labels");
+  auto svcName = r.string(labels, "kubernetes.io/service-name",
+                          "metadata.labels[kubernetes.io/service-name]");
+  if (!svcName || svcName->empty()) {
+    r.warning(doc, "metadata.labels[kubernetes.io/service-name]",
+              "missing; the slice belongs to no Service and is ignored");
+    return std::nullopt;
+  }
+  slice.serviceName = *svcName;
+
+  auto type = r.string(doc, "addressType", "addressType").value_or("IPv4");
+  if (type == "IPv4") {
+    slice.addressType = IpFamily::kV4;
+  } else if (type == "IPv6") {
+    slice.addressType = IpFamily::kV6;
+  } else if (type == "FQDN") {
+    return std::nullopt;  // FQDN slices carry no addresses to DNAT to
+  } else {
+    r.error(doc["addressType"], "addressType", "\"" + type + "\" is not IPv4, IPv6 or FQDN");
+    return std::nullopt;
+  }
+
+  YAML::Node endpoints = r.sequence(doc, "endpoints", "endpoints");
+  if (endpoints.IsDefined()) {
+    for (std::size_t i = 0; i < endpoints.size(); ++i) {
+      const std::string path = "endpoints[" + std::to_string(i) + "]";
+      const YAML::Node item = endpoints[i];
+      if (!item.IsMap()) {
+        r.error(item, path, "expected a map");
+        continue;
+      }
+      YAML::Node conds = r.map(item, "conditions", path + ".conditions");
+      // Kubernetes: an absent ready means ready; an absent serving means "as ready".
+      const bool ready = r.boolean(conds, "ready", path + ".conditions.ready").value_or(true);
+      const bool serving =
+          r.boolean(conds, "serving", path + ".conditions.serving").value_or(ready);
+      const bool terminating =
+          r.boolean(conds, "terminating", path + ".conditions.terminating").value_or(false);
+      const std::string node = r.string(item, "nodeName", path + ".nodeName").value_or("");
+      const std::string zone = r.string(item, "zone", path + ".zone").value_or("");
+      YAML::Node addrs = r.sequence(item, "addresses", path + ".addresses");
+      if (!addrs.IsDefined()) continue;
+      for (std::size_t j = 0; j < addrs.size(); ++j) {
+        const std::string apath = path + ".addresses[" + std::to_string(j) + "]";
+        auto a = parseAddressField(r, addrs[j], apath);
+        if (!a) continue;
+        if (a->family() != slice.addressType) {
+          r.error(addrs[j], apath,
+                  a->str() + " is not of addressType " + familyName(slice.addressType));
+          continue;
+        }
+        slice.endpoints.push_back({*a, ready, serving, terminating, node, zone, 1});
+      }
+    }
+  }
+  slice.ports = parseEndpointPorts(r, r.sequence(doc, "ports", "ports"), "ports");
+
+  std::vector<EndpointSlice> one{slice};
+  applyWeights(r, doc, parseWeights(r, doc), one);
+  return one.front();
+}
+
+std::vector<EndpointSlice> parseLegacyEndpoints(FieldReader& r, const YAML::Node& doc) {
+  std::vector<EndpointSlice> out;
+  auto id = parseObjectName(r, doc);
+  if (!id) return out;
+  r.setObject("Endpoints " + id->ns + "/" + id->name);
+  YAML::Node subsets = r.sequence(doc, "subsets", "subsets");
+  if (!subsets.IsDefined()) return out;
+  for (std::size_t i = 0; i < subsets.size(); ++i) {
+    const std::string path = "subsets[" + std::to_string(i) + "]";
+    const YAML::Node subset = subsets[i];
+    if (!subset.IsMap()) {
+      r.error(subset, path, "expected a map");
+      continue;
+    }
+    // Legacy Endpoints may mix families in one subset; slices may not.
+    EndpointSlice v4, v6;
+    for (auto* s : {&v4, &v6}) {
+      s->ns = id->ns;
+      s->name = id->name;
+      s->serviceName = id->name;  // an Endpoints object is named after its Service
+      s->where = r.at(subset);
+      s->ports = parseEndpointPorts(r, r.sequence(subset, "ports", path + ".ports"),
+                                    path + ".ports");
+    }
+    v6.addressType = IpFamily::kV6;
+    for (const char* field : {"addresses", "notReadyAddresses"}) {
+      const bool ready = std::string(field) == "addresses";
+      const std::string fpath = path + "." + field;
+      YAML::Node list = r.sequence(subset, field, fpath);
+      if (!list.IsDefined()) continue;
+      for (std::size_t j = 0; j < list.size(); ++j) {
+        const std::string apath = fpath + "[" + std::to_string(j) + "]";
+        const YAML::Node item = list[j];
+        if (!item.IsMap()) {
+          r.error(item, apath, "expected a map");
+          continue;
+        }
+        YAML::Node ipNode = item["ip"];
+        if (!ipNode.IsDefined() || ipNode.IsNull()) {
+          r.error(item, apath + ".ip", "missing");
+          continue;
+        }
+        auto a = parseAddressField(r, ipNode, apath + ".ip");
+        if (!a) continue;
+        const std::string node = r.string(item, "nodeName", apath + ".nodeName").value_or("");
+        auto& target = a->family() == IpFamily::kV4 ? v4 : v6;
+        target.endpoints.push_back({*a, ready, ready, false, node, "", 1});
+      }
+    }
+    for (auto* s : {&v4, &v6}) {
+      if (!s->endpoints.empty()) out.push_back(*s);
+    }
+  }
+  applyWeights(r, doc, parseWeights(r, doc), out);
+  return out;
+}
+
+}  // namespace svcnft::spec

@@ -1,0 +1,123 @@
+// Files and directories → documents → per-kind parsers.
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "spec/loader.h"
+#include "spec/parsers.h"
+
+namespace svcnft::spec {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+void parseDocument(const YAML::Node& doc, const std::string& file, Manifests& out,
+                   Diagnostics& diags) {
+  if (!doc.IsDefined() || doc.IsNull()) return;  // empty document between "---"
+  FieldReader r(diags, file, "document", doc);
+  if (!doc.IsMap()) {
+    r.error(doc, "(top level)", "expected a Kubernetes object (a map)");
+    return;
+  }
+  const std::string kind = r.string(doc, "kind", "kind").value_or("");
+  const std::string api = r.string(doc, "apiVersion", "apiVersion").value_or("");
+  r.setObject(kind.empty() ? "document" : kind);
+
+  if (kind == "List" || (kind.size() > 4 && kind.ends_with("List"))) {
+    YAML::Node items = r.sequence(doc, "items", "items");
+    if (!items.IsDefined()) return;
+    for (const auto& item : items) parseDocument(item, file, out, diags);
+    return;
+  }
+  if (kind == "Service" && (api == "v1" || api.empty())) {
+    if (auto s = parseService(r, doc)) out.services.push_back(std::move(*s));
+  } else if (kind == "EndpointSlice" && api.starts_with("discovery.k8s.io/")) {
+    if (auto s = parseEndpointSlice(r, doc)) out.slices.push_back(std::move(*s));
+  } else if (kind == "Endpoints" && (api == "v1" || api.empty())) {
+    for (auto& s : parseLegacyEndpoints(r, doc)) out.slices.push_back(std::move(s));
+  }
+  // Other kinds (Deployments, ConfigMaps, ...) are not ours: ignored on purpose, so
+  // a whole `kubectl get -o yaml` dump can be given as is.
+}
+
+bool readFile(const std::string& path, std::string& text, Diagnostics& diags) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    diags.error({path, 0, 0}, "cannot read file");
+    return false;
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  text = ss.str();
+  return true;
+}
+
+bool isManifestFile(const fs::path& p) {
+  const std::string ext = p.extension().string();
+  return ext == ".yaml" || ext == ".yml" || ext == ".json";
+}
+
+}  // namespace
+
+void parseManifestText(const std::string& text, const std::string& fileName, Manifests& out,
+                       Diagnostics& diags) {
+  std::vector<YAML::Node> docs;
+  try {
+    docs = YAML::LoadAll(text);
+  } catch (const YAML::Exception& e) {
+    diags.error({fileName, e.mark.is_null() ? 0 : e.mark.line + 1,
+                 e.mark.is_null() ? 0 : e.mark.column + 1},
+                "malformed YAML/JSON: " + e.msg);
+    return;
+  }
+  for (const auto& doc : docs) parseDocument(doc, fileName, out, diags);
+}
+
+Manifests loadManifests(const std::vector<std::string>& paths, Diagnostics& diags) {
+  Manifests out;
+  for (const auto& path : paths) {
+    std::error_code ec;
+    std::vector<std::string> files;
+    if (fs::is_directory(path, ec)) {
+      for (const auto& entry : fs::directory_iterator(path, ec)) {
+        if (entry.is_regular_file() && isManifestFile(entry.path())) {
+          files.push_back(entry.path().string());
+        }
+      }
+      std::sort(files.begin(), files.end());
+    } else if (fs::exists(path, ec)) {
+      files.push_back(path);
+    } else {
+      diags.error({path, 0, 0}, "no such file or directory");
+      continue;
+    }
+    for (const auto& f : files) {
+      std::string text;
+      if (readFile(f, text, diags)) parseManifestText(text, f, out, diags);
+    }
+  }
+  return out;
+}
+
+NodeConfig loadNodeConfig(const std::string& path, Diagnostics& diags) {
+  std::string text;
+  if (!readFile(path, text, diags)) return NodeConfig{};
+  return parseNodeConfigText(text, path, diags);
+}
+
+Inputs loadInputs(const std::vector<std::string>& paths, const std::string& nodeConfigPath,
+                  Diagnostics& diags) {
+  Inputs in;
+  if (!nodeConfigPath.empty()) in.node = loadNodeConfig(nodeConfigPath, diags);
+  Manifests m = loadManifests(paths, diags);
+  validate(m, in.node, diags);
+  in.services = std::move(m.services);
+  in.slices = std::move(m.slices);
+  return in;
+}
+
+}  // namespace svcnft::spec

@@ -1,0 +1,95 @@
+// The node config file (--node-config) → NodeConfig.
+#include <charconv>
+#include <regex>
+
+#include "spec/loader.h"
+#include "spec/parsers.h"
+
+namespace svcnft::spec {
+
+namespace {
+
+void parseCidrList(FieldReader& r, const YAML::Node& doc, const char* key,
+                   std::vector<Cidr>& out) {
+  YAML::Node list = r.sequence(doc, key, key);
+  if (!list.IsDefined()) return;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    auto c = parseCidrField(r, list[i], std::string(key) + "[" + std::to_string(i) + "]");
+    if (c) out.push_back(*c);
+  }
+}
+
+bool parseRange(const std::string& text, PortRange& out) {
+  auto dash = text.find('-');
+  if (dash == std::string::npos) return false;
+  int first = 0, last = 0;
+  auto a = std::from_chars(text.data(), text.data() + dash, first);
+  auto b = std::from_chars(text.data() + dash + 1, text.data() + text.size(), last);
+  if (a.ec != std::errc() || a.ptr != text.data() + dash || b.ec != std::errc() ||
+      b.ptr != text.data() + text.size()) {
+    return false;
+  }
+  if (first < 1 || last > 65535 || first > last) return false;
+  out.first = static_cast<uint16_t>(first);
+  out.last = static_cast<uint16_t>(last);
+  return true;
+}
+
+}  // namespace
+
+NodeConfig parseNodeConfigText(const std::string& text, const std::string& fileName,
+                               Diagnostics& diags) {
+  NodeConfig cfg;
+  YAML::Node doc;
+  try {
+    doc = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    diags.error({fileName, e.mark.is_null() ? 0 : e.mark.line + 1,
+                 e.mark.is_null() ? 0 : e.mark.column + 1},
+                "malformed YAML/JSON: " + e.msg);
+    return cfg;
+  }
+  if (!doc.IsDefined() || doc.IsNull()) return cfg;
+  FieldReader r(diags, fileName, "node config", doc);
+  if (!doc.IsMap()) {
+    r.error(doc, "(top level)", "expected a map");
+    return cfg;
+  }
+  cfg.nodeName = r.string(doc, "nodeName", "nodeName").value_or("");
+  YAML::Node ips = r.sequence(doc, "nodeIPs", "nodeIPs");
+  if (ips.IsDefined()) {
+    for (std::size_t i = 0; i < ips.size(); ++i) {
+      const std::string path = "nodeIPs[" + std::to_string(i) + "]";
+      auto a = parseAddressField(r, ips[i], path);
+      if (!a) continue;
+      if (a->isLoopback()) {
+        // NodePorts on loopback need route_localnet, which we never set (CVE-2020-8558).
+        r.error(ips[i], path, a->str() + " is a loopback address; NodePorts never listen there");
+        continue;
+      }
+      cfg.nodeIPs.push_back(*a);
+    }
+  }
+  parseCidrList(r, doc, "clusterCIDRs", cfg.clusterCIDRs);
+  parseCidrList(r, doc, "externalIPAllow", cfg.externalIPAllow);
+  parseCidrList(r, doc, "serviceCIDRs", cfg.serviceCIDRs);
+  if (auto range = r.string(doc, "nodePortRange", "nodePortRange")) {
+    if (!parseRange(*range, cfg.nodePortRange)) {
+      r.error(doc["nodePortRange"], "nodePortRange",
+              "\"" + *range + "\" is not a port range FIRST-LAST within 1-65535");
+    }
+  }
+  cfg.masqueradeAll = r.boolean(doc, "masqueradeAll", "masqueradeAll").value_or(false);
+  if (auto table = r.string(doc, "table", "table")) {
+    static const std::regex kName("[A-Za-z][A-Za-z0-9_-]{0,63}");
+    if (!std::regex_match(*table, kName)) {
+      r.error(doc["table"], "table",
+              "\"" + *table + "\" is not a table name (a letter, then letters, digits, _ or -)");
+    } else {
+      cfg.table = *table;
+    }
+  }
+  return cfg;
+}
+
+}  // namespace svcnft::spec

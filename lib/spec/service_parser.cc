@@ -1,0 +1,270 @@
+// v1 Service → model::Service.
+#include <algorithm>
+
+#include "spec/parsers.h"
+
+namespace svcnft::spec {
+
+std::optional<ObjectName> parseObjectName(FieldReader& r, const YAML::Node& doc) {
+  YAML::Node meta = r.map(doc, "metadata", "metadata");
+  auto name = r.string(meta, "name", "metadata.name");
+  if (!name || name->empty()) {
+    r.error(meta.IsDefined() ? meta : doc, "metadata.name", "missing");
+    return std::nullopt;
+  }
+  auto ns = r.string(meta, "namespace", "metadata.namespace");
+  return ObjectName{ns && !ns->empty() ? *ns : "default", *name};
+}
+
+std::optional<IpAddress> parseAddressField(FieldReader& r, const YAML::Node& node,
+                                           const std::string& path) {
+  auto text = r.asString(node, path);
+  if (!text) return std::nullopt;
+  auto addr = IpAddress::parse(*text);
+  if (!addr) r.error(node, path, "\"" + *text + "\" is not an IPv4 or IPv6 address");
+  return addr;
+}
+
+std::optional<Cidr> parseCidrField(FieldReader& r, const YAML::Node& node,
+                                   const std::string& path) {
+  auto text = r.asString(node, path);
+  if (!text) return std::nullopt;
+  std::string trimmed = *text;
+  trimmed.erase(std::remove(trimmed.begin(), trimmed.end(), ' '), trimmed.end());
+  auto cidr = Cidr::parse(trimmed, /*allowHostBits=*/true);
+  if (!cidr) r.error(node, path, "\"" + *text + "\" is not a CIDR");
+  return cidr;
+}
+
+std::optional<uint16_t> parsePortField(FieldReader& r, const YAML::Node& node,
+                                       const std::string& path) {
+  auto v = r.asInteger(node, path);
+  if (!v) return std::nullopt;
+  if (*v < 1 || *v > 65535) {
+    r.error(node, path, std::to_string(*v) + " is outside 1-65535");
+    return std::nullopt;
+  }
+  return static_cast<uint16_t>(*v);
+}
+
+std::optional<Protocol> parseProtocolField(FieldReader& r, const YAML::Node& parent,
+                                           const std::string& path) {
+  YAML::Node n = parent["protocol"];
+  if (!n.IsDefined() || n.IsNull()) return Protocol::kTcp;
+  auto text = r.asString(n, path);
+  if (!text) return std::nullopt;
+  auto p = parseProtocol(*text);
+  if (!p) r.error(n, path, "\"" + *text + "\" is not TCP, UDP or SCTP");
+  return p;
+}
+
+namespace {
+
+std::optional<TrafficPolicy> parsePolicy(FieldReader& r, const YAML::Node& spec, const char* key,
+                                         const std::string& path) {
+  auto text = r.string(spec, key, path);
+  if (!text || *text == "Cluster" || text->empty()) return TrafficPolicy::kCluster;
+  if (*text == "Local") return TrafficPolicy::kLocal;
+  r.error(spec[key], path, "\"" + *text + "\" is not Cluster or Local");
+  return std::nullopt;
+}
+
+void parsePorts(FieldReader& r, const YAML::Node& spec, Service& svc) {
+  YAML::Node ports = r.sequence(spec, "ports", "spec.ports");
+  if (!ports.IsDefined()) return;
+  for (std::size_t i = 0; i < ports.size(); ++i) {
+    const YAML::Node p = ports[i];
+    const std::string path = "spec.ports[" + std::to_string(i) + "]";
+    if (!p.IsMap()) {
+      r.error(p, path, "expected a map");
+      continue;
+    }
+    ServicePort sp;
+    sp.where = r.at(p);
+    sp.name = r.string(p, "name", path + ".name").value_or("");
+    auto proto = parseProtocolField(r, p, path + ".protocol");
+    YAML::Node portNode = p["port"];
+    if (!portNode.IsDefined() || portNode.IsNull()) {
+      r.error(p, path + ".port", "missing");
+      continue;
+    }
+    auto port = parsePortField(r, portNode, path + ".port");
+    if (!proto || !port) continue;
+    sp.protocol = *proto;
+    sp.port = *port;
+
+    YAML::Node target = p["targetPort"];
+    if (target.IsDefined() && !target.IsNull()) {
+      int64_t n = 0;
+      if (isPlainInteger(target, &n)) {
+        auto tp = parsePortField(r, target, path + ".targetPort");
+        if (!tp) continue;
+        sp.targetPortNumber = *tp;
+      } else if (target.IsScalar() && !target.Scalar().empty()) {
+        sp.targetPortName = target.Scalar();
+      } else {
+        r.error(target, path + ".targetPort", "expected a port number or a port name");
+        continue;
+      }
+    } else {
+      sp.targetPortNumber = sp.port;  // Kubernetes defaults targetPort to port
+    }
+
+    YAML::Node nodePort = p["nodePort"];
+    if (nodePort.IsDefined() && !nodePort.IsNull()) {
+      auto np = parsePortField(r, nodePort, path + ".nodePort");
+      if (!np) continue;
+      sp.nodePort = *np;
+      sp.nodePortWhere = r.at(nodePort);
+    }
+    svc.ports.push_back(sp);
+  }
+}
+
+void parseAddresses(FieldReader& r, const YAML::Node& list, const std::string& path,
+                    std::vector<IpAddress>& out, std::vector<SourceLocation>* where = nullptr) {
+  if (!list.IsDefined()) return;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    auto a = parseAddressField(r, list[i], path + "[" + std::to_string(i) + "]");
+    if (!a) continue;
+    out.push_back(*a);
+    if (where) where->push_back(r.at(list[i]));
+  }
+}
+
+void parseClusterIPs(FieldReader& r, const YAML::Node& spec, Service& svc) {
+  YAML::Node list = r.sequence(spec, "clusterIPs", "spec.clusterIPs");
+  auto single = r.string(spec, "clusterIP", "spec.clusterIP");
+  auto isNone = [](const std::string& s) { return s == "None"; };
+  if (list.IsDefined() && list.size() > 0) {
+    if (list[0].IsScalar() && isNone(list[0].Scalar())) {
+      svc.headless = true;
+      return;
+    }
+    parseAddresses(r, list, "spec.clusterIPs", svc.clusterIPs);
+    return;
+  }
+  if (!single || single->empty()) return;
+  if (isNone(*single)) {
+    svc.headless = true;
+    return;
+  }
+  auto a = parseAddressField(r, spec["clusterIP"], "spec.clusterIP");
+  if (a) svc.clusterIPs.push_back(*a);
+}
+
+void parseLoadBalancerStatus(FieldReader& r, const YAML::Node& doc, Service& svc) {
+  YAML::Node status = r.map(doc, "status", "status");
+  YAML::Node lb = r.map(status, "loadBalancer", "status.loadBalancer");
+  YAML::Node ingress = r.sequence(lb, "ingress", "status.loadBalancer.ingress");
+  if (!ingress.IsDefined()) return;
+  for (std::size_t i = 0; i < ingress.size(); ++i) {
+    const std::string path = "status.loadBalancer.ingress[" + std::to_string(i) + "]";
+    const YAML::Node item = ingress[i];
+    if (!item.IsMap()) {
+      r.error(item, path, "expected a map");
+      continue;
+    }
+    // An ingress with ipMode Proxy is a proxying load balancer: it needs no rules.
+    auto mode = r.string(item, "ipMode", path + ".ipMode");
+    if (mode && *mode == "Proxy") continue;
+    if (!item["ip"].IsDefined() || item["ip"].IsNull()) continue;  // hostname-only ingress
+    auto a = parseAddressField(r, item["ip"], path + ".ip");
+    if (!a) continue;
+    svc.loadBalancerIPs.push_back(*a);
+    svc.loadBalancerIPWhere.push_back(r.at(item["ip"]));
+  }
+}
+
+}  // namespace
+
+std::optional<Service> parseService(FieldReader& r, const YAML::Node& doc) {
+  auto id = parseObjectName(r, doc);
+  if (!id) return std::nullopt;
+  Service svc;
+  svc.ns = id->ns;
+  svc.name = id->name;
+  svc.where = r.at(doc);
+  r.setObject("Service " + svc.key());
+
+  YAML::Node spec = r.map(doc, "spec", "spec");
+  auto type = r.string(spec, "type", "spec.type").value_or("ClusterIP");
+  if (type == "ClusterIP") {
+    svc.type = ServiceType::kClusterIP;
+  } else if (type == "NodePort") {
+    svc.type = ServiceType::kNodePort;
+  } else if (type == "LoadBalancer") {
+    svc.type = ServiceType::kLoadBalancer;
+  } else if (type == "ExternalName") {
+    svc.type = ServiceType::kExternalName;
+  } else {
+    r.error(spec["type"], "spec.type",
+            "\"" + type + "\" is not ClusterIP, NodePort, LoadBalancer or ExternalName");
+    return std::nullopt;
+  }
+
+  parseClusterIPs(r, spec, svc);
+  YAML::Node families = r.sequence(spec, "ipFamilies", "spec.ipFamilies");
+  if (families.IsDefined()) {
+    for (std::size_t i = 0; i < families.size(); ++i) {
+      const std::string path = "spec.ipFamilies[" + std::to_string(i) + "]";
+      auto f = r.asString(families[i], path);
+      if (!f) continue;
+      if (*f == "IPv4") {
+        svc.ipFamilies.push_back(IpFamily::kV4);
+      } else if (*f == "IPv6") {
+        svc.ipFamilies.push_back(IpFamily::kV6);
+      } else {
+        r.error(families[i], path, "\"" + *f + "\" is not IPv4 or IPv6");
+      }
+    }
+  }
+  parsePorts(r, spec, svc);
+  parseAddresses(r, r.sequence(spec, "externalIPs", "spec.externalIPs"), "spec.externalIPs",
+                 svc.externalIPs, &svc.externalIPWhere);
+  if (svc.type == ServiceType::kLoadBalancer) parseLoadBalancerStatus(r, doc, svc);
+
+  YAML::Node ranges =
+      r.sequence(spec, "loadBalancerSourceRanges", "spec.loadBalancerSourceRanges");
+  if (ranges.IsDefined()) {
+    for (std::size_t i = 0; i < ranges.size(); ++i) {
+      auto c = parseCidrField(r, ranges[i],
+                              "spec.loadBalancerSourceRanges[" + std::to_string(i) + "]");
+      if (c) svc.loadBalancerSourceRanges.push_back(*c);
+    }
+  }
+
+  if (auto p = parsePolicy(r, spec, "externalTrafficPolicy", "spec.externalTrafficPolicy")) {
+    svc.externalTrafficPolicy = *p;
+  }
+  if (auto p = parsePolicy(r, spec, "internalTrafficPolicy", "spec.internalTrafficPolicy")) {
+    svc.internalTrafficPolicy = *p;
+  }
+
+  auto affinity = r.string(spec, "sessionAffinity", "spec.sessionAffinity").value_or("None");
+  if (affinity == "ClientIP") {
+    svc.clientIPAffinity = true;
+  } else if (affinity != "None") {
+    r.error(spec["sessionAffinity"], "spec.sessionAffinity",
+            "\"" + affinity + "\" is not None or ClientIP");
+  }
+  YAML::Node cfg = r.map(spec, "sessionAffinityConfig", "spec.sessionAffinityConfig");
+  YAML::Node clientIP = r.map(cfg, "clientIP", "spec.sessionAffinityConfig.clientIP");
+  const std::string timeoutPath = "spec.sessionAffinityConfig.clientIP.timeoutSeconds";
+  if (auto t = r.integer(clientIP, "timeoutSeconds", timeoutPath)) {
+    // Kubernetes' own bound: 1 second to 1 day.
+    if (*t < 1 || *t > 86400) {
+      r.error(clientIP["timeoutSeconds"], timeoutPath, std::to_string(*t) + " is outside 1-86400");
+    } else {
+      svc.affinityTimeoutSeconds = static_cast<int>(*t);
+    }
+  }
+
+  YAML::Node hc = spec["healthCheckNodePort"];
+  if (hc.IsDefined() && !hc.IsNull()) {
+    if (auto p = parsePortField(r, hc, "spec.healthCheckNodePort")) svc.healthCheckNodePort = *p;
+  }
+  return svc;
+}
+
+}  // namespace svcnft::spec

@@ -1,0 +1,87 @@
+// Checks across objects and against the node config. Per-field checks live in
+// the parsers; what needs more than one object lives here.
+#include <map>
+#include <set>
+
+#include "spec/loader.h"
+
+namespace svcnft::spec {
+
+namespace {
+
+bool allowed(const IpAddress& a, const std::vector<Cidr>& allow) {
+  for (const auto& c : allow) {
+    if (c.contains(a)) return true;
+  }
+  return false;
+}
+
+void checkExternalAddresses(const Service& svc, const NodeConfig& node, Diagnostics& diags) {
+  // Guards CVE-2020-8554: a Service may only claim external addresses the operator allowed.
+  auto check = [&](const std::vector<IpAddress>& addrs, const std::vector<SourceLocation>& where,
+                   const char* field) {
+    for (std::size_t i = 0; i < addrs.size(); ++i) {
+      if (allowed(addrs[i], node.externalIPAllow)) continue;
+      diags.error(i < where.size() ? where[i] : svc.where,
+                  "Service " + svc.key() + ": " + field + "[" + std::to_string(i) + "]: " +
+                      addrs[i].str() +
+                      " is outside externalIPAllow of the node config (CVE-2020-8554)");
+    }
+  };
+  check(svc.externalIPs, svc.externalIPWhere, "spec.externalIPs");
+  check(svc.loadBalancerIPs, svc.loadBalancerIPWhere, "status.loadBalancer.ingress.ip");
+}
+
+bool hasNodePorts(const Service& svc) {
+  return svc.type == ServiceType::kNodePort || svc.type == ServiceType::kLoadBalancer;
+}
+
+}  // namespace
+
+void validate(const Manifests& m, const NodeConfig& node, Diagnostics& diags) {
+  std::map<std::string, const Service*> byKey;
+  // (protocol, nodePort) → the first Service that claimed it.
+  std::map<std::pair<Protocol, uint16_t>, const Service*> nodePorts;
+
+  for (const auto& svc : m.services) {
+    auto [it, fresh] = byKey.emplace(svc.key(), &svc);
+    if (!fresh) {
+      diags.error(svc.where, "Service " + svc.key() + ": defined twice (first at " +
+                                 it->second->where.file + ":" +
+                                 std::to_string(it->second->where.line) + ")");
+      continue;
+    }
+    checkExternalAddresses(svc, node, diags);
+    for (std::size_t i = 0; i < svc.ports.size(); ++i) {
+      const ServicePort& p = svc.ports[i];
+      if (p.nodePort == 0 || !hasNodePorts(svc)) continue;
+      const std::string field =
+          "Service " + svc.key() + ": spec.ports[" + std::to_string(i) + "].nodePort: ";
+      if (!node.nodePortRange.contains(p.nodePort)) {
+        diags.error(p.nodePortWhere, field + std::to_string(p.nodePort) +
+                                         " is outside nodePortRange " +
+                                         std::to_string(node.nodePortRange.first) + "-" +
+                                         std::to_string(node.nodePortRange.last));
+        continue;
+      }
+      auto [owner, first] = nodePorts.emplace(std::make_pair(p.protocol, p.nodePort), &svc);
+      if (!first) {
+        diags.error(p.nodePortWhere,
+                    field + std::to_string(p.nodePort) + "/" + protocolK8sName(p.protocol) +
+                        " is already used by Service " + owner->second->key() + " (" +
+                        owner->second->where.file + ":" +
+                        std::to_string(owner->second->where.line) + ")");
+      }
+    }
+  }
+
+  for (const auto& slice : m.slices) {
+    if (!byKey.count(slice.serviceKey())) {
+      diags.warning(slice.where, "EndpointSlice " + slice.ns + "/" + slice.name +
+                                     ": metadata.labels[kubernetes.io/service-name]: Service " +
+                                     slice.serviceKey() + " is not defined; slice ignored");
+    }
+  }
+}
+
+}  // namespace svcnft::spec

@@ -1,0 +1,62 @@
+// Typed reads of YAML/JSON fields with Kubernetes' strictness: a wrong type is an
+// error naming FILE:LINE:COL, the object and the field path; an absent field is
+// simply absent. Unknown fields are never looked at, so they are ignored.
+// Internal to lib/spec (yaml-cpp does not leak out of this layer).
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "common/diagnostics.h"
+
+namespace svcnft::spec {
+
+SourceLocation locationOf(const std::string& file, const YAML::Node& node);
+
+// One object being read: where errors go and how they name the object.
+class FieldReader {
+ public:
+  FieldReader(Diagnostics& diags, std::string file, std::string object, YAML::Node root)
+      : diags_(diags), file_(std::move(file)), object_(std::move(object)), root_(root) {}
+
+  const std::string& file() const { return file_; }
+  const std::string& object() const { return object_; }
+  void setObject(std::string object) { object_ = std::move(object); }
+
+  // Reports `OBJECT: FIELD: MESSAGE` at `node` (or at the object when node has no mark).
+  void error(const YAML::Node& node, const std::string& field, const std::string& message);
+  void warning(const YAML::Node& node, const std::string& field, const std::string& message);
+  SourceLocation at(const YAML::Node& node) const;
+
+  // Each returns nullopt when the field is absent or null, and also (after
+  // reporting) when it has the wrong type.
+  std::optional<std::string> string(const YAML::Node& parent, const char* key,
+                                    const std::string& path);
+  std::optional<int64_t> integer(const YAML::Node& parent, const char* key,
+                                 const std::string& path);
+  std::optional<bool> boolean(const YAML::Node& parent, const char* key,
+                              const std::string& path);
+  // An undefined node when absent; also undefined (after reporting) on a wrong type.
+  YAML::Node map(const YAML::Node& parent, const char* key, const std::string& path);
+  YAML::Node sequence(const YAML::Node& parent, const char* key, const std::string& path);
+
+  // Scalar conversions for sequence items and the like.
+  std::optional<std::string> asString(const YAML::Node& node, const std::string& path);
+  std::optional<int64_t> asInteger(const YAML::Node& node, const std::string& path);
+
+ private:
+  YAML::Node child(const YAML::Node& parent, const char* key);
+
+  Diagnostics& diags_;
+  std::string file_;
+  std::string object_;
+  YAML::Node root_;
+};
+
+// True for a scalar written as a plain (unquoted) integer literal.
+bool isPlainInteger(const YAML::Node& node, int64_t* out);
+
+}  // namespace svcnft::spec
