@@ -26,6 +26,10 @@ void parseDocument(const YAML::Node& doc, const std::string& file, Manifests& ou
   const std::string kind = r.string(doc, "kind", "kind").value_or("");
   const std::string api = r.string(doc, "apiVersion", "apiVersion").value_or("");
   r.setObject(kind.empty() ? "document" : kind);
+  if (kind.empty()) {
+    r.warning(doc, "kind", "missing; not a Kubernetes object, ignored");
+    return;
+  }
 
   if (kind == "List" || (kind.size() > 4 && kind.ends_with("List"))) {
     YAML::Node items = r.sequence(doc, "items", "items");

@@ -1,0 +1,280 @@
+// The compiler, table-driven: manifests in, the IR elements that carry each
+// semantic out. The rules themselves are fixed (skeleton) and covered by goldens.
+#include <catch2/catch.hpp>
+
+#include "test_support.h"
+
+using svcnft::testing::elements;
+using svcnft::testing::hasChain;
+using svcnft::testing::load;
+using svcnft::testing::messages;
+using Catch::Matchers::Contains;
+using Catch::Matchers::VectorContains;
+using Strings = std::vector<std::string>;
+
+namespace {
+
+const char* kNode = R"(nodeName: n1
+nodeIPs: [198.18.0.1]
+clusterCIDRs: [198.18.1.0/24, 198.18.2.0/24]
+externalIPAllow: [198.18.200.0/24]
+)";
+
+std::string service(const std::string& name, const std::string& specExtra,
+                    const std::string& ports = "[{name: http, port: 80, targetPort: 8080}]") {
+  return "apiVersion: v1\nkind: Service\nmetadata: {name: " + name + ", namespace: ns}\nspec:\n" +
+         specExtra + "  ports: " + ports + "\n---\n";
+}
+
+// One slice; each endpoint is "address[@node][!notready][~terminating]".
+std::string slice(const std::string& svc, const std::vector<std::string>& eps,
+                  const std::string& weights = "", const std::string& family = "IPv4",
+                  const std::string& ports = "[{name: http, port: 8080}]") {
+  std::string out = "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  name: " +
+                    svc + "-" + family + "\n  namespace: ns\n  labels: {kubernetes.io/service-name: " +
+                    svc + "}\n";
+  if (!weights.empty()) out += "  annotations: {svcnft.io/weights: '" + weights + "'}\n";
+  out += "addressType: " + family + "\nports: " + ports + "\nendpoints:\n";
+  for (std::string e : eps) {
+    bool ready = e.find('!') == std::string::npos;
+    bool terminating = e.find('~') == std::string::npos ? false : true;
+    std::string node = "n2";
+    auto at = e.find('@');
+    std::string addr = e.substr(0, std::min(e.find_first_of("@!~"), e.size()));
+    if (at != std::string::npos) node = e.substr(at + 1, e.find_first_of("!~", at) - at - 1);
+    out += "  - addresses: [\"" + addr + "\"]\n    nodeName: " + node +
+           "\n    conditions: {ready: " + (ready ? "true" : "false") +
+           ", serving: true, terminating: " + (terminating ? "true" : "false") + "}\n";
+  }
+  return out + "---\n";
+}
+
+svcnft::ir::Ruleset compile(const std::string& yaml, svcnft::Diagnostics* diagsOut = nullptr,
+                            const std::string& node = kNode) {
+  auto l = load(yaml, node);
+  INFO(messages(l.diags));
+  REQUIRE_FALSE(l.diags.hasErrors());
+  auto rs = svcnft::compileRuleset(l.inputs, l.diags);
+  if (diagsOut) *diagsOut = l.diags;
+  return rs;
+}
+
+}  // namespace
+
+TEST_CASE("ClusterIP: VIP:port goes to the cluster policy and three buckets", "[compiler]") {
+  auto rs = compile(service("web", "  clusterIP: 198.18.100.10\n") +
+                    slice("web", {"198.18.1.10@n1", "198.18.2.10", "198.18.2.11"}));
+  CHECK(elements(rs, "service-ips-v4") ==
+        Strings{"198.18.100.10 . tcp . 80 comment \"ns/web:http\" : goto svc-cluster-v4"});
+  CHECK(elements(rs, "lb-v4") ==
+        Strings{"198.18.100.10 . tcp . 80 comment \"ns/web:http\" : goto lb-v4-3"});
+  CHECK(elements(rs, "backends-v4") ==
+        Strings{"198.18.100.10 . tcp . 80 . 0 comment \"ns/web:http\" : 198.18.1.10 . 8080",
+                "198.18.100.10 . tcp . 80 . 1 comment \"ns/web:http\" : 198.18.2.10 . 8080",
+                "198.18.100.10 . tcp . 80 . 2 comment \"ns/web:http\" : 198.18.2.11 . 8080"});
+  CHECK(hasChain(rs, "lb-v4-3"));
+  CHECK(elements(rs, "hairpin-v4").size() == 3);
+  CHECK(elements(rs, "no-endpoints-v4").empty());
+}
+
+TEST_CASE("NodePort: every node IP on nodePort, masqueraded (Cluster policy)", "[compiler]") {
+  auto rs = compile(service("web", "  type: NodePort\n",
+                            "[{name: http, port: 80, targetPort: 8080, nodePort: 30001}]") +
+                    slice("web", {"198.18.1.10@n1", "198.18.2.10"}));
+  CHECK(elements(rs, "nodeports-v4") ==
+        Strings{"tcp . 30001 comment \"ns/web:http\" : goto np-external-v4"});
+  CHECK(elements(rs, "np-backends-v4") ==
+        Strings{"tcp . 30001 . 0 comment \"ns/web:http\" : 198.18.1.10 . 8080",
+                "tcp . 30001 . 1 comment \"ns/web:http\" : 198.18.2.10 . 8080"});
+  CHECK(elements(rs, "nodeport-ips-v4") == Strings{"198.18.0.1"});
+  // No clusterIP in the manifest: no ClusterIP rules, the NodePort still works (SPEC 10).
+  CHECK(elements(rs, "service-ips-v4").empty());
+}
+
+TEST_CASE("no endpoint at all: every front rejects at once", "[compiler]") {
+  auto rs = compile(service("web", "  type: NodePort\n  clusterIP: 198.18.100.10\n",
+                            "[{port: 80, nodePort: 30001}]"));
+  CHECK(elements(rs, "no-endpoints-v4") ==
+        Strings{"198.18.100.10 . tcp . 80 comment \"ns/web:80\" : goto reject-service"});
+  CHECK(elements(rs, "np-no-endpoints-v4") ==
+        Strings{"tcp . 30001 comment \"ns/web:80\" : goto reject-service"});
+  CHECK(elements(rs, "service-ips-v4").empty());
+  CHECK(elements(rs, "nodeports-v4").empty());
+}
+
+TEST_CASE("externalTrafficPolicy Local: local pool at the offset, cluster pool for pods",
+          "[compiler]") {
+  const std::string spec =
+      "  type: NodePort\n  externalTrafficPolicy: Local\n  externalIPs: [198.18.200.5]\n";
+  auto rs = compile(service("web", spec, "[{name: http, port: 80, targetPort: 8080, nodePort: 30001}]") +
+                    slice("web", {"198.18.1.10@n1", "198.18.2.10@n2"}));
+  CHECK(elements(rs, "service-ips-v4") ==
+        Strings{"198.18.200.5 . tcp . 80 comment \"ns/web:http\" : goto svc-external-local-v4"});
+  CHECK(elements(rs, "lb-local-v4") ==
+        Strings{"198.18.200.5 . tcp . 80 comment \"ns/web:http\" : goto lb-local-v4-1"});
+  CHECK_THAT(elements(rs, "backends-v4"),
+             VectorContains(std::string(
+                 "198.18.200.5 . tcp . 80 . 65536 comment \"ns/web:http\" : 198.18.1.10 . 8080")));
+  CHECK(elements(rs, "np-lb-local-v4") ==
+        Strings{"tcp . 30001 comment \"ns/web:http\" : goto np-lb-local-v4-1"});
+  CHECK(elements(rs, "lb-v4") ==  // the short-circuit pool: all endpoints
+        Strings{"198.18.200.5 . tcp . 80 comment \"ns/web:http\" : goto lb-v4-2"});
+  CHECK(elements(rs, "no-endpoints-v4").empty());
+}
+
+TEST_CASE("externalTrafficPolicy Local with no local endpoint drops outside clients",
+          "[compiler]") {
+  auto rs = compile(service("web", "  type: NodePort\n  externalTrafficPolicy: Local\n",
+                            "[{port: 80, nodePort: 30001}]") +
+                    slice("web", {"198.18.2.10@n2"}, "", "IPv4", "[{port: 80}]"));
+  CHECK(elements(rs, "np-no-endpoints-v4") == Strings{"tcp . 30001 comment \"ns/web:80\" : drop"});
+  // Pods and the node still get in through the cluster pool.
+  CHECK(elements(rs, "nodeports-v4") ==
+        Strings{"tcp . 30001 comment \"ns/web:80\" : goto np-external-local-v4"});
+  CHECK(elements(rs, "np-lb-local-v4").empty());
+}
+
+TEST_CASE("internalTrafficPolicy Local: only local endpoints, drop when none", "[compiler]") {
+  const std::string svc = service("web", "  clusterIP: 198.18.100.10\n  internalTrafficPolicy: Local\n");
+  auto some = compile(svc + slice("web", {"198.18.1.10@n1", "198.18.2.10@n2"}));
+  CHECK(elements(some, "backends-v4") ==
+        Strings{"198.18.100.10 . tcp . 80 . 0 comment \"ns/web:http\" : 198.18.1.10 . 8080"});
+  auto none = compile(svc + slice("web", {"198.18.2.10@n2"}));
+  CHECK(elements(none, "no-endpoints-v4") ==
+        Strings{"198.18.100.10 . tcp . 80 comment \"ns/web:http\" : drop"});
+}
+
+TEST_CASE("ready endpoints first; serving+terminating only when none is ready", "[compiler]") {
+  const std::string svc = service("web", "  clusterIP: 198.18.100.10\n");
+  auto mixed = compile(svc + slice("web", {"198.18.2.10", "198.18.2.11!~", "198.18.2.12!"}));
+  CHECK(elements(mixed, "backends-v4") ==
+        Strings{"198.18.100.10 . tcp . 80 . 0 comment \"ns/web:http\" : 198.18.2.10 . 8080"});
+  auto draining = compile(svc + slice("web", {"198.18.2.11!~", "198.18.2.12!"}));
+  CHECK(elements(draining, "backends-v4") ==
+        Strings{"198.18.100.10 . tcp . 80 . 0 comment \"ns/web:http\" : 198.18.2.11 . 8080"});
+}
+
+TEST_CASE("weights become buckets; weight 0 takes no new connection", "[compiler]") {
+  auto rs = compile(service("web", "  clusterIP: 198.18.100.10\n") +
+                    slice("web", {"198.18.2.10", "198.18.2.11", "198.18.2.12", "198.18.2.13"},
+                          R"({"198.18.2.12": 2, "198.18.2.13": 0})"));
+  CHECK(elements(rs, "lb-v4") ==
+        Strings{"198.18.100.10 . tcp . 80 comment \"ns/web:http\" : goto lb-v4-4"});
+  CHECK(elements(rs, "backends-v4") ==
+        Strings{"198.18.100.10 . tcp . 80 . 0 comment \"ns/web:http\" : 198.18.2.10 . 8080",
+                "198.18.100.10 . tcp . 80 . 1 comment \"ns/web:http\" : 198.18.2.11 . 8080",
+                "198.18.100.10 . tcp . 80 . 2 comment \"ns/web:http\" : 198.18.2.12 . 8080",
+                "198.18.100.10 . tcp . 80 . 3 comment \"ns/web:http\" : 198.18.2.12 . 8080"});
+  auto allDrained = compile(service("web", "  clusterIP: 198.18.100.10\n") +
+                            slice("web", {"198.18.2.10"}, R"({"198.18.2.10": 0})"));
+  CHECK(elements(allDrained, "no-endpoints-v4").size() == 1);
+}
+
+TEST_CASE("sessionAffinity ClientIP: target port and timeout chain", "[compiler]") {
+  auto rs = compile(service("web",
+                            "  clusterIP: 198.18.100.10\n  sessionAffinity: ClientIP\n"
+                            "  sessionAffinityConfig: {clientIP: {timeoutSeconds: 60}}\n") +
+                    slice("web", {"198.18.2.10", "198.18.2.11"}));
+  CHECK(elements(rs, "target-ports-v4") ==
+        Strings{"198.18.100.10 . tcp . 80 comment \"ns/web:http\" : 8080"});
+  CHECK(elements(rs, "affinity-timeouts-v4") ==
+        Strings{"198.18.100.10 . tcp . 80 comment \"ns/web:http\" : goto affinity-v4-60s"});
+  CHECK(hasChain(rs, "affinity-v4-60s"));
+  auto defaulted = compile(service("web", "  clusterIP: 198.18.100.10\n  sessionAffinity: ClientIP\n") +
+                           slice("web", {"198.18.2.10"}));
+  CHECK(hasChain(defaulted, "affinity-v4-10800s"));
+}
+
+TEST_CASE("loadBalancerSourceRanges admit only their sources to LB IPs", "[compiler]") {
+  std::string lb = service("web",
+                           "  type: LoadBalancer\n  loadBalancerSourceRanges: [198.18.9.0/24, "
+                           "\"2001:db8:9::/48\"]\n",
+                           "[{port: 80, nodePort: 30001}]");
+  lb.resize(lb.size() - 4);  // reopen the document ("---\n") to add its status
+  lb += "status: {loadBalancer: {ingress: [{ip: 198.18.200.9}]}}\n---\n";
+  auto rs = compile(lb + slice("web", {"198.18.2.10"}, "", "IPv4", "[{port: 80}]"));
+  CHECK(elements(rs, "firewall-fronts-v4") ==
+        Strings{"198.18.200.9 . tcp . 80 comment \"ns/web:80\""});
+  CHECK(elements(rs, "firewall-allow-v4") ==
+        Strings{"198.18.200.9 . tcp . 80 . 198.18.9.0/24 comment \"ns/web:80\""});
+  CHECK(elements(rs, "service-ips-v4") ==
+        Strings{"198.18.200.9 . tcp . 80 comment \"ns/web:80\" : goto svc-external-v4"});
+}
+
+TEST_CASE("dual-stack Services program both families", "[compiler]") {
+  auto rs = compile(
+      service("web",
+              "  clusterIPs: [198.18.100.10, \"2001:db8:100::10\"]\n  ipFamilies: [IPv4, IPv6]\n") +
+      slice("web", {"198.18.2.10"}) + slice("web", {"2001:db8:2::10"}, "", "IPv6"));
+  CHECK(elements(rs, "service-ips-v6") ==
+        Strings{"2001:db8:100::10 . tcp . 80 comment \"ns/web:http\" : goto svc-cluster-v6"});
+  CHECK(elements(rs, "backends-v6") ==
+        Strings{"2001:db8:100::10 . tcp . 80 . 0 comment \"ns/web:http\" : [2001:db8:2::10] . 8080"});
+  CHECK(elements(rs, "backends-v4").size() == 1);
+}
+
+TEST_CASE("headless and ExternalName Services get no rules", "[compiler]") {
+  auto rs = compile(service("h", "  clusterIP: None\n") + service("e", "  type: ExternalName\n") +
+                    slice("h", {"198.18.2.10"}));
+  CHECK(rs.elementCount() == 3);  // only the node's: cluster-cidrs x2, nodeport-ips x1
+}
+
+TEST_CASE("targetPort resolves through the slice's port of the same name", "[compiler]") {
+  svcnft::Diagnostics d;
+  auto rs = compile(service("web", "  clusterIP: 198.18.100.10\n",
+                            "[{name: web, port: 80, targetPort: http-alt}]") +
+                        slice("web", {"198.18.2.10"}, "", "IPv4", "[{name: web, port: 9090}]"),
+                    &d);
+  CHECK(elements(rs, "backends-v4") ==
+        Strings{"198.18.100.10 . tcp . 80 . 0 comment \"ns/web:web\" : 198.18.2.10 . 9090"});
+
+  auto unmatched = compile(service("web", "  clusterIP: 198.18.100.10\n",
+                                   "[{name: web, port: 80, targetPort: http-alt}]") +
+                               slice("web", {"198.18.2.10"}, "", "IPv4", "[{name: other, port: 9090}]"),
+                           &d);
+  CHECK_FALSE(d.hasErrors());
+  CHECK_THAT(messages(d), Contains("warning: Service ns/web: port web: named targetPort "
+                                   "\"http-alt\" matches no port"));
+  CHECK(elements(unmatched, "no-endpoints-v4").size() == 1);
+}
+
+TEST_CASE("two Services on one address and port is an error naming both", "[compiler]") {
+  auto l = load(service("a", "  clusterIP: 198.18.100.10\n") +
+                    service("b", "  clusterIP: 198.18.100.10\n"),
+                kNode);
+  auto rs = svcnft::compileRuleset(l.inputs, l.diags);
+  CHECK(l.diags.hasErrors());
+  CHECK_THAT(messages(l.diags), Contains("Service ns/b: 198.18.100.10:80/TCP is already served "
+                                         "by Service ns/a"));
+}
+
+TEST_CASE("serviceCIDRs: ClusterIPs listed for reject, the ranges for drop", "[compiler]") {
+  auto rs = compile(service("web", "  clusterIP: 198.18.100.10\n") + slice("web", {"198.18.2.10"}),
+                    nullptr, std::string(kNode) + "serviceCIDRs: [198.18.100.0/24]\n");
+  CHECK(elements(rs, "cluster-ips-v4") == Strings{"198.18.100.10"});
+  CHECK(elements(rs, "service-cidrs-v4") == Strings{"198.18.100.0/24"});
+  const auto& check = rs.chains;
+  bool found = false;
+  for (const auto& c : check) {
+    for (const auto& r : c.rules) found |= r == "ip daddr @service-cidrs-v4 drop";
+  }
+  CHECK(found);
+}
+
+TEST_CASE("long names are shortened to 128 bytes in comments, never rejected", "[compiler]") {
+  const std::string longName(120, 'a');
+  auto rs = compile(service(longName, "  clusterIP: 198.18.100.10\n") + slice(longName, {"198.18.2.10"}));
+  const auto& e = rs.findSet("service-ips-v4")->elements.at(0);
+  CHECK(e.comment.size() == 128);
+  CHECK(e.comment.rfind("ns/aaaa", 0) == 0);
+}
+
+TEST_CASE("SCTP and UDP ports compile like TCP", "[compiler]") {
+  auto rs = compile(service("sig", "  clusterIP: 198.18.100.20\n",
+                            "[{name: s, port: 3868, protocol: SCTP}, {name: d, port: 53, protocol: UDP}]") +
+                    slice("sig", {"198.18.2.10"}, "", "IPv4",
+                          "[{name: s, port: 3868, protocol: SCTP}, {name: d, port: 53, protocol: UDP}]"));
+  CHECK(elements(rs, "service-ips-v4") ==
+        Strings{"198.18.100.20 . udp . 53 comment \"ns/sig:d\" : goto svc-cluster-v4",
+                "198.18.100.20 . sctp . 3868 comment \"ns/sig:s\" : goto svc-cluster-v4"});
+}

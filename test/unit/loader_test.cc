@@ -1,0 +1,256 @@
+// The loader: every kind of bad input has its own test, and each checks that the
+// message names FILE:LINE:COL, the object and the field.
+#include <catch2/catch.hpp>
+
+#include "test_support.h"
+
+using svcnft::testing::load;
+using svcnft::testing::messages;
+using Catch::Matchers::Contains;
+
+namespace {
+
+const char* kNodePortService = R"(apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec:
+  type: NodePort
+  ports:
+    - {name: http, port: 80, targetPort: 8080, nodePort: 30080}
+)";
+
+}  // namespace
+
+TEST_CASE("a valid Service loads with defaults filled in", "[loader]") {
+  auto l = load(kNodePortService);
+  REQUIRE_FALSE(l.diags.hasErrors());
+  REQUIRE(l.inputs.services.size() == 1);
+  const auto& s = l.inputs.services[0];
+  CHECK(s.key() == "shop/web");
+  CHECK(s.type == svcnft::ServiceType::kNodePort);
+  REQUIRE(s.ports.size() == 1);
+  CHECK(s.ports[0].protocol == svcnft::Protocol::kTcp);
+  CHECK(s.ports[0].targetPortNumber == 8080);
+  CHECK(s.ports[0].nodePort == 30080);
+  CHECK(s.affinityTimeoutSeconds == 10800);
+}
+
+TEST_CASE("JSON, multi-document files and kind: List all load", "[loader]") {
+  auto l = load(R"({"apiVersion": "v1", "kind": "List", "items": [
+    {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "a"},
+     "spec": {"clusterIP": "198.18.100.1", "ports": [{"port": 53, "protocol": "UDP"}]}},
+    {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "ignored"}}
+  ]})");
+  REQUIRE_FALSE(l.diags.hasErrors());
+  REQUIRE(l.inputs.services.size() == 1);
+  CHECK(l.inputs.services[0].ports[0].protocol == svcnft::Protocol::kUdp);
+
+  auto m = load(std::string(kNodePortService) + "---\n---\n" +
+                R"(apiVersion: v1
+kind: Service
+metadata: {name: other}
+spec: {ports: [{port: 81}]}
+)");
+  REQUIRE_FALSE(m.diags.hasErrors());
+  CHECK(m.inputs.services.size() == 2);
+}
+
+TEST_CASE("malformed YAML is an error with its position", "[loader][errors]") {
+  auto l = load("apiVersion: v1\nkind: Service\nmetadata: {name: x\n");
+  REQUIRE(l.diags.hasErrors());
+  CHECK_THAT(messages(l.diags), Contains("test.yaml:") && Contains("error: malformed YAML/JSON"));
+}
+
+TEST_CASE("a wrong field type names the object and the field", "[loader][errors]") {
+  auto l = load(R"(apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  ports:
+    - {port: "80"}
+)");
+  REQUIRE(l.diags.hasErrors());
+  CHECK_THAT(messages(l.diags),
+             Contains("test.yaml:6:14: error: Service default/web: spec.ports[0].port: "
+                      "expected an integer"));
+}
+
+TEST_CASE("a list where a map belongs is a type error", "[loader][errors]") {
+  auto l = load("apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: [1, 2]\n");
+  CHECK_THAT(messages(l.diags), Contains("Service default/web: spec: expected a map"));
+}
+
+TEST_CASE("an address that does not parse is an error", "[loader][errors]") {
+  auto l = load(R"(apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  clusterIP: 198.18.300.1
+  ports: [{port: 80}]
+)");
+  CHECK_THAT(messages(l.diags),
+             Contains("test.yaml:5:14: error: Service default/web: spec.clusterIP: "
+                      "\"198.18.300.1\" is not an IPv4 or IPv6 address"));
+}
+
+TEST_CASE("a port outside 1-65535 is an error", "[loader][errors]") {
+  for (const char* bad : {"0", "65536", "-1"}) {
+    auto l = load(std::string("apiVersion: v1\nkind: Service\nmetadata: {name: web}\n"
+                              "spec:\n  ports: [{port: ") +
+                  bad + "}]\n");
+    CHECK_THAT(messages(l.diags), Contains("spec.ports[0].port: " + std::string(bad) +
+                                           " is outside 1-65535"));
+  }
+  auto t = load(
+      "apiVersion: v1\nkind: Service\nmetadata: {name: web}\n"
+      "spec:\n  ports: [{port: 80, targetPort: 70000}]\n");
+  CHECK_THAT(messages(t.diags), Contains("spec.ports[0].targetPort: 70000 is outside 1-65535"));
+}
+
+TEST_CASE("a protocol other than TCP, UDP or SCTP is an error", "[loader][errors]") {
+  auto l = load(
+      "apiVersion: v1\nkind: Service\nmetadata: {name: web}\n"
+      "spec:\n  ports: [{port: 80, protocol: ICMP}]\n");
+  CHECK_THAT(messages(l.diags),
+             Contains("test.yaml:5:32: error: Service default/web: spec.ports[0].protocol: "
+                      "\"ICMP\" is not TCP, UDP or SCTP"));
+}
+
+TEST_CASE("a nodePort outside nodePortRange is an error", "[loader][errors]") {
+  auto l = load(kNodePortService, "nodePortRange: 31000-31999\n");
+  CHECK_THAT(messages(l.diags),
+             Contains("test.yaml:7:58: error: Service shop/web: spec.ports[0].nodePort: "
+                      "30080 is outside nodePortRange 31000-31999"));
+  auto d = load(R"(apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec: {type: NodePort, ports: [{port: 80, nodePort: 29999}]}
+)");
+  CHECK_THAT(messages(d.diags), Contains("29999 is outside nodePortRange 30000-32767"));
+}
+
+TEST_CASE("one nodePort used by two Services names both", "[loader][errors]") {
+  auto l = load(std::string(kNodePortService) + R"(---
+apiVersion: v1
+kind: Service
+metadata: {name: api, namespace: shop}
+spec:
+  type: LoadBalancer
+  ports: [{port: 443, nodePort: 30080}]
+)");
+  const std::string m = messages(l.diags);
+  CHECK_THAT(m, Contains("Service shop/api: spec.ports[0].nodePort: 30080/TCP is already used "
+                         "by Service shop/web"));
+  // The same number on another protocol is no conflict.
+  auto u = load(std::string(kNodePortService) + R"(---
+apiVersion: v1
+kind: Service
+metadata: {name: dns, namespace: shop}
+spec: {type: NodePort, ports: [{port: 53, protocol: UDP, nodePort: 30080}]}
+)");
+  CHECK_FALSE(u.diags.hasErrors());
+}
+
+TEST_CASE("weights outside 0-1000 or malformed are errors", "[loader][errors]") {
+  auto slice = [](const std::string& weights) {
+    return std::string(R"(apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: web-1
+  labels: {kubernetes.io/service-name: web}
+  annotations:
+    svcnft.io/weights: ')") +
+           weights + R"('
+addressType: IPv4
+endpoints: [{addresses: [198.18.1.10]}]
+)";
+  };
+  auto big = load(slice(R"({"198.18.1.10": 1001})"));
+  CHECK_THAT(messages(big.diags),
+             Contains("test.yaml:7:24: error: EndpointSlice default/web-1: "
+                      "metadata.annotations[svcnft.io/weights]: weight 1001 of 198.18.1.10 is "
+                      "outside 0-1000"));
+  auto neg = load(slice(R"({"198.18.1.10": -1})"));
+  CHECK_THAT(messages(neg.diags), Contains("weight -1 of 198.18.1.10 is outside 0-1000"));
+  auto broken = load(slice(R"({"198.18.1.10": )"));
+  CHECK_THAT(messages(broken.diags), Contains("svcnft.io/weights]: malformed JSON"));
+  auto notObject = load(slice(R"([1, 2])"));
+  CHECK_THAT(messages(notObject.diags), Contains("expected a JSON object"));
+  auto badKey = load(slice(R"({"pod-a": 3})"));
+  CHECK_THAT(messages(badKey.diags), Contains("\"pod-a\" is not an IPv4 or IPv6 address"));
+  auto ok = load(slice(R"({"198.18.1.10": 0})"));
+  REQUIRE_FALSE(ok.diags.hasErrors());
+  CHECK(ok.inputs.slices.at(0).endpoints.at(0).weight == 0);
+}
+
+TEST_CASE("externalIPs and LoadBalancer IPs must be inside externalIPAllow", "[loader][errors]") {
+  const std::string svc = R"(apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  type: LoadBalancer
+  externalIPs: [198.18.50.1]
+  ports: [{port: 80, nodePort: 30080}]
+status:
+  loadBalancer:
+    ingress: [{ip: 198.18.60.1}, {ip: 198.18.70.1, ipMode: Proxy}]
+)";
+  auto none = load(svc);  // default: nothing allowed (CVE-2020-8554)
+  const std::string m = messages(none.diags);
+  CHECK_THAT(m, Contains("test.yaml:6:17: error: Service default/web: spec.externalIPs[0]: "
+                         "198.18.50.1 is outside externalIPAllow"));
+  CHECK_THAT(m, Contains("status.loadBalancer.ingress.ip[0]: 198.18.60.1 is outside"));
+  CHECK_THAT(m, !Contains("198.18.70.1"));  // ipMode: Proxy gets no rules, so no check
+
+  auto allowed = load(svc, "externalIPAllow: [198.18.48.0/20, 198.18.60.0/24]\n");
+  CHECK_FALSE(allowed.diags.hasErrors());
+}
+
+TEST_CASE("an EndpointSlice of an unknown Service is a warning", "[loader][warnings]") {
+  auto l = load(R"(apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: ghost-1, labels: {kubernetes.io/service-name: ghost}}
+addressType: IPv4
+endpoints: [{addresses: [198.18.1.10]}]
+)");
+  CHECK_FALSE(l.diags.hasErrors());
+  CHECK_THAT(messages(l.diags),
+             Contains("test.yaml:1:1: warning: EndpointSlice default/ghost-1") &&
+                 Contains("Service default/ghost is not defined"));
+}
+
+TEST_CASE("legacy Endpoints become slices per family, not-ready kept apart", "[loader]") {
+  auto l = load(R"(apiVersion: v1
+kind: Endpoints
+metadata: {name: web}
+subsets:
+  - addresses: [{ip: 198.18.1.10, nodeName: n1}, {ip: "2001:db8::10"}]
+    notReadyAddresses: [{ip: 198.18.1.11}]
+    ports: [{name: http, port: 8080}]
+)");
+  REQUIRE_FALSE(l.diags.hasErrors());
+  REQUIRE(l.inputs.slices.size() == 2);
+  const auto& v4 = l.inputs.slices[0];
+  CHECK(v4.serviceName == "web");
+  REQUIRE(v4.endpoints.size() == 2);
+  CHECK(v4.endpoints[0].ready);
+  CHECK(v4.endpoints[0].nodeName == "n1");
+  CHECK_FALSE(v4.endpoints[1].ready);
+  CHECK(l.inputs.slices[1].addressType == svcnft::IpFamily::kV6);
+  CHECK(v4.ports.at(0).port == 8080);
+}
+
+TEST_CASE("node config errors name the field", "[loader][errors]") {
+  svcnft::Diagnostics d;
+  svcnft::spec::parseNodeConfigText(
+      "nodeIPs: [127.0.0.1]\nnodePortRange: 40000-30000\ntable: 'bad name'\n"
+      "clusterCIDRs: [198.18.0.0/99]\nmasqueradeAll: yes-please\n",
+      "node.yaml", d);
+  const std::string m = svcnft::testing::messages(d);
+  CHECK_THAT(m, Contains("node.yaml:1:11: error: node config: nodeIPs[0]: 127.0.0.1 is a "
+                         "loopback address"));
+  CHECK_THAT(m, Contains("nodePortRange: \"40000-30000\" is not a port range"));
+  CHECK_THAT(m, Contains("table: \"bad name\" is not a table name"));
+  CHECK_THAT(m, Contains("clusterCIDRs[0]: \"198.18.0.0/99\" is not a CIDR"));
+  CHECK_THAT(m, Contains("masqueradeAll: expected true or false"));
+}

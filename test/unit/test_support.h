@@ -1,0 +1,55 @@
+// Helpers shared by the unit tests: load manifests from strings, compile, and find
+// elements in the IR without caring about its order.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "compile/compiler.h"
+#include "compile/ir.h"
+#include "compile/render_nft.h"
+#include "spec/loader.h"
+
+namespace svcnft::testing {
+
+struct Loaded {
+  Inputs inputs;
+  Diagnostics diags;
+};
+
+inline Loaded load(const std::string& manifests, const std::string& nodeConfig = "") {
+  Loaded out;
+  spec::Manifests m;
+  if (!nodeConfig.empty()) {
+    out.inputs.node = spec::parseNodeConfigText(nodeConfig, "node.yaml", out.diags);
+  }
+  spec::parseManifestText(manifests, "test.yaml", m, out.diags);
+  spec::validate(m, out.inputs.node, out.diags);
+  out.inputs.services = std::move(m.services);
+  out.inputs.slices = std::move(m.slices);
+  return out;
+}
+
+inline std::string messages(const Diagnostics& d) {
+  std::string out;
+  for (const auto& x : d.all()) out += x.format() + "\n";
+  return out;
+}
+
+// Elements of one set, rendered as nft text: easy to compare and to read in failures.
+inline std::vector<std::string> elements(const ir::Ruleset& rs, const std::string& set) {
+  std::vector<std::string> out;
+  const ir::Set* s = rs.findSet(set);
+  if (!s) return {"<no set " + set + ">"};
+  for (const auto& e : s->elements) out.push_back(renderElement(e));
+  return out;
+}
+
+inline bool hasChain(const ir::Ruleset& rs, const std::string& name) {
+  for (const auto& c : rs.chains) {
+    if (c.name == name) return true;
+  }
+  return false;
+}
+
+}  // namespace svcnft::testing
