@@ -1,7 +1,6 @@
 // svcnft command line: flags → library calls → exit codes (SPEC.md):
 // 0 success; 1 invalid input (diagnostics on stderr); 2 usage; 3 kernel failure.
 #include <CLI/CLI.hpp>
-
 #include <chrono>
 #include <iostream>
 #include <string>
@@ -27,8 +26,7 @@ void printDiagnostics(const svcnft::Diagnostics& diags) {
   for (const auto& d : diags.all()) std::cerr << d.format() << "\n";
 }
 
-int runCompile(const std::vector<std::string>& paths, const std::string& nodeConfig,
-               bool stats) {
+int runCompile(const std::vector<std::string>& paths, const std::string& nodeConfig, bool stats) {
   const auto t0 = Clock::now();
   svcnft::Diagnostics diags;
   svcnft::Inputs inputs = svcnft::spec::loadInputs(paths, nodeConfig, diags);

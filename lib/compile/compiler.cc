@@ -47,7 +47,7 @@ std::string elementComment(const Service& svc, const ServicePort& port) {
   std::string c = svc.key() + ":" + (port.name.empty() ? std::to_string(port.port) : port.name);
   if (c.size() <= ir::kMaxCommentBytes) return c;
   char tag[16];
-  std::snprintf(tag, sizeof tag, "~%08zx", std::hash<std::string>{}(c) & 0xffffffffu);
+  std::snprintf(tag, sizeof tag, "~%08zx", std::hash<std::string>{}(c)&0xffffffffu);
   return c.substr(0, ir::kMaxCommentBytes - 9) + tag;
 }
 
@@ -74,7 +74,9 @@ class Compiler {
   }
 
  private:
-  void add(const std::string& setName, ir::Element e) { set(setName).elements.push_back(std::move(e)); }
+  void add(const std::string& setName, ir::Element e) {
+    set(setName).elements.push_back(std::move(e));
+  }
 
   ir::Set& set(const std::string& setName) {
     ir::Set* s = rs_.findSet(setName);
@@ -82,8 +84,10 @@ class Compiler {
   }
 
   void addNodeElements() {
-    for (const auto& c : in_.node.clusterCIDRs) add(name("cluster-cidrs", c.family()), {{c}, {}, {}, ""});
-    for (const auto& c : in_.node.serviceCIDRs) add(name("service-cidrs", c.family()), {{c}, {}, {}, ""});
+    for (const auto& c : in_.node.clusterCIDRs)
+      add(name("cluster-cidrs", c.family()), {{c}, {}, {}, ""});
+    for (const auto& c : in_.node.serviceCIDRs)
+      add(name("service-cidrs", c.family()), {{c}, {}, {}, ""});
     std::set<IpAddress> seen;
     for (const auto& a : in_.node.nodeIPs) {
       if (seen.insert(a).second) add(name("nodeport-ips", a.family()), {{a}, {}, {}, ""});
@@ -165,7 +169,8 @@ class Compiler {
         name(setBase(localPool ? "lb-local" : "lb", localPool ? "np-lb-local" : "np-lb", fr.kind),
              fr.family);
     lbChains_.insert({fr.kind, localPool, fr.family, total});
-    add(lbSet, {fr.key(), {},
+    add(lbSet, {fr.key(),
+                {},
                 ir::Verdict{ir::Verdict::Kind::kGoto,
                             skeleton::lbChainName(fr.kind, localPool, fr.family, total)},
                 comment});
@@ -197,7 +202,8 @@ class Compiler {
         {fr.key(), {ir::Port{pool.front().port}}, {}, comment});
     affinityChains_.insert({fr.family, svc.affinityTimeoutSeconds});
     add(name(setBase("affinity-timeouts", "np-affinity-timeouts", fr.kind), fr.family),
-        {fr.key(), {},
+        {fr.key(),
+         {},
          ir::Verdict{ir::Verdict::Kind::kGoto,
                      skeleton::affinityChainName(fr.family, svc.affinityTimeoutSeconds)},
          comment});
@@ -247,8 +253,7 @@ class Compiler {
     }
     add(dispatch, {fr.key(), {}, verdictTo(name(policy.c_str(), fr.family)), comment});
     addBuckets(fr, *primary, /*localPool=*/false, comment);
-    const bool externalLocal =
-        !fr.clusterIP && svc.externalTrafficPolicy == TrafficPolicy::kLocal;
+    const bool externalLocal = !fr.clusterIP && svc.externalTrafficPolicy == TrafficPolicy::kLocal;
     if (externalLocal) {
       if (pools.local.empty()) {
         // Outside clients are dropped; pods and the node still reach all endpoints.
@@ -312,7 +317,8 @@ class Compiler {
     for (const auto& a : clusterIPs_) add(name("cluster-ips", a.family()), {{a}, {}, {}, ""});
     for (const auto& a : hairpin_) add(name("hairpin", a.family()), {{a, a}, {}, {}, ""});
     for (const auto& [kind, local, f, n] : lbChains_) {
-      rs_.chains.push_back({skeleton::lbChainName(kind, local, f, n), std::nullopt,
+      rs_.chains.push_back({skeleton::lbChainName(kind, local, f, n),
+                            std::nullopt,
                             {skeleton::lbChainRule(kind, local, f, n)}});
     }
     for (const auto& [f, t] : affinityChains_) {

@@ -34,9 +34,12 @@ std::string concat(const std::vector<ir::Datum>& fields, bool inData) {
 
 std::string verdict(const ir::Verdict& v) {
   switch (v.kind) {
-    case ir::Verdict::Kind::kGoto: return "goto " + v.chain;
-    case ir::Verdict::Kind::kJump: return "jump " + v.chain;
-    case ir::Verdict::Kind::kDrop: return "drop";
+    case ir::Verdict::Kind::kGoto:
+      return "goto " + v.chain;
+    case ir::Verdict::Kind::kJump:
+      return "jump " + v.chain;
+    case ir::Verdict::Kind::kDrop:
+      return "drop";
   }
   return "drop";
 }

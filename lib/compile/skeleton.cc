@@ -72,10 +72,11 @@ void addSets(ir::Ruleset& rs, IpFamily f) {
   s.push_back(set(name("np-lb-local", f), "type " + npFront + " : verdict"));
   s.push_back(set(name("backends", f), "typeof " + ip + " daddr . meta l4proto . th dport . " +
                                            "numgen random mod 2 : " + ip + " daddr . th dport"));
-  s.push_back(set(name("np-backends", f), "typeof meta l4proto . th dport . numgen random mod 2 : " +
-                                              ip + " daddr . th dport"));
-  s.push_back(set(name("affinity", f), "type " + a + " . " + front + " : " + a,
-                  {"dynamic", "timeout"}));
+  s.push_back(
+      set(name("np-backends", f),
+          "typeof meta l4proto . th dport . numgen random mod 2 : " + ip + " daddr . th dport"));
+  s.push_back(
+      set(name("affinity", f), "type " + a + " . " + front + " : " + a, {"dynamic", "timeout"}));
   s.push_back(set(name("target-ports", f), "type " + front + " : inet_service"));
   s.push_back(set(name("np-target-ports", f), "type " + npFront + " : inet_service"));
   s.push_back(set(name("affinity-timeouts", f), "type " + front + " : verdict"));
@@ -93,8 +94,8 @@ ir::Chain chain(std::string name, std::vector<std::string> rules) {
 
 ir::Chain baseChain(std::string name, std::string type, std::string hook, std::string priority,
                     std::vector<std::string> rules) {
-  return ir::Chain{std::move(name), ir::BaseChain{std::move(type), std::move(hook),
-                                                  std::move(priority)},
+  return ir::Chain{std::move(name),
+                   ir::BaseChain{std::move(type), std::move(hook), std::move(priority)},
                    std::move(rules)};
 }
 
@@ -110,8 +111,8 @@ std::vector<std::string> clusterMasquerade(const NodeConfig& node, IpFamily f) {
 
 std::string affinityLookup(FrontKind kind, IpFamily f) {
   const std::string ip = ipKey(f);
-  const std::string ports = kind == FrontKind::kAddress ? name("target-ports", f)
-                                                        : name("np-target-ports", f);
+  const std::string ports =
+      kind == FrontKind::kAddress ? name("target-ports", f) : name("np-target-ports", f);
   return "dnat " + ip + " to " + ip + " saddr . " + ip + " daddr . meta l4proto . th dport map @" +
          name("affinity", f) + " : " + frontKey(kind, f) + " map @" + ports;
 }
@@ -162,8 +163,8 @@ std::string lbChainName(FrontKind kind, bool localPool, IpFamily f, int buckets)
 
 std::string lbChainRule(FrontKind kind, bool localPool, IpFamily f, int buckets) {
   const std::string ip = ipKey(f);
-  std::string rule = "dnat " + ip + " to " + frontKey(kind, f) + " . numgen random mod " +
-                     std::to_string(buckets);
+  std::string rule =
+      "dnat " + ip + " to " + frontKey(kind, f) + " . numgen random mod " + std::to_string(buckets);
   if (localPool) rule += " offset " + std::to_string(kLocalPoolOffset);
   return rule + " map @" + name(kind == FrontKind::kAddress ? "backends" : "np-backends", f);
 }
@@ -222,15 +223,15 @@ ir::Ruleset build(const NodeConfig& node) {
   rs.chains.push_back(chain("masquerading", masq));
 
   // --- filter, before DNAT: loadBalancerSourceRanges ---
-  rs.chains.push_back(baseChain("filter-prerouting", "filter", "prerouting", kBeforeDnat,
-                                {"jump firewall-check"}));
+  rs.chains.push_back(
+      baseChain("filter-prerouting", "filter", "prerouting", kBeforeDnat, {"jump firewall-check"}));
   rs.chains.push_back(baseChain("filter-output-firewall", "filter", "output", kBeforeDnat,
                                 {"jump firewall-check"}));
   std::vector<std::string> firewall;
   for (IpFamily f : kFamilies) {
     const std::string front = frontKey(FrontKind::kAddress, f);
-    firewall.push_back(front + " @" + name("firewall-fronts", f) + " " + front + " . " +
-                       ipKey(f) + " saddr != @" + name("firewall-allow", f) + " drop");
+    firewall.push_back(front + " @" + name("firewall-fronts", f) + " " + front + " . " + ipKey(f) +
+                       " saddr != @" + name("firewall-allow", f) + " drop");
   }
   rs.chains.push_back(chain("firewall-check", firewall));
 

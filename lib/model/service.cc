@@ -11,18 +11,24 @@ std::optional<Protocol> parseProtocol(const std::string& k8sName) {
 
 const char* protocolK8sName(Protocol p) {
   switch (p) {
-    case Protocol::kTcp: return "TCP";
-    case Protocol::kUdp: return "UDP";
-    case Protocol::kSctp: return "SCTP";
+    case Protocol::kTcp:
+      return "TCP";
+    case Protocol::kUdp:
+      return "UDP";
+    case Protocol::kSctp:
+      return "SCTP";
   }
   return "?";
 }
 
 const char* protocolNftName(Protocol p) {
   switch (p) {
-    case Protocol::kTcp: return "tcp";
-    case Protocol::kUdp: return "udp";
-    case Protocol::kSctp: return "sctp";
+    case Protocol::kTcp:
+      return "tcp";
+    case Protocol::kUdp:
+      return "udp";
+    case Protocol::kSctp:
+      return "sctp";
   }
   return "?";
 }

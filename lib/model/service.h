@@ -17,8 +17,8 @@ namespace svcnft {
 
 enum class Protocol : uint8_t { kTcp, kUdp, kSctp };
 std::optional<Protocol> parseProtocol(const std::string& k8sName);  // "TCP", "UDP", "SCTP"
-const char* protocolK8sName(Protocol p);                             // "TCP"
-const char* protocolNftName(Protocol p);                             // "tcp"
+const char* protocolK8sName(Protocol p);                            // "TCP"
+const char* protocolNftName(Protocol p);                            // "tcp"
 
 enum class ServiceType : uint8_t { kClusterIP, kNodePort, kLoadBalancer, kExternalName };
 enum class TrafficPolicy : uint8_t { kCluster, kLocal };
@@ -45,7 +45,7 @@ struct Service {
   std::vector<IpFamily> ipFamilies;  // as written; empty when not given
   std::vector<ServicePort> ports;
   std::vector<IpAddress> externalIPs;
-  std::vector<IpAddress> loadBalancerIPs;  // status ingress IPs, minus ipMode Proxy
+  std::vector<IpAddress> loadBalancerIPs;           // status ingress IPs, minus ipMode Proxy
   std::vector<SourceLocation> externalIPWhere;      // parallel to externalIPs
   std::vector<SourceLocation> loadBalancerIPWhere;  // parallel to loadBalancerIPs
   std::vector<Cidr> loadBalancerSourceRanges;

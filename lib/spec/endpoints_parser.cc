@@ -114,8 +114,8 @@ std::optional<EndpointSlice> parseEndpointSlice(FieldReader& r, const YAML::Node
   r.setObject("EndpointSlice " + slice.ns + "/" + slice.name);
 
   YAML::Node labels = r.map(r.map(doc, "metadata", "metadata"), "labels", "metadata.labels");
-  auto svcName = r.string(labels, "kubernetes.io/service-name",
-                          "metadata.labels[kubernetes.io/service-name]");
+  auto svcName =
+      r.string(labels, "kubernetes.io/service-name", "metadata.labels[kubernetes.io/service-name]");
   if (!svcName || svcName->empty()) {
     r.warning(doc, "metadata.labels[kubernetes.io/service-name]",
               "missing; the slice belongs to no Service and is ignored");
@@ -196,8 +196,8 @@ std::vector<EndpointSlice> parseLegacyEndpoints(FieldReader& r, const YAML::Node
       s->name = id->name;
       s->serviceName = id->name;  // an Endpoints object is named after its Service
       s->where = r.at(subset);
-      s->ports = parseEndpointPorts(r, r.sequence(subset, "ports", path + ".ports"),
-                                    path + ".ports");
+      s->ports =
+          parseEndpointPorts(r, r.sequence(subset, "ports", path + ".ports"), path + ".ports");
     }
     v6.addressType = IpFamily::kV6;
     for (const char* field : {"addresses", "notReadyAddresses"}) {

@@ -15,10 +15,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-void parseDocument(const YAML::Node& doc, const std::string& file, Manifests& out,
+void parseDocument(const YAML::Node& doc, const std::string& file, int lineOffset, Manifests& out,
                    Diagnostics& diags) {
   if (!doc.IsDefined() || doc.IsNull()) return;  // empty document between "---"
-  FieldReader r(diags, file, "document", doc);
+  FieldReader r(diags, file, "document", doc, lineOffset);
   if (!doc.IsMap()) {
     r.error(doc, "(top level)", "expected a Kubernetes object (a map)");
     return;
@@ -34,7 +34,7 @@ void parseDocument(const YAML::Node& doc, const std::string& file, Manifests& ou
   if (kind == "List" || (kind.size() > 4 && kind.ends_with("List"))) {
     YAML::Node items = r.sequence(doc, "items", "items");
     if (!items.IsDefined()) return;
-    for (const auto& item : items) parseDocument(item, file, out, diags);
+    for (const auto& item : items) parseDocument(item, file, lineOffset, out, diags);
     return;
   }
   if (kind == "Service" && (api == "v1" || api.empty())) {
@@ -65,20 +65,60 @@ bool isManifestFile(const fs::path& p) {
   return ext == ".yaml" || ext == ".yml" || ext == ".json";
 }
 
+// Splits a stream into its documents at "---" / "..." lines. A marker at column 0
+// can only be a document boundary (YAML forbids it inside scalars), so this is
+// exact; it lets each document be parsed and dropped in turn, which keeps memory
+// at one document instead of the whole file (yaml-cpp nodes cost ~60x the text).
+struct DocumentText {
+  std::string_view text;
+  int firstLine = 0;  // 0-based line of the document's first line in the file
+};
+
+bool isMarker(std::string_view line, std::string_view marker) {
+  if (!line.starts_with(marker)) return false;
+  return line.size() == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\r';
+}
+
+std::vector<DocumentText> splitDocuments(std::string_view text) {
+  std::vector<DocumentText> docs;
+  std::size_t start = 0, pos = 0;
+  int line = 0, startLine = 0;
+  while (pos < text.size()) {
+    std::size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view l = text.substr(pos, end - pos);
+    if (isMarker(l, "---") && pos > start) {
+      docs.push_back({text.substr(start, pos - start), startLine});
+      start = pos;
+      startLine = line;
+    } else if (isMarker(l, "...")) {
+      docs.push_back({text.substr(start, end - start), startLine});
+      start = std::min(end + 1, text.size());
+      startLine = line + 1;
+    }
+    pos = end + 1;
+    ++line;
+  }
+  if (start < text.size()) docs.push_back({text.substr(start), startLine});
+  return docs;
+}
+
 }  // namespace
 
 void parseManifestText(const std::string& text, const std::string& fileName, Manifests& out,
                        Diagnostics& diags) {
-  std::vector<YAML::Node> docs;
-  try {
-    docs = YAML::LoadAll(text);
-  } catch (const YAML::Exception& e) {
-    diags.error({fileName, e.mark.is_null() ? 0 : e.mark.line + 1,
-                 e.mark.is_null() ? 0 : e.mark.column + 1},
-                "malformed YAML/JSON: " + e.msg);
-    return;
+  for (const DocumentText& d : splitDocuments(text)) {
+    YAML::Node doc;
+    try {
+      doc = YAML::Load(std::string(d.text));
+    } catch (const YAML::Exception& e) {
+      diags.error({fileName, e.mark.is_null() ? 0 : e.mark.line + 1 + d.firstLine,
+                   e.mark.is_null() ? 0 : e.mark.column + 1},
+                  "malformed YAML/JSON: " + e.msg);
+      continue;  // the other documents still load, and still report
+    }
+    parseDocument(doc, fileName, d.firstLine, out, diags);
   }
-  for (const auto& doc : docs) parseDocument(doc, fileName, out, diags);
 }
 
 Manifests loadManifests(const std::vector<std::string>& paths, Diagnostics& diags) {

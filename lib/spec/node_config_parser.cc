@@ -9,8 +9,7 @@ namespace svcnft::spec {
 
 namespace {
 
-void parseCidrList(FieldReader& r, const YAML::Node& doc, const char* key,
-                   std::vector<Cidr>& out) {
+void parseCidrList(FieldReader& r, const YAML::Node& doc, const char* key, std::vector<Cidr>& out) {
   YAML::Node list = r.sequence(doc, key, key);
   if (!list.IsDefined()) return;
   for (std::size_t i = 0; i < list.size(); ++i) {

@@ -31,8 +31,7 @@ std::optional<ObjectName> parseObjectName(FieldReader& r, const YAML::Node& doc)
 // Parses an address field value; reports `path` on failure.
 std::optional<IpAddress> parseAddressField(FieldReader& r, const YAML::Node& node,
                                            const std::string& path);
-std::optional<Cidr> parseCidrField(FieldReader& r, const YAML::Node& node,
-                                   const std::string& path);
+std::optional<Cidr> parseCidrField(FieldReader& r, const YAML::Node& node, const std::string& path);
 // A port number 1-65535.
 std::optional<uint16_t> parsePortField(FieldReader& r, const YAML::Node& node,
                                        const std::string& path);

@@ -224,12 +224,11 @@ std::optional<Service> parseService(FieldReader& r, const YAML::Node& doc) {
                  svc.externalIPs, &svc.externalIPWhere);
   if (svc.type == ServiceType::kLoadBalancer) parseLoadBalancerStatus(r, doc, svc);
 
-  YAML::Node ranges =
-      r.sequence(spec, "loadBalancerSourceRanges", "spec.loadBalancerSourceRanges");
+  YAML::Node ranges = r.sequence(spec, "loadBalancerSourceRanges", "spec.loadBalancerSourceRanges");
   if (ranges.IsDefined()) {
     for (std::size_t i = 0; i < ranges.size(); ++i) {
-      auto c = parseCidrField(r, ranges[i],
-                              "spec.loadBalancerSourceRanges[" + std::to_string(i) + "]");
+      auto c =
+          parseCidrField(r, ranges[i], "spec.loadBalancerSourceRanges[" + std::to_string(i) + "]");
       if (c) svc.loadBalancerSourceRanges.push_back(*c);
     }
   }

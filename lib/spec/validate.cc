@@ -23,8 +23,8 @@ void checkExternalAddresses(const Service& svc, const NodeConfig& node, Diagnost
     for (std::size_t i = 0; i < addrs.size(); ++i) {
       if (allowed(addrs[i], node.externalIPAllow)) continue;
       diags.error(i < where.size() ? where[i] : svc.where,
-                  "Service " + svc.key() + ": " + field + "[" + std::to_string(i) + "]: " +
-                      addrs[i].str() +
+                  "Service " + svc.key() + ": " + field + "[" + std::to_string(i) +
+                      "]: " + addrs[i].str() +
                       " is outside externalIPAllow of the node config (CVE-2020-8554)");
     }
   };
@@ -66,11 +66,11 @@ void validate(const Manifests& m, const NodeConfig& node, Diagnostics& diags) {
       }
       auto [owner, first] = nodePorts.emplace(std::make_pair(p.protocol, p.nodePort), &svc);
       if (!first) {
-        diags.error(p.nodePortWhere,
-                    field + std::to_string(p.nodePort) + "/" + protocolK8sName(p.protocol) +
-                        " is already used by Service " + owner->second->key() + " (" +
-                        owner->second->where.file + ":" +
-                        std::to_string(owner->second->where.line) + ")");
+        diags.error(p.nodePortWhere, field + std::to_string(p.nodePort) + "/" +
+                                         protocolK8sName(p.protocol) +
+                                         " is already used by Service " + owner->second->key() +
+                                         " (" + owner->second->where.file + ":" +
+                                         std::to_string(owner->second->where.line) + ")");
       }
     }
   }

@@ -4,12 +4,12 @@
 
 namespace svcnft::spec {
 
-SourceLocation locationOf(const std::string& file, const YAML::Node& node) {
+SourceLocation locationOf(const std::string& file, const YAML::Node& node, int lineOffset) {
   SourceLocation where{file, 0, 0};
   if (node.IsDefined()) {
     const YAML::Mark m = node.Mark();
     if (!m.is_null()) {
-      where.line = m.line + 1;
+      where.line = m.line + 1 + lineOffset;
       where.column = m.column + 1;
     }
   }
@@ -17,8 +17,8 @@ SourceLocation locationOf(const std::string& file, const YAML::Node& node) {
 }
 
 SourceLocation FieldReader::at(const YAML::Node& node) const {
-  SourceLocation where = locationOf(file_, node);
-  if (where.line == 0) where = locationOf(file_, root_);
+  SourceLocation where = locationOf(file_, node, lineOffset_);
+  if (where.line == 0) where = locationOf(file_, root_, lineOffset_);
   return where;
 }
 
@@ -49,8 +49,7 @@ bool isPlainInteger(const YAML::Node& node, int64_t* out) {
   return true;
 }
 
-std::optional<std::string> FieldReader::asString(const YAML::Node& node,
-                                                 const std::string& path) {
+std::optional<std::string> FieldReader::asString(const YAML::Node& node, const std::string& path) {
   if (!node.IsScalar()) {
     error(node, path, "expected a string");
     return std::nullopt;
@@ -61,9 +60,10 @@ std::optional<std::string> FieldReader::asString(const YAML::Node& node,
 std::optional<int64_t> FieldReader::asInteger(const YAML::Node& node, const std::string& path) {
   int64_t v = 0;
   if (!isPlainInteger(node, &v)) {
-    error(node, path, "expected an integer, got " +
-                          (node.IsScalar() ? "\"" + node.Scalar() + "\"" : std::string("a ") +
-                                                 (node.IsMap() ? "map" : "list")));
+    error(node, path,
+          "expected an integer, got " +
+              (node.IsScalar() ? "\"" + node.Scalar() + "\""
+                               : std::string("a ") + (node.IsMap() ? "map" : "list")));
     return std::nullopt;
   }
   return v;

@@ -14,13 +14,20 @@
 
 namespace svcnft::spec {
 
-SourceLocation locationOf(const std::string& file, const YAML::Node& node);
+// lineOffset: the line the node's document starts at in its file (documents are
+// parsed one at a time, see manifest_loader.cc).
+SourceLocation locationOf(const std::string& file, const YAML::Node& node, int lineOffset = 0);
 
 // One object being read: where errors go and how they name the object.
 class FieldReader {
  public:
-  FieldReader(Diagnostics& diags, std::string file, std::string object, YAML::Node root)
-      : diags_(diags), file_(std::move(file)), object_(std::move(object)), root_(root) {}
+  FieldReader(Diagnostics& diags, std::string file, std::string object, YAML::Node root,
+              int lineOffset = 0)
+      : diags_(diags),
+        file_(std::move(file)),
+        object_(std::move(object)),
+        root_(root),
+        lineOffset_(lineOffset) {}
 
   const std::string& file() const { return file_; }
   const std::string& object() const { return object_; }
@@ -37,8 +44,7 @@ class FieldReader {
                                     const std::string& path);
   std::optional<int64_t> integer(const YAML::Node& parent, const char* key,
                                  const std::string& path);
-  std::optional<bool> boolean(const YAML::Node& parent, const char* key,
-                              const std::string& path);
+  std::optional<bool> boolean(const YAML::Node& parent, const char* key, const std::string& path);
   // An undefined node when absent; also undefined (after reporting) on a wrong type.
   YAML::Node map(const YAML::Node& parent, const char* key, const std::string& path);
   YAML::Node sequence(const YAML::Node& parent, const char* key, const std::string& path);
@@ -54,6 +60,7 @@ class FieldReader {
   std::string file_;
   std::string object_;
   YAML::Node root_;
+  int lineOffset_ = 0;
 };
 
 // True for a scalar written as a plain (unquoted) integer literal.

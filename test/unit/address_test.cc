@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "model/address.h"
+
+#include <catch2/catch.hpp>
 
 using svcnft::Cidr;
 using svcnft::IpAddress;

@@ -1,7 +1,7 @@
+#include "compile/buckets.h"
+
 #include <catch2/catch.hpp>
 #include <numeric>
-
-#include "compile/buckets.h"
 
 using svcnft::bucketCounts;
 using svcnft::kMaxBuckets;

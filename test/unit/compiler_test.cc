@@ -4,12 +4,12 @@
 
 #include "test_support.h"
 
+using Catch::Matchers::Contains;
+using Catch::Matchers::VectorContains;
 using svcnft::testing::elements;
 using svcnft::testing::hasChain;
 using svcnft::testing::load;
 using svcnft::testing::messages;
-using Catch::Matchers::Contains;
-using Catch::Matchers::VectorContains;
 using Strings = std::vector<std::string>;
 
 namespace {
@@ -30,9 +30,9 @@ std::string service(const std::string& name, const std::string& specExtra,
 std::string slice(const std::string& svc, const std::vector<std::string>& eps,
                   const std::string& weights = "", const std::string& family = "IPv4",
                   const std::string& ports = "[{name: http, port: 8080}]") {
-  std::string out = "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  name: " +
-                    svc + "-" + family + "\n  namespace: ns\n  labels: {kubernetes.io/service-name: " +
-                    svc + "}\n";
+  std::string out =
+      "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  name: " + svc + "-" +
+      family + "\n  namespace: ns\n  labels: {kubernetes.io/service-name: " + svc + "}\n";
   if (!weights.empty()) out += "  annotations: {svcnft.io/weights: '" + weights + "'}\n";
   out += "addressType: " + family + "\nports: " + ports + "\nendpoints:\n";
   for (std::string e : eps) {
@@ -106,8 +106,9 @@ TEST_CASE("externalTrafficPolicy Local: local pool at the offset, cluster pool f
           "[compiler]") {
   const std::string spec =
       "  type: NodePort\n  externalTrafficPolicy: Local\n  externalIPs: [198.18.200.5]\n";
-  auto rs = compile(service("web", spec, "[{name: http, port: 80, targetPort: 8080, nodePort: 30001}]") +
-                    slice("web", {"198.18.1.10@n1", "198.18.2.10@n2"}));
+  auto rs =
+      compile(service("web", spec, "[{name: http, port: 80, targetPort: 8080, nodePort: 30001}]") +
+              slice("web", {"198.18.1.10@n1", "198.18.2.10@n2"}));
   CHECK(elements(rs, "service-ips-v4") ==
         Strings{"198.18.200.5 . tcp . 80 comment \"ns/web:http\" : goto svc-external-local-v4"});
   CHECK(elements(rs, "lb-local-v4") ==
@@ -135,7 +136,8 @@ TEST_CASE("externalTrafficPolicy Local with no local endpoint drops outside clie
 }
 
 TEST_CASE("internalTrafficPolicy Local: only local endpoints, drop when none", "[compiler]") {
-  const std::string svc = service("web", "  clusterIP: 198.18.100.10\n  internalTrafficPolicy: Local\n");
+  const std::string svc =
+      service("web", "  clusterIP: 198.18.100.10\n  internalTrafficPolicy: Local\n");
   auto some = compile(svc + slice("web", {"198.18.1.10@n1", "198.18.2.10@n2"}));
   CHECK(elements(some, "backends-v4") ==
         Strings{"198.18.100.10 . tcp . 80 . 0 comment \"ns/web:http\" : 198.18.1.10 . 8080"});
@@ -180,8 +182,9 @@ TEST_CASE("sessionAffinity ClientIP: target port and timeout chain", "[compiler]
   CHECK(elements(rs, "affinity-timeouts-v4") ==
         Strings{"198.18.100.10 . tcp . 80 comment \"ns/web:http\" : goto affinity-v4-60s"});
   CHECK(hasChain(rs, "affinity-v4-60s"));
-  auto defaulted = compile(service("web", "  clusterIP: 198.18.100.10\n  sessionAffinity: ClientIP\n") +
-                           slice("web", {"198.18.2.10"}));
+  auto defaulted =
+      compile(service("web", "  clusterIP: 198.18.100.10\n  sessionAffinity: ClientIP\n") +
+              slice("web", {"198.18.2.10"}));
   CHECK(hasChain(defaulted, "affinity-v4-10800s"));
 }
 
@@ -208,8 +211,9 @@ TEST_CASE("dual-stack Services program both families", "[compiler]") {
       slice("web", {"198.18.2.10"}) + slice("web", {"2001:db8:2::10"}, "", "IPv6"));
   CHECK(elements(rs, "service-ips-v6") ==
         Strings{"2001:db8:100::10 . tcp . 80 comment \"ns/web:http\" : goto svc-cluster-v6"});
-  CHECK(elements(rs, "backends-v6") ==
-        Strings{"2001:db8:100::10 . tcp . 80 . 0 comment \"ns/web:http\" : [2001:db8:2::10] . 8080"});
+  CHECK(
+      elements(rs, "backends-v6") ==
+      Strings{"2001:db8:100::10 . tcp . 80 . 0 comment \"ns/web:http\" : [2001:db8:2::10] . 8080"});
   CHECK(elements(rs, "backends-v4").size() == 1);
 }
 
@@ -228,10 +232,11 @@ TEST_CASE("targetPort resolves through the slice's port of the same name", "[com
   CHECK(elements(rs, "backends-v4") ==
         Strings{"198.18.100.10 . tcp . 80 . 0 comment \"ns/web:web\" : 198.18.2.10 . 9090"});
 
-  auto unmatched = compile(service("web", "  clusterIP: 198.18.100.10\n",
-                                   "[{name: web, port: 80, targetPort: http-alt}]") +
-                               slice("web", {"198.18.2.10"}, "", "IPv4", "[{name: other, port: 9090}]"),
-                           &d);
+  auto unmatched =
+      compile(service("web", "  clusterIP: 198.18.100.10\n",
+                      "[{name: web, port: 80, targetPort: http-alt}]") +
+                  slice("web", {"198.18.2.10"}, "", "IPv4", "[{name: other, port: 9090}]"),
+              &d);
   CHECK_FALSE(d.hasErrors());
   CHECK_THAT(messages(d), Contains("warning: Service ns/web: port web: named targetPort "
                                    "\"http-alt\" matches no port"));
@@ -239,9 +244,9 @@ TEST_CASE("targetPort resolves through the slice's port of the same name", "[com
 }
 
 TEST_CASE("two Services on one address and port is an error naming both", "[compiler]") {
-  auto l = load(service("a", "  clusterIP: 198.18.100.10\n") +
-                    service("b", "  clusterIP: 198.18.100.10\n"),
-                kNode);
+  auto l = load(
+      service("a", "  clusterIP: 198.18.100.10\n") + service("b", "  clusterIP: 198.18.100.10\n"),
+      kNode);
   auto rs = svcnft::compileRuleset(l.inputs, l.diags);
   CHECK(l.diags.hasErrors());
   CHECK_THAT(messages(l.diags), Contains("Service ns/b: 198.18.100.10:80/TCP is already served "
@@ -263,17 +268,19 @@ TEST_CASE("serviceCIDRs: ClusterIPs listed for reject, the ranges for drop", "[c
 
 TEST_CASE("long names are shortened to 128 bytes in comments, never rejected", "[compiler]") {
   const std::string longName(120, 'a');
-  auto rs = compile(service(longName, "  clusterIP: 198.18.100.10\n") + slice(longName, {"198.18.2.10"}));
+  auto rs =
+      compile(service(longName, "  clusterIP: 198.18.100.10\n") + slice(longName, {"198.18.2.10"}));
   const auto& e = rs.findSet("service-ips-v4")->elements.at(0);
   CHECK(e.comment.size() == 128);
   CHECK(e.comment.rfind("ns/aaaa", 0) == 0);
 }
 
 TEST_CASE("SCTP and UDP ports compile like TCP", "[compiler]") {
-  auto rs = compile(service("sig", "  clusterIP: 198.18.100.20\n",
-                            "[{name: s, port: 3868, protocol: SCTP}, {name: d, port: 53, protocol: UDP}]") +
-                    slice("sig", {"198.18.2.10"}, "", "IPv4",
-                          "[{name: s, port: 3868, protocol: SCTP}, {name: d, port: 53, protocol: UDP}]"));
+  auto rs = compile(
+      service("sig", "  clusterIP: 198.18.100.20\n",
+              "[{name: s, port: 3868, protocol: SCTP}, {name: d, port: 53, protocol: UDP}]") +
+      slice("sig", {"198.18.2.10"}, "", "IPv4",
+            "[{name: s, port: 3868, protocol: SCTP}, {name: d, port: 53, protocol: UDP}]"));
   CHECK(elements(rs, "service-ips-v4") ==
         Strings{"198.18.100.20 . udp . 53 comment \"ns/sig:d\" : goto svc-cluster-v4",
                 "198.18.100.20 . sctp . 3868 comment \"ns/sig:s\" : goto svc-cluster-v4"});

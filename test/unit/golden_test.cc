@@ -2,7 +2,6 @@
 // the reference node config with no Services to rules/skeleton.nft. Regenerate
 // with scripts/update-goldens and review the diff.
 #include <catch2/catch.hpp>
-
 #include <filesystem>
 #include <fstream>
 #include <sstream>

@@ -4,9 +4,9 @@
 
 #include "test_support.h"
 
+using Catch::Matchers::Contains;
 using svcnft::testing::load;
 using svcnft::testing::messages;
-using Catch::Matchers::Contains;
 
 namespace {
 
@@ -98,8 +98,8 @@ TEST_CASE("a port outside 1-65535 is an error", "[loader][errors]") {
     auto l = load(std::string("apiVersion: v1\nkind: Service\nmetadata: {name: web}\n"
                               "spec:\n  ports: [{port: ") +
                   bad + "}]\n");
-    CHECK_THAT(messages(l.diags), Contains("spec.ports[0].port: " + std::string(bad) +
-                                           " is outside 1-65535"));
+    CHECK_THAT(messages(l.diags),
+               Contains("spec.ports[0].port: " + std::string(bad) + " is outside 1-65535"));
   }
   auto t = load(
       "apiVersion: v1\nkind: Service\nmetadata: {name: web}\n"
@@ -214,9 +214,8 @@ addressType: IPv4
 endpoints: [{addresses: [198.18.1.10]}]
 )");
   CHECK_FALSE(l.diags.hasErrors());
-  CHECK_THAT(messages(l.diags),
-             Contains("test.yaml:1:1: warning: EndpointSlice default/ghost-1") &&
-                 Contains("Service default/ghost is not defined"));
+  CHECK_THAT(messages(l.diags), Contains("test.yaml:1:1: warning: EndpointSlice default/ghost-1") &&
+                                    Contains("Service default/ghost is not defined"));
 }
 
 TEST_CASE("legacy Endpoints become slices per family, not-ready kept apart", "[loader]") {
@@ -253,4 +252,36 @@ TEST_CASE("node config errors name the field", "[loader][errors]") {
   CHECK_THAT(m, Contains("table: \"bad name\" is not a table name"));
   CHECK_THAT(m, Contains("clusterCIDRs[0]: \"198.18.0.0/99\" is not a CIDR"));
   CHECK_THAT(m, Contains("masqueradeAll: expected true or false"));
+}
+
+TEST_CASE("positions stay right across documents, and one bad document spoils no other",
+          "[loader][errors]") {
+  auto l = load(R"(# a comment before the first document
+apiVersion: v1
+kind: Service
+metadata: {name: first}
+spec: {ports: [{port: 80}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: broken
+---
+apiVersion: v1
+kind: Service
+metadata: {name: third}
+spec: {ports: [{port: 99999}]}
+...
+---
+apiVersion: v1
+kind: Service
+metadata: {name: fourth}
+spec: {ports: [{port: 81}]}
+)");
+  const std::string m = messages(l.diags);
+  CHECK_THAT(m, Contains("test.yaml:10:1: error: malformed YAML/JSON"));
+  CHECK_THAT(m, Contains("test.yaml:14:23: error: Service default/third: spec.ports[0].port: "
+                         "99999 is outside 1-65535"));
+  REQUIRE(l.inputs.services.size() == 3);
+  CHECK(l.inputs.services[2].name == "fourth");
+  CHECK(l.inputs.services[2].where.line == 17);
 }

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# The command line contract (SPEC.md): exit 0 with the ruleset on stdout; exit 1
+# with FILE:LINE:COL diagnostics on stderr and nothing on stdout; exit 2 on usage
+# errors; warnings alone do not fail. Usage: cli_test.sh SVCNFT_BINARY SOURCE_DIR
+set -uo pipefail
+svcnft=$1
+root=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+passes=0
+failures=0
+
+expect() {  # expect NAME WANT_RC GREP_STDERR_OR_EMPTY -- COMMAND...
+  local name=$1 want=$2 pattern=$3
+  shift 4
+  "$@" >"$tmp/out" 2>"$tmp/err"
+  local rc=$?
+  if [[ $rc -ne $want ]]; then
+    echo "FAIL: $name: exit $rc, want $want"; sed 's/^/    /' "$tmp/err" | head; failures=$((failures + 1)); return
+  fi
+  if [[ -n $pattern ]] && ! grep -qE -- "$pattern" "$tmp/err"; then
+    echo "FAIL: $name: stderr lacks /$pattern/:"; sed 's/^/    /' "$tmp/err" | head; failures=$((failures + 1)); return
+  fi
+  passes=$((passes + 1))
+}
+
+seed=$root/examples/seed
+expect "compile the seed" 0 "" -- "$svcnft" compile -f "$seed/manifests.yaml" --node-config "$seed/node-config.yaml"
+grep -q 'tcp . 30001 comment "default/nginx-nodeport-service:http" : goto np-external-v4' "$tmp/out" \
+  && passes=$((passes + 1)) || { echo "FAIL: seed ruleset lacks its NodePort element"; failures=$((failures + 1)); }
+
+# A directory: every *.yaml, *.yml and *.json in it; node-config.yaml has no kind and
+# is skipped with a warning.
+expect "compile a directory" 0 "node-config.yaml:.*warning: .*kind: missing" -- "$svcnft" compile -f "$seed"
+
+cat >"$tmp/bad.yaml" <<'YAML'
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec:
+  type: NodePort
+  ports: [{port: 80, nodePort: 80}]
+YAML
+expect "invalid input exits 1 naming file, object, field" 1 \
+  "bad.yaml:6:32: error: Service shop/web: spec.ports\[0\].nodePort: 80 is outside nodePortRange" \
+  -- "$svcnft" compile -f "$tmp/bad.yaml"
+[[ ! -s $tmp/out ]] && passes=$((passes + 1)) || { echo "FAIL: stdout not empty on error"; failures=$((failures + 1)); }
+
+expect "a missing file exits 1" 1 "nope.yaml: error: no such file" -- "$svcnft" compile -f "$tmp/nope.yaml"
+expect "no subcommand is a usage error" 2 "" -- "$svcnft"
+expect "an unknown flag is a usage error" 2 "" -- "$svcnft" compile --frobnicate
+expect "compile without -f is a usage error" 2 "" -- "$svcnft" compile
+expect "--help exits 0" 0 "" -- "$svcnft" compile --help
+
+cat >"$tmp/ghost.yaml" <<'YAML'
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: ghost-1, labels: {kubernetes.io/service-name: ghost}}
+addressType: IPv4
+endpoints: [{addresses: [198.18.1.10]}]
+YAML
+expect "warnings alone exit 0" 0 "ghost.yaml:1:1: warning: EndpointSlice default/ghost-1" \
+  -- "$svcnft" compile -f "$tmp/ghost.yaml"
+
+# Deterministic: the same input twice gives the same bytes.
+"$svcnft" compile -f "$root/examples/dual-stack/manifests.yaml" >"$tmp/a" 2>/dev/null
+"$svcnft" compile -f "$root/examples/dual-stack/manifests.yaml" >"$tmp/b" 2>/dev/null
+cmp -s "$tmp/a" "$tmp/b" && passes=$((passes + 1)) || { echo "FAIL: output not deterministic"; failures=$((failures + 1)); }
+
+echo "cli_test: $passes passed, $failures failed"
+[[ $failures -eq 0 ]]
