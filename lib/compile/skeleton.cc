@@ -64,12 +64,15 @@ void addSets(ir::Ruleset& rs, IpFamily f) {
   s.push_back(set(name("service-cidrs", f), "type " + a, {"interval"}, true));
   s.push_back(set(name("nodeport-ips", f), "type " + a));
   s.push_back(set(name("cluster-ips", f), "type " + a));
-  s.push_back(set(name("service-ips", f), "type " + front + " : verdict"));
-  s.push_back(set(name("nodeports", f), "type " + npFront + " : verdict"));
-  s.push_back(set(name("lb", f), "type " + front + " : verdict"));
-  s.push_back(set(name("lb-local", f), "type " + front + " : verdict"));
-  s.push_back(set(name("np-lb", f), "type " + npFront + " : verdict"));
-  s.push_back(set(name("np-lb-local", f), "type " + npFront + " : verdict"));
+  // Maps keyed by a front come in pairs: by address . proto . port, and by
+  // proto . port for NodePorts (whose address is any node address).
+  auto frontMaps = [&](const char* byAddress, const char* byNodePort, const std::string& value) {
+    s.push_back(set(name(byAddress, f), "type " + front + " : " + value));
+    s.push_back(set(name(byNodePort, f), "type " + npFront + " : " + value));
+  };
+  frontMaps("service-ips", "nodeports", "verdict");
+  frontMaps("lb", "np-lb", "verdict");
+  frontMaps("lb-local", "np-lb-local", "verdict");
   s.push_back(set(name("backends", f), "typeof " + ip + " daddr . meta l4proto . th dport . " +
                                            "numgen random mod 2 : " + ip + " daddr . th dport"));
   s.push_back(
@@ -77,12 +80,9 @@ void addSets(ir::Ruleset& rs, IpFamily f) {
           "typeof meta l4proto . th dport . numgen random mod 2 : " + ip + " daddr . th dport"));
   s.push_back(
       set(name("affinity", f), "type " + a + " . " + front + " : " + a, {"dynamic", "timeout"}));
-  s.push_back(set(name("target-ports", f), "type " + front + " : inet_service"));
-  s.push_back(set(name("np-target-ports", f), "type " + npFront + " : inet_service"));
-  s.push_back(set(name("affinity-timeouts", f), "type " + front + " : verdict"));
-  s.push_back(set(name("np-affinity-timeouts", f), "type " + npFront + " : verdict"));
-  s.push_back(set(name("no-endpoints", f), "type " + front + " : verdict"));
-  s.push_back(set(name("np-no-endpoints", f), "type " + npFront + " : verdict"));
+  frontMaps("target-ports", "np-target-ports", "inet_service");
+  frontMaps("affinity-timeouts", "np-affinity-timeouts", "verdict");
+  frontMaps("no-endpoints", "np-no-endpoints", "verdict");
   s.push_back(set(name("firewall-fronts", f), "type " + front));
   s.push_back(set(name("firewall-allow", f), "type " + front + " . " + a, {"interval"}));
   s.push_back(set(name("hairpin", f), "type " + a + " . " + a));
