@@ -15,6 +15,7 @@
 #include <variant>
 #include <vector>
 
+#include "compile/expr.h"
 #include "model/address.h"
 #include "model/service.h"
 
@@ -47,15 +48,30 @@ struct Element {
 
 inline constexpr std::size_t kMaxCommentBytes = 128;  // nft's limit for comments
 
+// A field of a set key or value. `source` names the packet expression the field
+// is declared by (`typeof`); kNone means declared by `type`.
+enum class FieldType : uint8_t { kIpv4Addr, kIpv6Addr, kInetProto, kInetService, kInteger };
+enum class FieldSource : uint8_t { kNone, kIpDaddr, kIp6Daddr, kMetaL4proto, kThDport, kNumgen };
+struct Field {
+  FieldType type = FieldType::kInteger;
+  FieldSource source = FieldSource::kNone;
+};
+
 struct Set {
   std::string name;
-  // The declaration as nft writes it, e.g. "type ipv4_addr . inet_proto : verdict"
-  // or "typeof ip daddr . numgen random mod 2 : ip daddr".
-  std::string type;
-  bool isMap = false;
-  std::vector<std::string> flags;  // "interval", "dynamic", "timeout"
+  std::vector<Field> key;
+  std::vector<Field> data;  // empty for sets and verdict maps
+  bool verdictMap = false;
+  bool interval = false;
+  bool dynamic = false;  // updated from the packet path, with timeouts
   bool autoMerge = false;
   std::vector<Element> elements;
+
+  bool isMap() const { return verdictMap || !data.empty(); }
+  bool usesTypeof() const;
+  // The declaration as nft writes it, e.g. "type ipv4_addr . inet_proto : verdict"
+  // or "typeof ip daddr . numgen random mod 2 : ip daddr".
+  std::string declaration() const;
 };
 
 struct BaseChain {
@@ -64,10 +80,18 @@ struct BaseChain {
   std::string priority;  // "dstnat", "filter - 10", ...
 };
 
+// One rule: its nft text, and the same rule as the expressions the kernel runs
+// (in the order and registers nft itself would use, so `nft list` reads it back
+// as this text). Built together by RuleBuilder, so the two cannot drift apart.
+struct Rule {
+  std::string text;
+  std::vector<Expr> exprs;
+};
+
 struct Chain {
   std::string name;
   std::optional<BaseChain> base;
-  std::vector<std::string> rules;  // nft rule statements
+  std::vector<Rule> rules;
 };
 
 struct Ruleset {

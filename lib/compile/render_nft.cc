@@ -55,13 +55,10 @@ std::string quoted(const std::string& s) {
 }
 
 void renderSet(const ir::Set& s, std::ostream& out) {
-  out << "\t" << (s.isMap ? "map " : "set ") << s.name << " {\n";
-  out << "\t\t" << s.type << "\n";
-  if (!s.flags.empty()) {
-    out << "\t\tflags ";
-    for (std::size_t i = 0; i < s.flags.size(); ++i) out << (i ? "," : "") << s.flags[i];
-    out << "\n";
-  }
+  out << "\t" << (s.isMap() ? "map " : "set ") << s.name << " {\n";
+  out << "\t\t" << s.declaration() << "\n";
+  if (s.interval) out << "\t\tflags interval\n";
+  if (s.dynamic) out << "\t\tflags dynamic,timeout\n";
   if (s.autoMerge) out << "\t\tauto-merge\n";
   if (!s.elements.empty()) {
     out << "\t\telements = {\n";
@@ -79,7 +76,7 @@ void renderChain(const ir::Chain& c, std::ostream& out) {
     out << "\t\ttype " << c.base->type << " hook " << c.base->hook << " priority "
         << c.base->priority << "; policy accept;\n";
   }
-  for (const auto& r : c.rules) out << "\t\t" << r << "\n";
+  for (const auto& r : c.rules) out << "\t\t" << r.text << "\n";
   out << "\t}\n";
 }
 

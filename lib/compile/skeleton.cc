@@ -1,7 +1,10 @@
 #include "compile/skeleton.h"
 
+#include <linux/in.h>
+
 #include <algorithm>
-#include <cstdio>
+
+#include "compile/rule_builder.h"
 
 namespace svcnft::skeleton {
 
@@ -17,135 +20,165 @@ constexpr const char* kFilter = "-10";       // filter - 10: after DNAT, before 
 constexpr const char* kSrcnat = "100";       // srcnat
 constexpr const char* kAfterSnat = "110";    // srcnat + 10: replies already un-NATed
 
-const char* addrType(IpFamily f) { return f == IpFamily::kV4 ? "ipv4_addr" : "ipv6_addr"; }
-const char* ipKey(IpFamily f) { return f == IpFamily::kV4 ? "ip" : "ip6"; }
-const char* nfproto(IpFamily f) { return f == IpFamily::kV4 ? "ipv4" : "ipv6"; }
-const char* loopback(IpFamily f) { return f == IpFamily::kV4 ? "127.0.0.0/8" : "::1"; }
+using B = RuleBuilder;
+using Dir = RuleBuilder::Dir;
+using Fields = std::vector<RuleBuilder::Field>;
+using ir::Field;
+using ir::FieldSource;
+using ir::FieldType;
 
-std::string hex(uint32_t v) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "0x%08x", v);
-  return buf;
+FieldType addrType(IpFamily f) {
+  return f == IpFamily::kV4 ? FieldType::kIpv4Addr : FieldType::kIpv6Addr;
 }
 
-std::string frontKey(FrontKind kind, IpFamily f, const char* dir = "daddr",
-                     const char* port = "dport") {
-  std::string k = kind == FrontKind::kAddress ? std::string(ipKey(f)) + " " + dir + " . " : "";
-  return k + "meta l4proto . th " + port;
+// The fields that name a front: address . protocol . port, or protocol . port for
+// NodePorts (whose address is any node address).
+Fields frontFields(FrontKind kind, IpFamily f, Dir dir = Dir::kDestination) {
+  Fields out;
+  if (kind == FrontKind::kAddress) out.push_back(B::address(f, dir));
+  out.push_back(B::l4proto());
+  out.push_back(B::port(dir));
+  return out;
 }
 
-// The match that says "addressed to this node": explicit nodeIPs, or any local
-// address but loopback (we never set route_localnet: CVE-2020-8558).
-std::string nodeAddressMatch(const NodeConfig& node, IpFamily f, const char* dir) {
-  const std::string ip = ipKey(f);
-  if (!node.nodeIPs.empty()) return ip + " " + dir + " @" + name("nodeport-ips", f);
-  return std::string("meta nfproto ") + nfproto(f) + " fib " + dir + " type local " + ip + " " +
-         dir + " != " + loopback(f);
+std::vector<Field> frontKeyType(FrontKind kind, IpFamily f) {
+  std::vector<Field> out;
+  if (kind == FrontKind::kAddress) out.push_back({addrType(f)});
+  out.push_back({FieldType::kInetProto});
+  out.push_back({FieldType::kInetService});
+  return out;
 }
 
-ir::Set set(std::string name, std::string type, std::vector<std::string> flags = {},
-            bool autoMerge = false) {
+// "Addressed to this node": explicit nodeIPs, or any local address but loopback (we
+// never set route_localnet: CVE-2020-8558).
+B& nodeAddress(B& b, const NodeConfig& node, IpFamily f, Dir dir) {
+  if (!node.nodeIPs.empty()) return b.inSet({B::address(f, dir)}, name("nodeport-ips", f));
+  return b.nfproto(f).fibLocal(dir).notLoopback(f, dir);
+}
+
+ir::Set set(std::string name, std::vector<Field> key, std::vector<Field> data = {},
+            bool verdictMap = false) {
   ir::Set s;
   s.name = std::move(name);
-  s.isMap = type.find(" : ") != std::string::npos;
-  s.type = std::move(type);
-  s.flags = std::move(flags);
-  s.autoMerge = autoMerge;
+  s.key = std::move(key);
+  s.data = std::move(data);
+  s.verdictMap = verdictMap;
   return s;
 }
 
 void addSets(ir::Ruleset& rs, IpFamily f) {
-  const std::string a = addrType(f);
-  const std::string ip = ipKey(f);
-  const std::string front = a + " . inet_proto . inet_service";
-  const std::string npFront = "inet_proto . inet_service";
+  const Field addr{addrType(f)};
   auto& s = rs.sets;
-  s.push_back(set(name("cluster-cidrs", f), "type " + a, {"interval"}, true));
-  s.push_back(set(name("service-cidrs", f), "type " + a, {"interval"}, true));
-  s.push_back(set(name("nodeport-ips", f), "type " + a));
-  s.push_back(set(name("cluster-ips", f), "type " + a));
-  // Maps keyed by a front come in pairs: by address . proto . port, and by
-  // proto . port for NodePorts (whose address is any node address).
-  auto frontMaps = [&](const char* byAddress, const char* byNodePort, const std::string& value) {
-    s.push_back(set(name(byAddress, f), "type " + front + " : " + value));
-    s.push_back(set(name(byNodePort, f), "type " + npFront + " : " + value));
+  for (const char* n : {"cluster-cidrs", "service-cidrs"}) {
+    s.push_back(set(name(n, f), {addr}));
+    s.back().interval = true;
+    s.back().autoMerge = true;
+  }
+  s.push_back(set(name("nodeport-ips", f), {addr}));
+  s.push_back(set(name("cluster-ips", f), {addr}));
+  // Maps keyed by a front come in pairs: by address, and by NodePort.
+  auto frontMaps = [&](const char* byAddress, const char* byNodePort, std::vector<Field> data,
+                       bool verdict) {
+    s.push_back(set(name(byAddress, f), frontKeyType(FrontKind::kAddress, f), data, verdict));
+    s.push_back(set(name(byNodePort, f), frontKeyType(FrontKind::kNodePort, f), data, verdict));
   };
-  frontMaps("service-ips", "nodeports", "verdict");
-  frontMaps("lb", "np-lb", "verdict");
-  frontMaps("lb-local", "np-lb-local", "verdict");
-  s.push_back(set(name("backends", f), "typeof " + ip + " daddr . meta l4proto . th dport . " +
-                                           "numgen random mod 2 : " + ip + " daddr . th dport"));
-  s.push_back(
-      set(name("np-backends", f),
-          "typeof meta l4proto . th dport . numgen random mod 2 : " + ip + " daddr . th dport"));
-  s.push_back(
-      set(name("affinity", f), "type " + a + " . " + front + " : " + a, {"dynamic", "timeout"}));
-  frontMaps("target-ports", "np-target-ports", "inet_service");
-  frontMaps("affinity-timeouts", "np-affinity-timeouts", "verdict");
-  frontMaps("no-endpoints", "np-no-endpoints", "verdict");
-  s.push_back(set(name("firewall-fronts", f), "type " + front));
-  s.push_back(set(name("firewall-allow", f), "type " + front + " . " + a, {"interval"}));
-  s.push_back(set(name("hairpin", f), "type " + a + " . " + a));
+  frontMaps("service-ips", "nodeports", {}, true);
+  frontMaps("lb", "np-lb", {}, true);
+  frontMaps("lb-local", "np-lb-local", {}, true);
+  const FieldSource ip = f == IpFamily::kV4 ? FieldSource::kIpDaddr : FieldSource::kIp6Daddr;
+  const std::vector<Field> endpoint{{addrType(f), ip},
+                                    {FieldType::kInetService, FieldSource::kThDport}};
+  s.push_back(set(name("backends", f),
+                  {{addrType(f), ip},
+                   {FieldType::kInetProto, FieldSource::kMetaL4proto},
+                   {FieldType::kInetService, FieldSource::kThDport},
+                   {FieldType::kInteger, FieldSource::kNumgen}},
+                  endpoint));
+  s.push_back(set(name("np-backends", f),
+                  {{FieldType::kInetProto, FieldSource::kMetaL4proto},
+                   {FieldType::kInetService, FieldSource::kThDport},
+                   {FieldType::kInteger, FieldSource::kNumgen}},
+                  endpoint));
+  std::vector<Field> affinityKey{addr};
+  for (const auto& x : frontKeyType(FrontKind::kAddress, f)) affinityKey.push_back(x);
+  s.push_back(set(name("affinity", f), affinityKey, {addr}));
+  s.back().dynamic = true;
+  frontMaps("target-ports", "np-target-ports", {{FieldType::kInetService}}, false);
+  frontMaps("affinity-timeouts", "np-affinity-timeouts", {}, true);
+  frontMaps("no-endpoints", "np-no-endpoints", {}, true);
+  s.push_back(set(name("firewall-fronts", f), frontKeyType(FrontKind::kAddress, f)));
+  std::vector<Field> allowKey = frontKeyType(FrontKind::kAddress, f);
+  allowKey.push_back(addr);
+  s.push_back(set(name("firewall-allow", f), allowKey));
+  s.back().interval = true;
+  s.push_back(set(name("hairpin", f), {addr, addr}));
 }
 
-ir::Chain chain(std::string name, std::vector<std::string> rules) {
+ir::Chain chain(std::string name, std::vector<ir::Rule> rules) {
   return ir::Chain{std::move(name), std::nullopt, std::move(rules)};
 }
 
 ir::Chain baseChain(std::string name, std::string type, std::string hook, std::string priority,
-                    std::vector<std::string> rules) {
+                    std::vector<ir::Rule> rules) {
   return ir::Chain{std::move(name),
                    ir::BaseChain{std::move(type), std::move(hook), std::move(priority)},
                    std::move(rules)};
 }
 
+ir::Rule jumpTo(const std::string& target) { return B().jump(target).build(); }
+
 // Masquerading for traffic to a ClusterIP: off-cluster sources only (kube-proxy's
 // rule), or everything with masqueradeAll. Without clusterCIDRs nothing is masqueraded
 // here (hairpin still is, in `masquerading`).
-std::vector<std::string> clusterMasquerade(const NodeConfig& node, IpFamily f) {
-  if (node.masqueradeAll) return {"jump mark-for-masquerade"};
+std::vector<ir::Rule> clusterMasquerade(const NodeConfig& node, IpFamily f) {
+  if (node.masqueradeAll) return {jumpTo("mark-for-masquerade")};
   if (node.clusterCIDRs.empty()) return {};
-  return {std::string(ipKey(f)) + " saddr != @" + name("cluster-cidrs", f) +
-          " jump mark-for-masquerade"};
+  return {B().inSet({B::address(f, Dir::kSource)}, name("cluster-cidrs", f), /*invert=*/true)
+              .jump("mark-for-masquerade")
+              .build()};
 }
 
-std::string affinityLookup(FrontKind kind, IpFamily f) {
-  const std::string ip = ipKey(f);
+ir::Rule affinityLookup(FrontKind kind, IpFamily f) {
   const std::string ports =
       kind == FrontKind::kAddress ? name("target-ports", f) : name("np-target-ports", f);
-  return "dnat " + ip + " to " + ip + " saddr . " + ip + " daddr . meta l4proto . th dport map @" +
-         name("affinity", f) + " : " + frontKey(kind, f) + " map @" + ports;
+  Fields key{B::address(f, Dir::kSource)};
+  for (const auto& x : frontFields(FrontKind::kAddress, f)) key.push_back(x);
+  return B().dnatAddrPortMaps(f, key, name("affinity", f), frontFields(kind, f), ports).build();
+}
+
+ir::Rule pick(FrontKind kind, IpFamily f, const std::string& map) {
+  return B().vmap(frontFields(kind, f), map).build();
 }
 
 void addPolicyChains(ir::Ruleset& rs, const NodeConfig& node, IpFamily f, FrontKind kind) {
   const bool addr = kind == FrontKind::kAddress;
-  const std::string ip = ipKey(f);
   const std::string lb = name(addr ? "lb" : "np-lb", f);
   const std::string lbLocal = name(addr ? "lb-local" : "np-lb-local", f);
   const std::string clusterChain = name(addr ? kSvcCluster : kNpCluster, f);
   const std::string externalChain = name(addr ? kSvcExternal : kNpExternal, f);
-  const std::string pick = frontKey(kind, f) + " vmap @";
 
   // Cluster traffic: ClusterIPs; and, for NodePorts, pods short-circuiting a Local policy.
-  std::vector<std::string> cluster = clusterMasquerade(node, f);
+  std::vector<ir::Rule> cluster = clusterMasquerade(node, f);
   cluster.push_back(affinityLookup(kind, f));
-  cluster.push_back(pick + lb);
-  rs.chains.push_back(chain(clusterChain, cluster));
+  cluster.push_back(pick(kind, f, lb));
+  rs.chains.push_back(chain(clusterChain, std::move(cluster)));
 
   // externalTrafficPolicy Cluster: always masquerade, so replies come back through us.
-  rs.chains.push_back(
-      chain(externalChain, {"jump mark-for-masquerade", affinityLookup(kind, f), pick + lb}));
+  rs.chains.push_back(chain(
+      externalChain, {jumpTo("mark-for-masquerade"), affinityLookup(kind, f), pick(kind, f, lb)}));
 
   // externalTrafficPolicy Local: the client address is kept and only local endpoints
   // serve; pods and the node itself still reach every endpoint (kube-proxy's short-circuit).
-  std::vector<std::string> local;
+  std::vector<ir::Rule> local;
   if (!node.clusterCIDRs.empty()) {
-    local.push_back(ip + " saddr @" + name("cluster-cidrs", f) + " goto " + clusterChain);
+    local.push_back(B().inSet({B::address(f, Dir::kSource)}, name("cluster-cidrs", f))
+                        .goTo(clusterChain)
+                        .build());
   }
-  local.push_back("fib saddr type local goto " + externalChain);
-  if (node.masqueradeAll) local.push_back("jump mark-for-masquerade");
+  local.push_back(B().fibLocal(Dir::kSource).goTo(externalChain).build());
+  if (node.masqueradeAll) local.push_back(jumpTo("mark-for-masquerade"));
   local.push_back(affinityLookup(kind, f));
-  local.push_back(pick + lbLocal);
+  local.push_back(pick(kind, f, lbLocal));
   rs.chains.push_back(
       chain(name(addr ? kSvcExternalLocal : kNpExternalLocal, f), std::move(local)));
 }
@@ -161,12 +194,12 @@ std::string lbChainName(FrontKind kind, bool localPool, IpFamily f, int buckets)
   return n + suffix(f) + "-" + std::to_string(buckets);
 }
 
-std::string lbChainRule(FrontKind kind, bool localPool, IpFamily f, int buckets) {
-  const std::string ip = ipKey(f);
-  std::string rule =
-      "dnat " + ip + " to " + frontKey(kind, f) + " . numgen random mod " + std::to_string(buckets);
-  if (localPool) rule += " offset " + std::to_string(kLocalPoolOffset);
-  return rule + " map @" + name(kind == FrontKind::kAddress ? "backends" : "np-backends", f);
+ir::Rule lbChainRule(FrontKind kind, bool localPool, IpFamily f, int buckets) {
+  Fields key = frontFields(kind, f);
+  key.push_back(B::numgen(static_cast<uint32_t>(buckets), localPool ? kLocalPoolOffset : 0));
+  return B()
+      .dnatConcatMap(f, key, name(kind == FrontKind::kAddress ? "backends" : "np-backends", f))
+      .build();
 }
 
 std::string affinityChainName(IpFamily f, int timeoutSeconds) {
@@ -177,11 +210,12 @@ std::string affinityChainName(IpFamily f, int timeoutSeconds) {
 // shows client and Service front in plain header fields, and conntrack's reply tuple
 // names the endpoint. (nft 1.0.6 cannot key a lookup on `ct original proto-dst`,
 // so the original direction could not record this.)
-std::string affinityChainRule(IpFamily f, int timeoutSeconds) {
-  const std::string ip = ipKey(f);
-  return "update @" + name("affinity", f) + " { " + ip + " daddr . " + ip +
-         " saddr . meta l4proto . th sport timeout " + std::to_string(timeoutSeconds) +
-         "s : ct reply " + ip + " saddr }";
+ir::Rule affinityChainRule(IpFamily f, int timeoutSeconds) {
+  Fields key{B::address(f, Dir::kDestination)};
+  for (const auto& x : frontFields(FrontKind::kAddress, f, Dir::kSource)) key.push_back(x);
+  return B()
+      .updateWithReplySource(f, key, name("affinity", f), static_cast<uint32_t>(timeoutSeconds))
+      .build();
 }
 
 ir::Ruleset build(const NodeConfig& node) {
@@ -190,93 +224,108 @@ ir::Ruleset build(const NodeConfig& node) {
   for (IpFamily f : kFamilies) addSets(rs, f);
 
   // --- nat: pick an endpoint for a new connection ---
-  rs.chains.push_back(baseChain("nat-prerouting", "nat", "prerouting", kDstnat, {"jump services"}));
-  rs.chains.push_back(baseChain("nat-output", "nat", "output", kDstnat, {"jump services"}));
-  std::vector<std::string> services;
+  rs.chains.push_back(
+      baseChain("nat-prerouting", "nat", "prerouting", kDstnat, {jumpTo("services")}));
+  rs.chains.push_back(baseChain("nat-output", "nat", "output", kDstnat, {jumpTo("services")}));
+  std::vector<ir::Rule> services;
   for (IpFamily f : kFamilies) {
-    services.push_back(frontKey(FrontKind::kAddress, f) + " vmap @" + name("service-ips", f));
+    services.push_back(pick(FrontKind::kAddress, f, name("service-ips", f)));
   }
   for (IpFamily f : kFamilies) {
-    services.push_back(nodeAddressMatch(node, f, "daddr") + " " +
-                       frontKey(FrontKind::kNodePort, f) + " vmap @" + name("nodeports", f));
+    B b;
+    nodeAddress(b, node, f, Dir::kDestination)
+        .vmap(frontFields(FrontKind::kNodePort, f), name("nodeports", f));
+    services.push_back(b.build());
   }
-  rs.chains.push_back(chain("services", services));
+  rs.chains.push_back(chain("services", std::move(services)));
   for (IpFamily f : kFamilies) {
     addPolicyChains(rs, node, f, FrontKind::kAddress);
     addPolicyChains(rs, node, f, FrontKind::kNodePort);
   }
-  rs.chains.push_back(
-      chain("mark-for-masquerade", {"meta mark set meta mark | " + hex(kMasqueradeMark)}));
+  rs.chains.push_back(chain("mark-for-masquerade", {B().markSetOr(kMasqueradeMark).build()}));
 
   // --- nat: masquerade what was marked, and hairpin (an endpoint reaching itself) ---
   rs.chains.push_back(
-      baseChain("nat-postrouting", "nat", "postrouting", kSrcnat, {"jump masquerading"}));
-  std::vector<std::string> masq;
+      baseChain("nat-postrouting", "nat", "postrouting", kSrcnat, {jumpTo("masquerading")}));
+  std::vector<ir::Rule> masq;
   for (IpFamily f : kFamilies) {
-    const std::string ip = ipKey(f);
-    masq.push_back("ct status dnat " + ip + " saddr . " + ip + " daddr @" + name("hairpin", f) +
-                   " jump mark-for-masquerade");
+    masq.push_back(B().ctStatusDnat()
+                       .inSet({B::address(f, Dir::kSource), B::address(f, Dir::kDestination)},
+                              name("hairpin", f))
+                       .jump("mark-for-masquerade")
+                       .build());
   }
-  masq.push_back("meta mark & " + hex(kMasqueradeMark) + " == 0 return");
-  masq.push_back("meta mark set meta mark ^ " + hex(kMasqueradeMark));
-  masq.push_back("masquerade fully-random");
-  rs.chains.push_back(chain("masquerading", masq));
+  masq.push_back(B().markBitClear(kMasqueradeMark).ret().build());
+  masq.push_back(B().markSetXor(kMasqueradeMark).build());
+  masq.push_back(B().masqueradeFullyRandom().build());
+  rs.chains.push_back(chain("masquerading", std::move(masq)));
 
   // --- filter, before DNAT: loadBalancerSourceRanges ---
-  rs.chains.push_back(
-      baseChain("filter-prerouting", "filter", "prerouting", kBeforeDnat, {"jump firewall-check"}));
+  rs.chains.push_back(baseChain("filter-prerouting", "filter", "prerouting", kBeforeDnat,
+                                {jumpTo("firewall-check")}));
   rs.chains.push_back(baseChain("filter-output-firewall", "filter", "output", kBeforeDnat,
-                                {"jump firewall-check"}));
-  std::vector<std::string> firewall;
+                                {jumpTo("firewall-check")}));
+  std::vector<ir::Rule> firewall;
   for (IpFamily f : kFamilies) {
-    const std::string front = frontKey(FrontKind::kAddress, f);
-    firewall.push_back(front + " @" + name("firewall-fronts", f) + " " + front + " . " + ipKey(f) +
-                       " saddr != @" + name("firewall-allow", f) + " drop");
+    Fields allow = frontFields(FrontKind::kAddress, f);
+    allow.push_back(B::address(f, Dir::kSource));
+    firewall.push_back(B().inSet(frontFields(FrontKind::kAddress, f), name("firewall-fronts", f))
+                           .inSet(allow, name("firewall-allow", f), /*invert=*/true,
+                                  /*intervalConcat=*/true)
+                           .drop()
+                           .build());
   }
-  rs.chains.push_back(chain("firewall-check", firewall));
+  rs.chains.push_back(chain("firewall-check", std::move(firewall)));
 
   // --- filter, after DNAT: what no endpoint took is rejected or dropped at once ---
   for (const char* hook : {"input", "forward", "output"}) {
     rs.chains.push_back(baseChain(std::string("filter-") + hook, "filter", hook, kFilter,
-                                  {"ct state new jump endpoints-check"}));
+                                  {B().ctStateNew().jump("endpoints-check").build()}));
   }
-  std::vector<std::string> check{"ct status dnat return"};
+  std::vector<ir::Rule> check{B().ctStatusDnat().ret().build()};
   for (IpFamily f : kFamilies) {
-    check.push_back(frontKey(FrontKind::kAddress, f) + " vmap @" + name("no-endpoints", f));
+    check.push_back(pick(FrontKind::kAddress, f, name("no-endpoints", f)));
   }
   for (IpFamily f : kFamilies) {
-    check.push_back(nodeAddressMatch(node, f, "daddr") + " " + frontKey(FrontKind::kNodePort, f) +
-                    " vmap @" + name("np-no-endpoints", f));
+    B b;
+    nodeAddress(b, node, f, Dir::kDestination)
+        .vmap(frontFields(FrontKind::kNodePort, f), name("np-no-endpoints", f));
+    check.push_back(b.build());
   }
   for (IpFamily f : kFamilies) {
     const bool haveCidrs = std::any_of(node.serviceCIDRs.begin(), node.serviceCIDRs.end(),
                                        [&](const Cidr& c) { return c.family() == f; });
     if (!haveCidrs) continue;
-    const std::string ip = ipKey(f);
     // A ClusterIP on a port it does not serve: reject; an unallocated address: drop.
-    check.push_back(ip + " daddr @" + name("cluster-ips", f) + " jump " + kRejectChain);
-    check.push_back(ip + " daddr @" + name("service-cidrs", f) + " drop");
+    const Fields dst{B::address(f, Dir::kDestination)};
+    check.push_back(B().inSet(dst, name("cluster-ips", f)).jump(kRejectChain).build());
+    check.push_back(B().inSet(dst, name("service-cidrs", f)).drop().build());
   }
-  rs.chains.push_back(chain("endpoints-check", check));
-  rs.chains.push_back(chain(kRejectChain, {"meta l4proto tcp reject with tcp reset",
-                                           "reject with icmpx port-unreachable"}));
+  rs.chains.push_back(chain("endpoints-check", std::move(check)));
+  rs.chains.push_back(
+      chain(kRejectChain, {B().l4protoIs(IPPROTO_TCP, "tcp").rejectTcpReset().build(),
+                           B().rejectIcmpxPortUnreachable().build()}));
 
   // --- filter, after NAT is undone on replies: record session affinity ---
-  rs.chains.push_back(baseChain("affinity-postrouting", "filter", "postrouting", kAfterSnat,
-                                {"ct direction reply ct status dnat jump affinity-record"}));
-  rs.chains.push_back(baseChain("affinity-input", "filter", "input", kAfterSnat,
-                                {"ct direction reply ct status dnat jump affinity-record"}));
-  std::vector<std::string> record;
+  for (auto [chainName, hook] :
+       {std::pair{"affinity-postrouting", "postrouting"}, std::pair{"affinity-input", "input"}}) {
+    rs.chains.push_back(
+        baseChain(chainName, "filter", hook, kAfterSnat,
+                  {B().ctDirectionReply().ctStatusDnat().jump("affinity-record").build()}));
+  }
+  std::vector<ir::Rule> record;
   for (IpFamily f : kFamilies) {
-    record.push_back(frontKey(FrontKind::kAddress, f, "saddr", "sport") + " vmap @" +
-                     name("affinity-timeouts", f));
+    record.push_back(
+        B().vmap(frontFields(FrontKind::kAddress, f, Dir::kSource), name("affinity-timeouts", f))
+            .build());
   }
   for (IpFamily f : kFamilies) {
-    record.push_back(nodeAddressMatch(node, f, "saddr") + " " +
-                     frontKey(FrontKind::kNodePort, f, "saddr", "sport") + " vmap @" +
-                     name("np-affinity-timeouts", f));
+    B b;
+    nodeAddress(b, node, f, Dir::kSource)
+        .vmap(frontFields(FrontKind::kNodePort, f, Dir::kSource), name("np-affinity-timeouts", f));
+    record.push_back(b.build());
   }
-  rs.chains.push_back(chain("affinity-record", record));
+  rs.chains.push_back(chain("affinity-record", std::move(record)));
   return rs;
 }
 

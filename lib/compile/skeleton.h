@@ -35,10 +35,10 @@ enum class FrontKind : uint8_t { kAddress, kNodePort };
 // Name of the chain that picks among N buckets of a pool.
 std::string lbChainName(FrontKind kind, bool localPool, IpFamily f, int buckets);
 // Its one rule.
-std::string lbChainRule(FrontKind kind, bool localPool, IpFamily f, int buckets);
+ir::Rule lbChainRule(FrontKind kind, bool localPool, IpFamily f, int buckets);
 // Chain recording session affinity with a given timeout, and its rule.
 std::string affinityChainName(IpFamily f, int timeoutSeconds);
-std::string affinityChainRule(IpFamily f, int timeoutSeconds);
+ir::Rule affinityChainRule(IpFamily f, int timeoutSeconds);
 
 // Policy chains that service-ips / nodeports elements point to.
 inline constexpr const char* kSvcCluster = "svc-cluster";

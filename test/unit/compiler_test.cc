@@ -261,7 +261,7 @@ TEST_CASE("serviceCIDRs: ClusterIPs listed for reject, the ranges for drop", "[c
   const auto& check = rs.chains;
   bool found = false;
   for (const auto& c : check) {
-    for (const auto& r : c.rules) found |= r == "ip daddr @service-cidrs-v4 drop";
+    for (const auto& r : c.rules) found |= r.text == "ip daddr @service-cidrs-v4 drop";
   }
   CHECK(found);
 }

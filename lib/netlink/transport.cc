@@ -1,0 +1,144 @@
+#include "netlink/transport.h"
+
+#include <libmnl/libmnl.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace svcnft::netlink {
+
+namespace {
+
+// Replies can outnumber what one receive buffer holds (one ack per message), so
+// the receive side is raised as well; 16 MiB covers 50,000 Services' batches.
+constexpr int kReceiveBufferBytes = 16 << 20;
+
+Error sysError(const std::string& what, int errnum) {
+  return Error{what + ": " + errnoText(errnum)};
+}
+
+}  // namespace
+
+std::string errnoText(int errnum) {
+  const char* name = strerrordesc_np(errnum);
+  const char* abbrev = strerrorname_np(errnum);
+  return std::string(abbrev ? abbrev : "E?") + " (" + (name ? name : "unknown") + ")";
+}
+
+Socket::Socket(mnl_socket* s) : socket_(s), portId_(mnl_socket_get_portid(s)) {}
+
+Socket::Socket(Socket&& other) noexcept : socket_(other.socket_), portId_(other.portId_) {
+  other.socket_ = nullptr;
+}
+
+Socket& Socket::operator=(Socket&& other) noexcept {
+  if (this != &other) {
+    if (socket_) mnl_socket_close(socket_);
+    socket_ = other.socket_;
+    portId_ = other.portId_;
+    other.socket_ = nullptr;
+  }
+  return *this;
+}
+
+Socket::~Socket() {
+  if (socket_) mnl_socket_close(socket_);
+}
+
+Result<Socket> Socket::open() {
+  mnl_socket* s = mnl_socket_open(NETLINK_NETFILTER);
+  if (!s) return sysError("netlink socket", errno);
+  if (mnl_socket_bind(s, 0, MNL_SOCKET_AUTOPID) < 0) {
+    const int e = errno;
+    mnl_socket_close(s);
+    return sysError("netlink bind", e);
+  }
+  Socket sock(s);
+  int rcv = kReceiveBufferBytes;
+  // Best effort: without CAP_NET_ADMIN the FORCE variant fails; the plain one caps.
+  if (setsockopt(mnl_socket_get_fd(s), SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof rcv) < 0) {
+    setsockopt(mnl_socket_get_fd(s), SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
+  }
+  return sock;
+}
+
+Result<int> Socket::raiseBuffers(std::size_t bytes) {
+  // A 384 KB batch fails with EMSGSIZE at the default send buffer (SPEC.md).
+  int snd = static_cast<int>(std::min<std::size_t>(bytes + (1 << 16), 1u << 30));
+  if (setsockopt(mnl_socket_get_fd(socket_), SOL_SOCKET, SO_SNDBUFFORCE, &snd, sizeof snd) < 0) {
+    if (setsockopt(mnl_socket_get_fd(socket_), SOL_SOCKET, SO_SNDBUF, &snd, sizeof snd) < 0) {
+      return sysError("raising the netlink send buffer", errno);
+    }
+  }
+  return 0;
+}
+
+Result<TransactionResult> Socket::transact(const std::vector<uint8_t>& batch, int acks) {
+  if (auto r = raiseBuffers(batch.size()); !r) return r.error();
+  // One sendmsg: the kernel treats the whole buffer as one transaction.
+  if (mnl_socket_sendto(socket_, batch.data(), batch.size()) < 0) {
+    return sysError("sending the transaction (" + std::to_string(batch.size()) + " bytes)", errno);
+  }
+  TransactionResult result;
+  std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE * 4);
+  int answered = 0;
+  bool overrun = false;
+  while (answered < acks) {
+    const ssize_t n = mnl_socket_recvfrom(socket_, buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == ENOBUFS) {
+        // Replies were lost, not the transaction: keep draining what is left; the
+        // caller verifies the kernel state when this happened.
+        overrun = true;
+        continue;
+      }
+      if (errno == EINTR) continue;
+      return sysError("reading transaction replies", errno);
+    }
+    int len = static_cast<int>(n);
+    for (const nlmsghdr* nlh = reinterpret_cast<const nlmsghdr*>(buf.data());
+         mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+      if (nlh->nlmsg_type != NLMSG_ERROR) continue;
+      const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
+      ++answered;
+      if (err->error != 0) result.errors.push_back({nlh->nlmsg_seq, -err->error});
+    }
+    if (overrun && answered == 0) break;
+  }
+  if (overrun && result.errors.empty() && answered < acks) {
+    return Error{"netlink replies overran the receive buffer (ENOBUFS); state unknown"};
+  }
+  return result;
+}
+
+Result<int> Socket::dump(const std::vector<uint8_t>& request,
+                         const std::function<void(const nlmsghdr*)>& onMessage) {
+  if (mnl_socket_sendto(socket_, request.data(), request.size()) < 0) {
+    return sysError("sending a dump request", errno);
+  }
+  std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE * 4);
+  int messages = 0;
+  for (;;) {
+    const ssize_t n = mnl_socket_recvfrom(socket_, buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return sysError("reading a dump", errno);
+    }
+    int len = static_cast<int>(n);
+    for (const nlmsghdr* nlh = reinterpret_cast<const nlmsghdr*>(buf.data());
+         mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+      if (nlh->nlmsg_type == NLMSG_DONE) return messages;
+      if (nlh->nlmsg_type == NLMSG_ERROR) {
+        const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
+        if (err->error == 0) continue;
+        return sysError("dump", -err->error);
+      }
+      ++messages;
+      onMessage(nlh);
+    }
+  }
+}
+
+}  // namespace svcnft::netlink

@@ -1,0 +1,62 @@
+// The only socket code in svcnft: a NETLINK_NETFILTER socket that sends one
+// nf_tables transaction per sendmsg and reads every reply back.
+//
+// Facts this rests on (SPEC.md, measured on this kernel): one transaction is one
+// sendmsg of BATCH_BEGIN ... BATCH_END; a big batch needs SO_SNDBUFFORCE; the
+// kernel reports every failing message by sequence number and then aborts the
+// whole batch, so a failed transaction changes nothing. The transport knows
+// batches and sequence numbers, never Services.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+struct mnl_socket;
+struct nlmsghdr;
+
+namespace svcnft::netlink {
+
+struct MessageError {
+  uint32_t seq = 0;
+  int errnum = 0;  // positive errno
+};
+
+struct TransactionResult {
+  std::vector<MessageError> errors;  // empty: committed
+};
+
+class Socket {
+ public:
+  static Result<Socket> open();
+  Socket(Socket&& other) noexcept;
+  Socket& operator=(Socket&& other) noexcept;
+  Socket(const Socket&) = delete;
+  Socket& operator=(const Socket&) = delete;
+  ~Socket();
+
+  uint32_t portId() const { return portId_; }
+
+  // Sends `batch` (a complete BATCH_BEGIN..BATCH_END buffer) in one sendmsg and
+  // reads replies until each of the `acks` messages that asked for one has answered.
+  Result<TransactionResult> transact(const std::vector<uint8_t>& batch, int acks);
+
+  // Sends one dump request and calls `onMessage` for every reply message.
+  Result<int> dump(const std::vector<uint8_t>& request,
+                   const std::function<void(const nlmsghdr*)>& onMessage);
+
+ private:
+  explicit Socket(mnl_socket* s);
+  Result<int> raiseBuffers(std::size_t bytes);
+
+  mnl_socket* socket_ = nullptr;
+  uint32_t portId_ = 0;
+};
+
+// "EPERM (Operation not permitted)" style text for an errno.
+std::string errnoText(int errnum);
+
+}  // namespace svcnft::netlink

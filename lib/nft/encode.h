@@ -1,0 +1,57 @@
+// IR → libnftnl objects: pure message builders, no socket (lib/netlink sends them).
+// Every nftnl handle is owned by a unique_ptr from the moment it is allocated;
+// ownership passes into libnftnl only where libnftnl takes it (rule ← expr,
+// set ← element).
+#pragma once
+
+#include <libnftnl/chain.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+
+#include <memory>
+#include <string>
+
+#include "compile/ir.h"
+
+namespace svcnft::nft {
+
+struct TableDeleter {
+  void operator()(nftnl_table* t) const { nftnl_table_free(t); }
+};
+struct ChainDeleter {
+  void operator()(nftnl_chain* c) const { nftnl_chain_free(c); }
+};
+struct RuleDeleter {
+  void operator()(nftnl_rule* r) const { nftnl_rule_free(r); }
+};
+struct SetDeleter {
+  void operator()(nftnl_set* s) const { nftnl_set_free(s); }
+};
+struct ExprDeleter {
+  void operator()(nftnl_expr* e) const { nftnl_expr_free(e); }
+};
+using TablePtr = std::unique_ptr<nftnl_table, TableDeleter>;
+using ChainPtr = std::unique_ptr<nftnl_chain, ChainDeleter>;
+using RulePtr = std::unique_ptr<nftnl_rule, RuleDeleter>;
+using SetPtr = std::unique_ptr<nftnl_set, SetDeleter>;
+using ExprPtr = std::unique_ptr<nftnl_expr, ExprDeleter>;
+
+inline constexpr uint16_t kFamily = 1;  // NFPROTO_INET
+
+TablePtr encodeTable(const std::string& table);
+ChainPtr encodeChain(const std::string& table, const ir::Chain& chain);
+RulePtr encodeRule(const std::string& table, const std::string& chain, const ir::Rule& rule);
+ExprPtr encodeExpr(const ir::Expr& expr);
+
+// The set declaration, without elements. `id` ties it to lookups in the same batch.
+SetPtr encodeSet(const std::string& table, const ir::Set& set, uint32_t id);
+// A set handle carrying elements [first, last) of `set`, for one NEWSETELEM message.
+SetPtr encodeElements(const std::string& table, const ir::Set& set, std::size_t first,
+                      std::size_t last);
+
+// "inet svcnft CHAIN\n  [ payload load ... ]\n..." as `nft --debug=netlink` prints rules.
+std::string bytecode(const std::string& table, const std::string& chain, const ir::Rule& rule);
+
+}  // namespace svcnft::nft
