@@ -9,12 +9,14 @@
 #include "compile/compiler.h"
 #include "compile/render_nft.h"
 #include "spec/loader.h"
+#include "writer/writer.h"
 
 namespace {
 
 constexpr int kExitOk = 0;
 constexpr int kExitInvalidInput = 1;
 constexpr int kExitUsage = 2;
+constexpr int kExitKernel = 3;
 
 using Clock = std::chrono::steady_clock;
 
@@ -26,24 +28,39 @@ void printDiagnostics(const svcnft::Diagnostics& diags) {
   for (const auto& d : diags.all()) std::cerr << d.format() << "\n";
 }
 
-int runCompile(const std::vector<std::string>& paths, const std::string& nodeConfig, bool stats) {
+struct Compiled {
+  svcnft::Inputs inputs;
+  svcnft::ir::Ruleset rs;
+  double parseMs = 0;
+  double compileMs = 0;
+};
+
+// Loads and compiles, printing diagnostics; false when the input is invalid.
+bool loadAndCompile(const std::vector<std::string>& paths, const std::string& nodeConfig,
+                    Compiled& out) {
   const auto t0 = Clock::now();
   svcnft::Diagnostics diags;
-  svcnft::Inputs inputs = svcnft::spec::loadInputs(paths, nodeConfig, diags);
-  const double parseMs = millisSince(t0);
-  if (diags.hasErrors()) {
-    printDiagnostics(diags);
-    std::cerr << "svcnft: " << diags.errorCount() << " error(s); nothing compiled\n";
-    return kExitInvalidInput;
+  out.inputs = svcnft::spec::loadInputs(paths, nodeConfig, diags);
+  out.parseMs = millisSince(t0);
+  if (!diags.hasErrors()) {
+    const auto t1 = Clock::now();
+    out.rs = svcnft::compileRuleset(out.inputs, diags);
+    out.compileMs = millisSince(t1);
   }
-  const auto t1 = Clock::now();
-  svcnft::ir::Ruleset rs = svcnft::compileRuleset(inputs, diags);
-  const double compileMs = millisSince(t1);
   printDiagnostics(diags);
   if (diags.hasErrors()) {
     std::cerr << "svcnft: " << diags.errorCount() << " error(s); nothing compiled\n";
-    return kExitInvalidInput;
+    return false;
   }
+  return true;
+}
+
+int runCompile(const std::vector<std::string>& paths, const std::string& nodeConfig, bool stats) {
+  Compiled c;
+  if (!loadAndCompile(paths, nodeConfig, c)) return kExitInvalidInput;
+  const svcnft::Inputs& inputs = c.inputs;
+  const svcnft::ir::Ruleset& rs = c.rs;
+  const double parseMs = c.parseMs, compileMs = c.compileMs;
   const auto t2 = Clock::now();
   std::ios::sync_with_stdio(false);
   svcnft::renderNft(rs, std::cout);
@@ -56,6 +73,42 @@ int runCompile(const std::vector<std::string>& paths, const std::string& nodeCon
               << "parse " << parseMs << " ms, compile " << compileMs << " ms, render "
               << millisSince(t2) << " ms\n";
   }
+  return kExitOk;
+}
+
+svcnft::Result<svcnft::netlink::Socket> openSocket() {
+  auto sock = svcnft::netlink::Socket::open();
+  if (!sock) std::cerr << "svcnft: " << sock.error().message << "\n";
+  return sock;
+}
+
+int runApply(const std::vector<std::string>& paths, const std::string& nodeConfig) {
+  Compiled c;
+  if (!loadAndCompile(paths, nodeConfig, c)) return kExitInvalidInput;
+  auto sock = openSocket();
+  if (!sock) return kExitKernel;
+  const auto t0 = Clock::now();
+  auto report = svcnft::writer::applyFull(sock.value(), c.rs);
+  if (!report) {
+    std::cerr << "svcnft: " << report.error().message << "\n";
+    return kExitKernel;
+  }
+  std::cerr << "svcnft: " << (report->replaced ? "replaced" : "installed") << " table inet "
+            << c.rs.table << ": " << c.inputs.services.size() << " services, "
+            << c.rs.elementCount() << " elements, " << report->messages << " messages, "
+            << report->bytes << " bytes in one transaction, " << millisSince(t0) << " ms\n";
+  return kExitOk;
+}
+
+int runCleanup(const std::string& table) {
+  auto sock = openSocket();
+  if (!sock) return kExitKernel;
+  auto removed = svcnft::writer::cleanup(sock.value(), table);
+  if (!removed) {
+    std::cerr << "svcnft: " << removed.error().message << "\n";
+    return kExitKernel;
+  }
+  std::cerr << "svcnft: " << (*removed ? "removed table inet " : "no table inet ") << table << "\n";
   return kExitOk;
 }
 
@@ -75,6 +128,16 @@ int main(int argc, char** argv) {
   compile->add_option("--node-config", nodeConfig, "node config YAML");
   compile->add_flag("--stats", stats, "print object counts and timings on stderr");
 
+  CLI::App* apply = app.add_subcommand(
+      "apply", "install the ruleset in one atomic transaction (replacing ours if present)");
+  apply->add_option("-f,--filename", paths, "manifest file or directory (repeatable)")->required();
+  apply->add_option("--node-config", nodeConfig, "node config YAML");
+
+  std::string table = "svcnft";
+  CLI::App* cleanup =
+      app.add_subcommand("cleanup", "remove everything svcnft installed, and nothing else");
+  cleanup->add_option("--table", table, "our table's name (the node config's `table`)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -84,5 +147,7 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   if (compile->parsed()) return runCompile(paths, nodeConfig, stats);
+  if (apply->parsed()) return runApply(paths, nodeConfig);
+  if (cleanup->parsed()) return runCleanup(table);
   return kExitUsage;
 }

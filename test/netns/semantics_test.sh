@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Real packets prove what the rules mean. A three-node namespace cluster
-# (scripts/netns-cluster), each node loaded with `nft -f` of its own
-# `svcnft compile` output for test/netns/semantics.yaml; then real clients (curl,
-# dig) check one semantic of SPEC.md each, as a user would.
+# (scripts/netns-cluster), each node programmed by its own `svcnft apply` of
+# test/netns/semantics.yaml (netlink, no nft); then real clients (curl, dig) check
+# one semantic of SPEC.md each, as a user would.
 # Usage: semantics_test.sh SVCNFT_BINARY SOURCE_DIR. Exit 77 (skip) without root.
 set -uo pipefail
 svcnft=$1
@@ -34,9 +34,8 @@ nodeIPs: [198.18.0.$k, "2001:db8::$k"]
 clusterCIDRs: [198.18.1.0/24, 198.18.2.0/24, 198.18.3.0/24, "2001:db8:1::/64", "2001:db8:2::/64", "2001:db8:3::/64"]
 externalIPAllow: [198.18.200.0/24]
 YAML
-  "$svcnft" compile -f "$root/test/netns/semantics.yaml" --node-config "$tmp/node$k.yaml" \
-    >"$tmp/node$k.nft" || { echo "FAIL: compile for node$k"; exit 1; }
-  on "node$k" nft -f "$tmp/node$k.nft" || { echo "FAIL: nft -f on node$k"; exit 1; }
+  on "node$k" "$svcnft" apply -f "$root/test/netns/semantics.yaml" --node-config "$tmp/node$k.yaml" \
+    || { echo "FAIL: svcnft apply on node$k"; exit 1; }
 done
 # Warm neighbour caches (IPv6 DAD is off, but ND still takes a round trip).
 for k in 1 2 3; do get client -o /dev/null "http://198.18.0.$k:30001/"; get client -6 -o /dev/null "http://[2001:db8::$k]:30060/"; done

@@ -1,0 +1,38 @@
+// One nf_tables transaction as bytes: BATCH_BEGIN, the messages, BATCH_END. Each
+// message keeps its sequence number and a note of what it concerns (a chain, a set,
+// the Services whose elements it carries), so a kernel error reported by sequence
+// number can name the Service. Pure: builds bytes, sends nothing.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+struct nlmsghdr;
+
+namespace svcnft::nft {
+
+class Batch {
+ public:
+  explicit Batch(uint32_t firstSeq = 1);
+
+  // Appends one message; `payload` fills it after the header.
+  void add(uint16_t nftMsgType, uint16_t flags, const std::function<void(nlmsghdr*)>& payload,
+           std::string concerns);
+
+  // The whole transaction, ready for one sendmsg.
+  std::vector<uint8_t> bytes() const;
+  int messageCount() const { return static_cast<int>(notes_.size()); }
+  // What the message with this sequence number concerns ("" if not ours).
+  std::string concerns(uint32_t seq) const;
+
+ private:
+  uint32_t firstSeq_;
+  uint32_t nextSeq_;
+  std::vector<uint8_t> body_;
+  std::map<uint32_t, std::string> notes_;
+};
+
+}  // namespace svcnft::nft

@@ -1,0 +1,65 @@
+#include "writer/writer.h"
+
+#include <libmnl/libmnl.h>
+#include <libnftnl/table.h>
+#include <linux/netfilter/nf_tables.h>
+
+#include "nft/encode.h"
+#include "nft/transaction.h"
+
+namespace svcnft::writer {
+
+namespace {
+
+Result<bool> send(netlink::Socket& sock, const nft::Batch& batch) {
+  auto r = sock.transact(batch.bytes(), batch.messageCount());
+  if (!r) return r.error();
+  if (r->errors.empty()) return true;
+  std::string msg = "the kernel rejected the transaction; nothing was changed";
+  for (const auto& e : r->errors) {
+    const std::string what = batch.concerns(e.seq);
+    msg += "\n  " + (what.empty() ? "message " + std::to_string(e.seq) : what) + ": " +
+           netlink::errnoText(e.errnum);
+  }
+  return Error{msg};
+}
+
+}  // namespace
+
+Result<bool> tableExists(netlink::Socket& sock, const std::string& table) {
+  std::vector<uint8_t> req(MNL_SOCKET_BUFFER_SIZE);
+  nlmsghdr* nlh = nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(req.data()), NFT_MSG_GETTABLE,
+                                        nft::kFamily, NLM_F_DUMP, 1);
+  req.resize(nlh->nlmsg_len);
+  bool found = false;
+  auto r = sock.dump(req, [&](const nlmsghdr* m) {
+    nft::TablePtr t(nftnl_table_alloc());
+    if (nftnl_table_nlmsg_parse(m, t.get()) < 0) return;
+    if (nftnl_table_get_u32(t.get(), NFTNL_TABLE_FAMILY) == nft::kFamily &&
+        table == nftnl_table_get_str(t.get(), NFTNL_TABLE_NAME)) {
+      found = true;
+    }
+  });
+  if (!r) return r.error();
+  return found;
+}
+
+Result<ApplyReport> applyFull(netlink::Socket& sock, const ir::Ruleset& rs) {
+  auto exists = tableExists(sock, rs.table);
+  if (!exists) return exists.error();
+  const nft::Batch batch = nft::fullRuleset(rs, *exists);
+  auto sent = send(sock, batch);
+  if (!sent) return sent.error();
+  return ApplyReport{*exists, batch.messageCount(), batch.bytes().size()};
+}
+
+Result<bool> cleanup(netlink::Socket& sock, const std::string& table) {
+  auto exists = tableExists(sock, table);
+  if (!exists) return exists.error();
+  if (!*exists) return false;
+  auto sent = send(sock, nft::deleteTable(table));
+  if (!sent) return sent.error();
+  return true;
+}
+
+}  // namespace svcnft::writer
