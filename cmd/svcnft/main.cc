@@ -88,15 +88,66 @@ int runApply(const std::vector<std::string>& paths, const std::string& nodeConfi
   auto sock = openSocket();
   if (!sock) return kExitKernel;
   const auto t0 = Clock::now();
-  auto report = svcnft::writer::applyFull(sock.value(), c.rs);
+  auto report = svcnft::writer::apply(sock.value(), c.rs);
   if (!report) {
     std::cerr << "svcnft: " << report.error().message << "\n";
     return kExitKernel;
   }
-  std::cerr << "svcnft: " << (report->replaced ? "replaced" : "installed") << " table inet "
-            << c.rs.table << ": " << c.inputs.services.size() << " services, "
-            << c.rs.elementCount() << " elements, " << report->messages << " messages, "
-            << report->bytes << " bytes in one transaction, " << millisSince(t0) << " ms\n";
+  using Kind = svcnft::writer::ApplyReport::Kind;
+  const char* what = report->kind == Kind::kInstalled     ? "installed"
+                     : report->kind == Kind::kReplaced    ? "replaced"
+                     : report->kind == Kind::kIncremental ? "updated"
+                                                          : "unchanged";
+  std::cerr << "svcnft: " << what << " table inet " << c.rs.table << ": "
+            << c.inputs.services.size() << " services, " << c.rs.elementCount() << " elements";
+  if (report->kind != Kind::kUnchanged) {
+    std::cerr << "; " << report->elementOperations << " element operations in " << report->messages
+              << " messages (" << report->bytes << " bytes), one transaction";
+  }
+  if (!report->why.empty()) std::cerr << " (" << report->why << ")";
+  std::cerr << ", " << millisSince(t0) << " ms\n";
+  return kExitOk;
+}
+
+int runDiff(const std::vector<std::string>& paths, const std::string& nodeConfig) {
+  Compiled c;
+  if (!loadAndCompile(paths, nodeConfig, c)) return kExitInvalidInput;
+  auto sock = openSocket();
+  if (!sock) return kExitKernel;
+  auto planned = svcnft::writer::planApply(sock.value(), c.rs);
+  if (!planned) {
+    std::cerr << "svcnft: " << planned.error().message << "\n";
+    return kExitKernel;
+  }
+  const auto& plan = planned->plan;
+  if (!planned->tableExists) {
+    std::cout << "+ table inet " << c.rs.table << " (not installed): " << c.rs.sets.size()
+              << " sets, " << c.rs.chains.size() << " chains, " << c.rs.elementCount()
+              << " elements\n";
+    return kExitOk;
+  }
+  if (plan.replaceAll) {
+    std::cout << "~ table inet " << c.rs.table << " replaced whole: " << plan.why << "\n";
+    return kExitOk;
+  }
+  if (plan.empty()) {
+    std::cout << "no changes\n";
+    return kExitOk;
+  }
+  for (const auto& ch : plan.chains.add) std::cout << "+ chain " << ch << "\n";
+  for (const auto& d : plan.sets) {
+    const svcnft::ir::Set* set = c.rs.findSet(d.set);
+    if (d.flush) std::cout << "~ set " << d.set << ": all elements replaced\n";
+    for (const auto& r : d.remove) {
+      std::cout << "- " << d.set << ": " << (r.comment.empty() ? "(no comment)" : r.comment)
+                << "\n";
+    }
+    if (d.flush) continue;
+    for (std::size_t i : d.add) {
+      std::cout << "+ " << d.set << ": " << svcnft::renderElement(set->elements[i]) << "\n";
+    }
+  }
+  for (const auto& ch : plan.chains.remove) std::cout << "- chain " << ch << "\n";
   return kExitOk;
 }
 
@@ -133,6 +184,11 @@ int main(int argc, char** argv) {
   apply->add_option("-f,--filename", paths, "manifest file or directory (repeatable)")->required();
   apply->add_option("--node-config", nodeConfig, "node config YAML");
 
+  CLI::App* diffCmd = app.add_subcommand("diff", "print what apply would change, changing nothing");
+  diffCmd->add_option("-f,--filename", paths, "manifest file or directory (repeatable)")
+      ->required();
+  diffCmd->add_option("--node-config", nodeConfig, "node config YAML");
+
   std::string table = "svcnft";
   CLI::App* cleanup =
       app.add_subcommand("cleanup", "remove everything svcnft installed, and nothing else");
@@ -149,5 +205,6 @@ int main(int argc, char** argv) {
   if (compile->parsed()) return runCompile(paths, nodeConfig, stats);
   if (apply->parsed()) return runApply(paths, nodeConfig);
   if (cleanup->parsed()) return runCleanup(table);
+  if (diffCmd->parsed()) return runDiff(paths, nodeConfig);
   return kExitUsage;
 }

@@ -319,11 +319,14 @@ class Compiler {
     for (const auto& [kind, local, f, n] : lbChains_) {
       rs_.chains.push_back({skeleton::lbChainName(kind, local, f, n),
                             std::nullopt,
-                            {skeleton::lbChainRule(kind, local, f, n)}});
+                            {skeleton::lbChainRule(kind, local, f, n)},
+                            /*generated=*/true});
     }
     for (const auto& [f, t] : affinityChains_) {
-      rs_.chains.push_back(
-          {skeleton::affinityChainName(f, t), std::nullopt, {skeleton::affinityChainRule(f, t)}});
+      rs_.chains.push_back({skeleton::affinityChainName(f, t),
+                            std::nullopt,
+                            {skeleton::affinityChainRule(f, t)},
+                            /*generated=*/true});
     }
   }
 

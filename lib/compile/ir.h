@@ -64,6 +64,7 @@ struct Set {
   bool verdictMap = false;
   bool interval = false;
   bool dynamic = false;  // updated from the packet path, with timeouts
+  uint32_t size = 0;     // maximum element count; 0: the kernel's default
   bool autoMerge = false;
   std::vector<Element> elements;
 
@@ -92,6 +93,9 @@ struct Chain {
   std::string name;
   std::optional<BaseChain> base;
   std::vector<Rule> rules;
+  // Exists only while elements point at it (lb-v4-N, affinity-v4-Ts): its name
+  // determines its one rule, and the diff adds and removes it like an element.
+  bool generated = false;
 };
 
 struct Ruleset {

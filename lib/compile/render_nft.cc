@@ -59,6 +59,7 @@ void renderSet(const ir::Set& s, std::ostream& out) {
   out << "\t\t" << s.declaration() << "\n";
   if (s.interval) out << "\t\tflags interval\n";
   if (s.dynamic) out << "\t\tflags dynamic,timeout\n";
+  if (s.size) out << "\t\tsize " << s.size << "\n";
   if (s.autoMerge) out << "\t\tauto-merge\n";
   if (!s.elements.empty()) {
     out << "\t\telements = {\n";

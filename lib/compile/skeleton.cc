@@ -103,6 +103,9 @@ void addSets(ir::Ruleset& rs, IpFamily f) {
   for (const auto& x : frontKeyType(FrontKind::kAddress, f)) affinityKey.push_back(x);
   s.push_back(set(name("affinity", f), affinityKey, {addr}));
   s.back().dynamic = true;
+  // One entry per (client, front). The kernel caps a dynamic set at 65,535 entries
+  // unless told otherwise; past that, new clients would silently get no affinity.
+  s.back().size = kAffinityEntries;
   frontMaps("target-ports", "np-target-ports", {{FieldType::kInetService}}, false);
   frontMaps("affinity-timeouts", "np-affinity-timeouts", {}, true);
   frontMaps("no-endpoints", "np-no-endpoints", {}, true);

@@ -12,8 +12,10 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "compile/ir.h"
+#include "diff/element_diff.h"
 
 namespace svcnft::nft {
 
@@ -50,6 +52,13 @@ SetPtr encodeSet(const std::string& table, const ir::Set& set, uint32_t id);
 // A set handle carrying elements [first, last) of `set`, for one NEWSETELEM message.
 SetPtr encodeElements(const std::string& table, const ir::Set& set, std::size_t first,
                       std::size_t last);
+
+// A set handle carrying the elements at `indices` (a plain interval set: all, paired).
+SetPtr encodeElementsAt(const std::string& table, const ir::Set& set,
+                        const std::vector<std::size_t>& indices);
+// A set handle naming elements to delete, by the key (and range end) they have.
+SetPtr encodeDeletes(const std::string& table, const std::string& set,
+                     const std::vector<diff::ElementRecord>& records);
 
 // "inet svcnft CHAIN\n  [ payload load ... ]\n..." as `nft --debug=netlink` prints rules.
 std::string bytecode(const std::string& table, const std::string& chain, const ir::Rule& rule);

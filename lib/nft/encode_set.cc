@@ -337,6 +337,7 @@ SetPtr encodeSet(const std::string& table, const ir::Set& s, uint32_t id) {
     nftnl_set_set_u32(p, NFTNL_SET_DATA_TYPE, concatType(s.data));
     nftnl_set_set_u32(p, NFTNL_SET_DATA_LEN, concatLen(s.data));
   }
+  if (s.size) nftnl_set_set_u32(p, NFTNL_SET_DESC_SIZE, s.size);
   if (s.interval && s.key.size() > 1) {
     // Field lengths of a concatenation of ranges, as pipapo needs them.
     std::vector<uint8_t> lens;
@@ -349,41 +350,76 @@ SetPtr encodeSet(const std::string& table, const ir::Set& s, uint32_t id) {
   return out;
 }
 
+namespace {
+
+SetPtr elementHolder(const std::string& table, const std::string& name) {
+  SetPtr out(nftnl_set_alloc());
+  nftnl_set_set_u32(out.get(), NFTNL_SET_FAMILY, kFamily);
+  nftnl_set_set_str(out.get(), NFTNL_SET_TABLE, table.c_str());
+  nftnl_set_set_str(out.get(), NFTNL_SET_NAME, name.c_str());
+  return out;
+}
+
+void addElement(nftnl_set* p, const ir::Set& s, const ir::Element& el) {
+  nftnl_set_elem* e = newElem();
+  const std::vector<uint8_t> key = concatBytes(el.key);
+  nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key.data(), static_cast<uint32_t>(key.size()));
+  if (s.interval) {
+    const std::vector<uint8_t> keyEnd = concatBytes(el.key, /*end=*/true);
+    nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY_END, keyEnd.data(),
+                       static_cast<uint32_t>(keyEnd.size()));
+  }
+  if (el.verdict) {
+    const bool toChain = el.verdict->kind != ir::Verdict::Kind::kDrop;
+    const int code = el.verdict->kind == ir::Verdict::Kind::kGoto   ? NFT_GOTO
+                     : el.verdict->kind == ir::Verdict::Kind::kJump ? NFT_JUMP
+                                                                    : NF_DROP;
+    nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_VERDICT, static_cast<uint32_t>(code));
+    if (toChain) nftnl_set_elem_set_str(e, NFTNL_SET_ELEM_CHAIN, el.verdict->chain.c_str());
+  } else if (!el.data.empty()) {
+    const std::vector<uint8_t> data = concatBytes(el.data);
+    nftnl_set_elem_set(e, NFTNL_SET_ELEM_DATA, data.data(), static_cast<uint32_t>(data.size()));
+  }
+  setComment(e, el.comment);
+  nftnl_set_elem_add(p, e);  // the set owns it now
+}
+
+}  // namespace
+
 SetPtr encodeElements(const std::string& table, const ir::Set& s, std::size_t first,
                       std::size_t last) {
-  SetPtr out(nftnl_set_alloc());
-  nftnl_set* p = out.get();
-  nftnl_set_set_u32(p, NFTNL_SET_FAMILY, kFamily);
-  nftnl_set_set_str(p, NFTNL_SET_TABLE, table.c_str());
-  nftnl_set_set_str(p, NFTNL_SET_NAME, s.name.c_str());
+  SetPtr out = elementHolder(table, s.name);
   if (s.interval && s.key.size() == 1) {
-    // Plain ranges go in one message: nft merges and pairs them first.
-    addIntervalElements(p, s, fieldBytes(s.key[0].type));
+    // Plain ranges go together: nft merges and pairs them first.
+    addIntervalElements(out.get(), s, fieldBytes(s.key[0].type));
     return out;
   }
   for (std::size_t i = first; i < last && i < s.elements.size(); ++i) {
-    const ir::Element& el = s.elements[i];
+    addElement(out.get(), s, s.elements[i]);
+  }
+  return out;
+}
+
+SetPtr encodeElementsAt(const std::string& table, const ir::Set& s,
+                        const std::vector<std::size_t>& indices) {
+  if (s.interval && s.key.size() == 1) return encodeElements(table, s, 0, s.elements.size());
+  SetPtr out = elementHolder(table, s.name);
+  for (std::size_t i : indices) addElement(out.get(), s, s.elements.at(i));
+  return out;
+}
+
+SetPtr encodeDeletes(const std::string& table, const std::string& set,
+                     const std::vector<diff::ElementRecord>& records) {
+  SetPtr out = elementHolder(table, set);
+  for (const auto& r : records) {
     nftnl_set_elem* e = newElem();
-    const std::vector<uint8_t> key = concatBytes(el.key);
-    nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key.data(), static_cast<uint32_t>(key.size()));
-    if (s.interval) {
-      const std::vector<uint8_t> keyEnd = concatBytes(el.key, /*end=*/true);
-      nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY_END, keyEnd.data(),
-                         static_cast<uint32_t>(keyEnd.size()));
+    nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, r.key.data(), static_cast<uint32_t>(r.key.size()));
+    if (!r.keyEnd.empty()) {
+      nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY_END, r.keyEnd.data(),
+                         static_cast<uint32_t>(r.keyEnd.size()));
     }
-    if (el.verdict) {
-      const bool toChain = el.verdict->kind != ir::Verdict::Kind::kDrop;
-      const int code = el.verdict->kind == ir::Verdict::Kind::kGoto   ? NFT_GOTO
-                       : el.verdict->kind == ir::Verdict::Kind::kJump ? NFT_JUMP
-                                                                      : NF_DROP;
-      nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_VERDICT, static_cast<uint32_t>(code));
-      if (toChain) nftnl_set_elem_set_str(e, NFTNL_SET_ELEM_CHAIN, el.verdict->chain.c_str());
-    } else if (!el.data.empty()) {
-      const std::vector<uint8_t> data = concatBytes(el.data);
-      nftnl_set_elem_set(e, NFTNL_SET_ELEM_DATA, data.data(), static_cast<uint32_t>(data.size()));
-    }
-    setComment(e, el.comment);
-    nftnl_set_elem_add(p, e);  // the set owns it now
+    if (r.flags) nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_FLAGS, r.flags);
+    nftnl_set_elem_add(out.get(), e);
   }
   return out;
 }

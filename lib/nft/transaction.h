@@ -7,6 +7,7 @@
 #include <string>
 
 #include "compile/ir.h"
+#include "diff/element_diff.h"
 #include "nft/batch.h"
 
 namespace svcnft::nft {
@@ -15,6 +16,10 @@ inline constexpr std::size_t kElementBytesPerMessage = 60000;
 
 // replace: the table exists and is swapped for the new one in the same transaction.
 Batch fullRuleset(const ir::Ruleset& rs, bool replace, uint32_t firstSeq = 1);
+// Only what `plan` says changed (plan.replaceAll is the caller's to turn into
+// fullRuleset). Chains are added before the elements that point at them and
+// removed after.
+Batch incremental(const ir::Ruleset& rs, const diff::Plan& plan, uint32_t firstSeq = 1);
 Batch deleteTable(const std::string& table, uint32_t firstSeq = 1);
 
 }  // namespace svcnft::nft

@@ -6,6 +6,8 @@
 
 #include "nft/encode.h"
 #include "nft/transaction.h"
+#include "writer/installed.h"
+#include "writer/sync_plan.h"
 
 namespace svcnft::writer {
 
@@ -50,7 +52,45 @@ Result<ApplyReport> applyFull(netlink::Socket& sock, const ir::Ruleset& rs) {
   const nft::Batch batch = nft::fullRuleset(rs, *exists);
   auto sent = send(sock, batch);
   if (!sent) return sent.error();
-  return ApplyReport{*exists, batch.messageCount(), batch.bytes().size()};
+  ApplyReport report;
+  report.kind = *exists ? ApplyReport::Kind::kReplaced : ApplyReport::Kind::kInstalled;
+  report.messages = batch.messageCount();
+  report.bytes = batch.bytes().size();
+  report.elementOperations = rs.elementCount();
+  return report;
+}
+
+Result<SyncPlan> planApply(netlink::Socket& sock, const ir::Ruleset& rs) {
+  SyncPlan out;
+  auto exists = tableExists(sock, rs.table);
+  if (!exists) return exists.error();
+  out.tableExists = *exists;
+  if (!*exists) return out;
+  auto installed = readInstalled(sock, rs.table);
+  if (!installed) return installed.error();
+  out.plan = planSync(rs, *installed);
+  return out;
+}
+
+Result<ApplyReport> apply(netlink::Socket& sock, const ir::Ruleset& rs) {
+  auto planned = planApply(sock, rs);
+  if (!planned) return planned.error();
+  if (!planned->tableExists || planned->plan.replaceAll) {
+    auto r = applyFull(sock, rs);
+    if (r && planned->plan.replaceAll) r.value().why = planned->plan.why;
+    return r;
+  }
+  ApplyReport report;
+  report.kind = ApplyReport::Kind::kUnchanged;
+  if (planned->plan.empty()) return report;
+  const nft::Batch batch = nft::incremental(rs, planned->plan);
+  auto sent = send(sock, batch);
+  if (!sent) return sent.error();
+  report.kind = ApplyReport::Kind::kIncremental;
+  report.messages = batch.messageCount();
+  report.bytes = batch.bytes().size();
+  report.elementOperations = diff::operationCount(planned->plan.sets);
+  return report;
 }
 
 Result<bool> cleanup(netlink::Socket& sock, const std::string& table) {

@@ -9,14 +9,17 @@
 
 #include "common/result.h"
 #include "compile/ir.h"
+#include "diff/element_diff.h"
 #include "netlink/transport.h"
 
 namespace svcnft::writer {
 
 struct ApplyReport {
-  bool replaced = false;  // a previous svcnft table was swapped out
+  enum class Kind { kInstalled, kReplaced, kIncremental, kUnchanged } kind = Kind::kInstalled;
+  std::string why;  // for kReplaced: what made a whole swap necessary
   int messages = 0;
   std::size_t bytes = 0;
+  std::size_t elementOperations = 0;
 };
 
 // Whether table inet TABLE exists.
@@ -24,6 +27,18 @@ Result<bool> tableExists(netlink::Socket& sock, const std::string& table);
 
 // Installs `rs`, replacing our table atomically if it is there; no other table is touched.
 Result<ApplyReport> applyFull(netlink::Socket& sock, const ir::Ruleset& rs);
+
+// What apply would do: nothing installed yet → install; skeleton differs → replace;
+// else the element and chain differences.
+struct SyncPlan {
+  bool tableExists = false;
+  diff::Plan plan;
+};
+Result<SyncPlan> planApply(netlink::Socket& sock, const ir::Ruleset& rs);
+
+// Installs `rs`: the whole table the first time (or when the skeleton differs),
+// afterwards only the difference, each time as one atomic transaction.
+Result<ApplyReport> apply(netlink::Socket& sock, const ir::Ruleset& rs);
 
 // Deletes our table if it exists. Returns whether there was one.
 Result<bool> cleanup(netlink::Socket& sock, const std::string& table);

@@ -1,0 +1,57 @@
+#include "diff/element_diff.h"
+
+#include <algorithm>
+
+namespace svcnft::diff {
+
+std::vector<SetDelta> diffElements(
+    const std::map<std::string, std::vector<ElementRecord>>& installed,
+    const std::map<std::string, std::vector<ElementRecord>>& desired,
+    const std::set<std::string>& wholeSets) {
+  static const std::vector<ElementRecord> kNone;
+  std::vector<SetDelta> out;
+  for (const auto& [name, want] : desired) {
+    auto it = installed.find(name);
+    const std::vector<ElementRecord>& have = it == installed.end() ? kNone : it->second;
+    SetDelta d;
+    d.set = name;
+    if (wholeSets.count(name)) {
+      std::vector<ElementRecord> a = have, b = want;
+      std::sort(a.begin(), a.end());
+      std::sort(b.begin(), b.end());
+      if (a != b) {
+        d.flush = true;
+        for (std::size_t i = 0; i < want.size(); ++i) d.add.push_back(i);
+      }
+    } else {
+      std::set<ElementRecord> haveSet(have.begin(), have.end());
+      std::set<ElementRecord> wantSet(want.begin(), want.end());
+      for (const auto& r : have) {
+        if (!wantSet.count(r)) d.remove.push_back(r);
+      }
+      for (std::size_t i = 0; i < want.size(); ++i) {
+        if (!haveSet.count(want[i])) d.add.push_back(i);
+      }
+    }
+    if (d.flush || !d.remove.empty() || !d.add.empty()) out.push_back(std::move(d));
+  }
+  return out;
+}
+
+ChainDelta diffChains(const std::set<std::string>& installed,
+                      const std::set<std::string>& desired) {
+  ChainDelta d;
+  std::set_difference(desired.begin(), desired.end(), installed.begin(), installed.end(),
+                      std::back_inserter(d.add));
+  std::set_difference(installed.begin(), installed.end(), desired.begin(), desired.end(),
+                      std::back_inserter(d.remove));
+  return d;
+}
+
+std::size_t operationCount(const std::vector<SetDelta>& deltas) {
+  std::size_t n = 0;
+  for (const auto& d : deltas) n += d.remove.size() + d.add.size() + (d.flush ? 1 : 0);
+  return n;
+}
+
+}  // namespace svcnft::diff

@@ -1,0 +1,73 @@
+#include "writer/sync_plan.h"
+
+#include <set>
+
+#include "nft/encode.h"
+#include "nft/records.h"
+
+namespace svcnft::writer {
+
+diff::Plan planSync(const ir::Ruleset& rs, const Installed& installed) {
+  diff::Plan plan;
+  auto replace = [&](std::string why) {
+    plan.replaceAll = true;
+    plan.why = std::move(why);
+    return plan;
+  };
+
+  // 1. The skeleton: every set's declaration, every fixed chain and its rules.
+  std::map<std::string, std::string> wantSets;
+  uint32_t id = 1;
+  for (const auto& s : rs.sets) {
+    nft::SetPtr p = nft::encodeSet(rs.table, s, id++);
+    wantSets[s.name] = nft::signatureOf(p.get());
+  }
+  if (wantSets != installed.sets) return replace("the table's sets differ from the skeleton");
+  std::set<std::string> wantGenerated, haveGenerated;
+  for (const auto& c : rs.chains) {
+    if (c.generated) {
+      wantGenerated.insert(c.name);
+      continue;
+    }
+    auto it = installed.chains.find(c.name);
+    nft::ChainPtr p = nft::encodeChain(rs.table, c);
+    if (it == installed.chains.end() || it->second != nft::signatureOf(p.get())) {
+      return replace("chain " + c.name + " differs");
+    }
+    std::vector<std::string> want;
+    for (const auto& r : c.rules) {
+      nft::RulePtr e = nft::encodeRule(rs.table, c.name, r);
+      want.push_back(nft::signatureOf(e.get()));
+    }
+    auto rules = installed.rules.find(c.name);
+    const std::vector<std::string> none;
+    if (want != (rules == installed.rules.end() ? none : rules->second)) {
+      return replace("the rules of chain " + c.name + " differ");
+    }
+  }
+  std::set<std::string> fixed;
+  for (const auto& c : rs.chains) {
+    if (!c.generated) fixed.insert(c.name);
+  }
+  for (const auto& [name, sig] : installed.chains) {
+    if (!fixed.count(name)) haveGenerated.insert(name);
+  }
+
+  // 2. Per-bucket-count chains come and go with the elements that use them.
+  plan.chains = diff::diffChains(haveGenerated, wantGenerated);
+
+  // 3. Elements. The affinity maps are the packet path's own state: not ours to diff.
+  std::map<std::string, std::vector<diff::ElementRecord>> want, have;
+  std::set<std::string> whole;
+  for (const auto& s : rs.sets) {
+    if (s.dynamic) continue;
+    want[s.name] = nft::desiredRecords(rs.table, s);
+    auto it = installed.elements.find(s.name);
+    if (it != installed.elements.end()) have[s.name] = it->second;
+    if (s.interval && s.key.size() == 1) whole.insert(s.name);
+  }
+  plan.sets = diff::diffElements(have, want, whole);
+  return plan;
+}
+
+}  // namespace svcnft::writer
