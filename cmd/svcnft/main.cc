@@ -105,7 +105,8 @@ int runApply(const std::vector<std::string>& paths, const std::string& nodeConfi
               << " messages (" << report->bytes << " bytes), one transaction";
   }
   if (!report->why.empty()) std::cerr << " (" << report->why << ")";
-  std::cerr << ", " << millisSince(t0) << " ms\n";
+  std::cerr << "; read back " << report->readMs << " ms, diff " << report->planMs << " ms, commit "
+            << report->commitMs << " ms, total " << millisSince(t0) << " ms\n";
   return kExitOk;
 }
 

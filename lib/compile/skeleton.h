@@ -22,8 +22,8 @@
 
 namespace svcnft::skeleton {
 
-inline constexpr uint32_t kMasqueradeMark = 0x4000;  // kube-proxy's bit, so tooling agrees
-inline constexpr uint32_t kLocalPoolOffset = 65536;  // above any cluster bucket number
+inline constexpr uint32_t kMasqueradeMark = 0x4000;    // kube-proxy's bit, so tooling agrees
+inline constexpr uint32_t kLocalPoolOffset = 65536;    // above any cluster bucket number
 inline constexpr uint32_t kAffinityEntries = 1 << 20;  // clients remembered per family
 
 // Per-family names: sets and policy chains end in "-v4" or "-v6".

@@ -70,4 +70,23 @@ diff::Plan planSync(const ir::Ruleset& rs, const Installed& installed) {
   return plan;
 }
 
+Installed installedFrom(const ir::Ruleset& rs) {
+  Installed out;
+  uint32_t id = 1;
+  for (const auto& s : rs.sets) {
+    nft::SetPtr p = nft::encodeSet(rs.table, s, id++);
+    out.sets[s.name] = nft::signatureOf(p.get());
+    out.elements[s.name] = nft::desiredRecords(rs.table, s);
+  }
+  for (const auto& c : rs.chains) {
+    nft::ChainPtr p = nft::encodeChain(rs.table, c);
+    out.chains[c.name] = nft::signatureOf(p.get());
+    for (const auto& r : c.rules) {
+      nft::RulePtr e = nft::encodeRule(rs.table, c.name, r);
+      out.rules[c.name].push_back(nft::signatureOf(e.get()));
+    }
+  }
+  return out;
+}
+
 }  // namespace svcnft::writer

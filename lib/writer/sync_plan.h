@@ -11,4 +11,8 @@ namespace svcnft::writer {
 
 diff::Plan planSync(const ir::Ruleset& desired, const Installed& installed);
 
+// What the kernel would hold after installing `rs`, without asking it: the state a
+// long-running agent keeps between syncs, and what tests diff against.
+Installed installedFrom(const ir::Ruleset& rs);
+
 }  // namespace svcnft::writer

@@ -4,6 +4,8 @@
 #include <libnftnl/table.h>
 #include <linux/netfilter/nf_tables.h>
 
+#include <chrono>
+
 #include "nft/encode.h"
 #include "nft/transaction.h"
 #include "writer/installed.h"
@@ -12,6 +14,11 @@
 namespace svcnft::writer {
 
 namespace {
+
+using Clock = std::chrono::steady_clock;
+double msSince(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
 
 Result<bool> send(netlink::Socket& sock, const nft::Batch& batch) {
   auto r = sock.transact(batch.bytes(), batch.messageCount());
@@ -50,9 +57,11 @@ Result<ApplyReport> applyFull(netlink::Socket& sock, const ir::Ruleset& rs) {
   auto exists = tableExists(sock, rs.table);
   if (!exists) return exists.error();
   const nft::Batch batch = nft::fullRuleset(rs, *exists);
+  const auto t0 = Clock::now();
   auto sent = send(sock, batch);
   if (!sent) return sent.error();
   ApplyReport report;
+  report.commitMs = msSince(t0);
   report.kind = *exists ? ApplyReport::Kind::kReplaced : ApplyReport::Kind::kInstalled;
   report.messages = batch.messageCount();
   report.bytes = batch.bytes().size();
@@ -66,9 +75,13 @@ Result<SyncPlan> planApply(netlink::Socket& sock, const ir::Ruleset& rs) {
   if (!exists) return exists.error();
   out.tableExists = *exists;
   if (!*exists) return out;
+  const auto t0 = Clock::now();
   auto installed = readInstalled(sock, rs.table);
   if (!installed) return installed.error();
+  out.readMs = msSince(t0);
+  const auto t1 = Clock::now();
   out.plan = planSync(rs, *installed);
+  out.planMs = msSince(t1);
   return out;
 }
 
@@ -77,15 +90,23 @@ Result<ApplyReport> apply(netlink::Socket& sock, const ir::Ruleset& rs) {
   if (!planned) return planned.error();
   if (!planned->tableExists || planned->plan.replaceAll) {
     auto r = applyFull(sock, rs);
-    if (r && planned->plan.replaceAll) r.value().why = planned->plan.why;
+    if (r) {
+      r.value().why = planned->plan.why;
+      r.value().readMs = planned->readMs;
+      r.value().planMs = planned->planMs;
+    }
     return r;
   }
   ApplyReport report;
   report.kind = ApplyReport::Kind::kUnchanged;
+  report.readMs = planned->readMs;
+  report.planMs = planned->planMs;
   if (planned->plan.empty()) return report;
   const nft::Batch batch = nft::incremental(rs, planned->plan);
+  const auto t0 = Clock::now();
   auto sent = send(sock, batch);
   if (!sent) return sent.error();
+  report.commitMs = msSince(t0);
   report.kind = ApplyReport::Kind::kIncremental;
   report.messages = batch.messageCount();
   report.bytes = batch.bytes().size();

@@ -20,6 +20,9 @@ struct ApplyReport {
   int messages = 0;
   std::size_t bytes = 0;
   std::size_t elementOperations = 0;
+  double readMs = 0;    // reading the installed table back
+  double planMs = 0;    // diffing
+  double commitMs = 0;  // the transaction: send, kernel commit, replies
 };
 
 // Whether table inet TABLE exists.
@@ -33,6 +36,8 @@ Result<ApplyReport> applyFull(netlink::Socket& sock, const ir::Ruleset& rs);
 struct SyncPlan {
   bool tableExists = false;
   diff::Plan plan;
+  double readMs = 0;
+  double planMs = 0;
 };
 Result<SyncPlan> planApply(netlink::Socket& sock, const ir::Ruleset& rs);
 
