@@ -9,6 +9,8 @@
 #include "compile/compiler.h"
 #include "compile/render_nft.h"
 #include "spec/loader.h"
+#include "writer/installed.h"
+#include "writer/show.h"
 #include "writer/writer.h"
 
 namespace {
@@ -152,6 +154,27 @@ int runDiff(const std::vector<std::string>& paths, const std::string& nodeConfig
   return kExitOk;
 }
 
+int runShow(const std::string& table) {
+  auto sock = openSocket();
+  if (!sock) return kExitKernel;
+  auto exists = svcnft::writer::tableExists(sock.value(), table);
+  if (!exists) {
+    std::cerr << "svcnft: " << exists.error().message << "\n";
+    return kExitKernel;
+  }
+  if (!*exists) {
+    std::cerr << "svcnft: no table inet " << table << " installed\n";
+    return kExitOk;
+  }
+  auto installed = svcnft::writer::readInstalled(sock.value(), table);
+  if (!installed) {
+    std::cerr << "svcnft: " << installed.error().message << "\n";
+    return kExitKernel;
+  }
+  std::cout << svcnft::writer::showInstalled(*installed);
+  return kExitOk;
+}
+
 int runCleanup(const std::string& table) {
   auto sock = openSocket();
   if (!sock) return kExitKernel;
@@ -191,6 +214,9 @@ int main(int argc, char** argv) {
   diffCmd->add_option("--node-config", nodeConfig, "node config YAML");
 
   std::string table = "svcnft";
+  CLI::App* show = app.add_subcommand(
+      "show", "read the installed ruleset back: each service, its addresses, endpoints, weights");
+  show->add_option("--table", table, "our table's name (the node config's `table`)");
   CLI::App* cleanup =
       app.add_subcommand("cleanup", "remove everything svcnft installed, and nothing else");
   cleanup->add_option("--table", table, "our table's name (the node config's `table`)");
@@ -207,5 +233,6 @@ int main(int argc, char** argv) {
   if (apply->parsed()) return runApply(paths, nodeConfig);
   if (cleanup->parsed()) return runCleanup(table);
   if (diffCmd->parsed()) return runDiff(paths, nodeConfig);
+  if (show->parsed()) return runShow(table);
   return kExitUsage;
 }

@@ -72,6 +72,13 @@ for round in 1 2; do
   done
 done
 
+# show reads the kernel back as a table a person reads.
+ip netns exec "$c" "$svcnft" apply -f "$root/examples/weighted/manifests.yaml" \
+  --node-config "$root/examples/weighted/node-config.yaml" 2>/dev/null
+shown=$(ip netns exec "$c" "$svcnft" show)
+want=$'default/canary:http\tnodePort 30050/tcp ipv4\texternal\t198.18.1.50:80 (1), 198.18.2.50:80 (1), 198.18.3.50:80 (2)'
+grep -qF "$want" <<<"$shown" && ok || { bad "show lacks the weighted NodePort:"; echo "$shown"; }
+
 # Twice: the second apply finds nothing to do; cleanup leaves a foreign table alone.
 seed=$root/examples/seed
 ip netns exec "$b" nft add table ip someone-else
