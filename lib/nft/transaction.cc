@@ -122,6 +122,11 @@ Batch fullRuleset(const ir::Ruleset& rs, bool replace, uint32_t firstSeq) {
 
 namespace {
 
+// NFT_MSG_DESTROYSETELEM (kernel 6.3+; newer than bookworm's uapi headers): a delete
+// that does not fail when the element is already gone. Affinity entries expire on
+// their own, so one may vanish between reading the map and this transaction.
+constexpr uint16_t kMsgDestroySetElem = 30;
+
 const ir::Set* findSet(const ir::Ruleset& rs, const std::string& name) {
   for (const auto& s : rs.sets) {
     if (s.name == name) return &s;

@@ -7,6 +7,48 @@
 
 namespace svcnft::writer {
 
+namespace {
+
+// Session affinity entries that point at an endpoint the front no longer has must
+// go in the same transaction, or clients would keep being sent to a removed pod
+// until the timeout (up to hours). Affinity keys are client . address . proto .
+// port; the endpoints a front may use are the values of its backends elements.
+void addStaleAffinity(const Installed& installed,
+                      const std::map<std::string, std::vector<diff::ElementRecord>>& want,
+                      diff::Plan& plan) {
+  for (IpFamily f : {IpFamily::kV4, IpFamily::kV6}) {
+    const std::size_t addr = f == IpFamily::kV4 ? 4 : 16;
+    const std::string suffix = f == IpFamily::kV4 ? "-v4" : "-v6";
+    auto affinity = installed.elements.find("affinity" + suffix);
+    if (affinity == installed.elements.end() || affinity->second.empty()) continue;
+    // front key bytes (without the bucket) → endpoint addresses it balances over.
+    std::map<std::string, std::set<std::string>> endpoints;
+    for (const char* set : {"backends", "np-backends"}) {
+      auto it = want.find(set + suffix);
+      if (it == want.end()) continue;
+      for (const auto& r : it->second) {
+        endpoints[r.key.substr(0, r.key.size() - 4)].insert(r.value.substr(0, addr));
+      }
+    }
+    diff::SetDelta stale;
+    stale.set = "affinity" + suffix;
+    for (const auto& r : affinity->second) {
+      if (r.key.size() < 2 * addr) continue;
+      const std::string front = r.key.substr(addr);         // address . proto . port
+      const std::string nodePort = r.key.substr(2 * addr);  // proto . port
+      auto byAddress = endpoints.find(front);
+      auto byNodePort = endpoints.find(nodePort);
+      const std::string endpoint = r.value.substr(0, addr);
+      const bool live = (byAddress != endpoints.end() && byAddress->second.count(endpoint)) ||
+                        (byNodePort != endpoints.end() && byNodePort->second.count(endpoint));
+      if (!live) stale.remove.push_back(r);
+    }
+    if (!stale.remove.empty()) plan.sets.push_back(std::move(stale));
+  }
+}
+
+}  // namespace
+
 diff::Plan planSync(const ir::Ruleset& rs, const Installed& installed) {
   diff::Plan plan;
   auto replace = [&](std::string why) {
@@ -67,6 +109,7 @@ diff::Plan planSync(const ir::Ruleset& rs, const Installed& installed) {
     if (s.interval && s.key.size() == 1) whole.insert(s.name);
   }
   plan.sets = diff::diffElements(have, want, whole);
+  addStaleAffinity(installed, want, plan);
   return plan;
 }
 

@@ -94,6 +94,25 @@ else fail "weights: $a/$b/$c, weight 0 got $z, chi-square $chi"; fi
 seen=$(for i in $(seq 50); do get client http://198.18.0.1:30070/; done | sort -u | tr '\n' ' ')
 [[ $(wc -w <<<"$seen") -eq 1 ]] && pass "affinity: 50 connections from one client hit $seen" \
   || fail "affinity: hits spread over '$seen'"
+# Its endpoint leaves: the client moves at once, not after the affinity timeout.
+gone=${seen%% *}
+gone_ip=198.18.${gone:1:1}.11
+python3 - "$root/test/netns/semantics.yaml" "$gone_ip" >"$tmp/sticky-less.yaml" <<'PY'
+import sys
+docs = open(sys.argv[1]).read().split("\n---\n")
+out = []
+for d in docs:
+    if "name: sticky," in d and "EndpointSlice" in d:
+        d = "\n".join(l for l in d.split("\n") if sys.argv[2] not in l)
+    out.append(d)
+print("\n---\n".join(out))
+PY
+on node1 "$svcnft" apply -f "$tmp/sticky-less.yaml" --node-config "$tmp/node1.yaml" 2>/dev/null
+seen=$(for i in $(seq 10); do get client http://198.18.0.1:30070/; done | sort -u | tr '\n' ' ')
+if [[ $(wc -w <<<"$seen") -eq 1 && $seen != "$gone " ]]; then
+  pass "affinity: with $gone removed the client moved at once to $seen"
+else fail "affinity: after removing $gone the client reached '$seen'"; fi
+on node1 "$svcnft" apply -f "$root/test/netns/semantics.yaml" --node-config "$tmp/node1.yaml" 2>/dev/null
 
 # --- hairpin: a pod reaches itself through its own Service ---
 out=$(get p1-1 http://198.18.100.90/)
