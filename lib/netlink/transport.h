@@ -29,24 +29,33 @@ struct TransactionResult {
   std::vector<MessageError> errors;  // empty: committed
 };
 
-class Socket {
+// What the writer needs from netlink, so a test can put itself in between (to
+// make the kernel reject a transaction, say) without a flag in the product.
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  // Sends `batch` (a complete BATCH_BEGIN..BATCH_END buffer) in one sendmsg and
+  // reads replies until each of the `acks` messages that asked for one has answered.
+  virtual Result<TransactionResult> transact(const std::vector<uint8_t>& batch, int acks) = 0;
+  // Sends one dump request and calls `onMessage` for every reply message.
+  virtual Result<int> dump(const std::vector<uint8_t>& request,
+                           const std::function<void(const nlmsghdr*)>& onMessage) = 0;
+};
+
+class Socket : public Transport {
  public:
   static Result<Socket> open();
   Socket(Socket&& other) noexcept;
   Socket& operator=(Socket&& other) noexcept;
   Socket(const Socket&) = delete;
   Socket& operator=(const Socket&) = delete;
-  ~Socket();
+  ~Socket() override;
 
   uint32_t portId() const { return portId_; }
 
-  // Sends `batch` (a complete BATCH_BEGIN..BATCH_END buffer) in one sendmsg and
-  // reads replies until each of the `acks` messages that asked for one has answered.
-  Result<TransactionResult> transact(const std::vector<uint8_t>& batch, int acks);
-
-  // Sends one dump request and calls `onMessage` for every reply message.
+  Result<TransactionResult> transact(const std::vector<uint8_t>& batch, int acks) override;
   Result<int> dump(const std::vector<uint8_t>& request,
-                   const std::function<void(const nlmsghdr*)>& onMessage);
+                   const std::function<void(const nlmsghdr*)>& onMessage) override;
 
  private:
   explicit Socket(mnl_socket* s);

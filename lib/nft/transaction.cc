@@ -19,6 +19,10 @@ std::size_t elementBytes(const ir::Element& e) {
   return n;
 }
 
+std::string forWhom(const std::string& services) {
+  return services.empty() ? "" : " for " + services;
+}
+
 std::string servicesIn(const ir::Set& s, std::size_t first, std::size_t last) {
   std::set<std::string> names;
   for (std::size_t i = first; i < last; ++i) {
@@ -167,7 +171,7 @@ std::string describe(const std::vector<diff::ElementRecord>& records) {
   }
   std::string out;
   for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out.empty() ? "unnamed elements" : out;
+  return out;
 }
 
 }  // namespace

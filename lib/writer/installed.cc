@@ -22,7 +22,7 @@ std::vector<uint8_t> request(uint16_t type, Build&& build) {
 
 }  // namespace
 
-Result<Installed> readInstalled(netlink::Socket& sock, const std::string& table) {
+Result<Installed> readInstalled(netlink::Transport& sock, const std::string& table) {
   Installed out;
   std::vector<std::string> setNames;
   auto sets = sock.dump(request(NFT_MSG_GETSET,

@@ -19,6 +19,6 @@ struct Installed {
   std::map<std::string, std::vector<diff::ElementRecord>> elements;  // set → elements
 };
 
-Result<Installed> readInstalled(netlink::Socket& sock, const std::string& table);
+Result<Installed> readInstalled(netlink::Transport& sock, const std::string& table);
 
 }  // namespace svcnft::writer

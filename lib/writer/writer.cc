@@ -20,7 +20,7 @@ double msSince(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
 }
 
-Result<bool> send(netlink::Socket& sock, const nft::Batch& batch) {
+Result<bool> send(netlink::Transport& sock, const nft::Batch& batch) {
   auto r = sock.transact(batch.bytes(), batch.messageCount());
   if (!r) return r.error();
   if (r->errors.empty()) return true;
@@ -35,7 +35,7 @@ Result<bool> send(netlink::Socket& sock, const nft::Batch& batch) {
 
 }  // namespace
 
-Result<bool> tableExists(netlink::Socket& sock, const std::string& table) {
+Result<bool> tableExists(netlink::Transport& sock, const std::string& table) {
   std::vector<uint8_t> req(MNL_SOCKET_BUFFER_SIZE);
   nlmsghdr* nlh = nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(req.data()), NFT_MSG_GETTABLE,
                                         nft::kFamily, NLM_F_DUMP, 1);
@@ -53,7 +53,7 @@ Result<bool> tableExists(netlink::Socket& sock, const std::string& table) {
   return found;
 }
 
-Result<ApplyReport> applyFull(netlink::Socket& sock, const ir::Ruleset& rs) {
+Result<ApplyReport> applyFull(netlink::Transport& sock, const ir::Ruleset& rs) {
   auto exists = tableExists(sock, rs.table);
   if (!exists) return exists.error();
   const nft::Batch batch = nft::fullRuleset(rs, *exists);
@@ -69,7 +69,7 @@ Result<ApplyReport> applyFull(netlink::Socket& sock, const ir::Ruleset& rs) {
   return report;
 }
 
-Result<SyncPlan> planApply(netlink::Socket& sock, const ir::Ruleset& rs) {
+Result<SyncPlan> planApply(netlink::Transport& sock, const ir::Ruleset& rs) {
   SyncPlan out;
   auto exists = tableExists(sock, rs.table);
   if (!exists) return exists.error();
@@ -85,7 +85,7 @@ Result<SyncPlan> planApply(netlink::Socket& sock, const ir::Ruleset& rs) {
   return out;
 }
 
-Result<ApplyReport> apply(netlink::Socket& sock, const ir::Ruleset& rs) {
+Result<ApplyReport> apply(netlink::Transport& sock, const ir::Ruleset& rs) {
   auto planned = planApply(sock, rs);
   if (!planned) return planned.error();
   if (!planned->tableExists || planned->plan.replaceAll) {
@@ -114,7 +114,7 @@ Result<ApplyReport> apply(netlink::Socket& sock, const ir::Ruleset& rs) {
   return report;
 }
 
-Result<bool> cleanup(netlink::Socket& sock, const std::string& table) {
+Result<bool> cleanup(netlink::Transport& sock, const std::string& table) {
   auto exists = tableExists(sock, table);
   if (!exists) return exists.error();
   if (!*exists) return false;

@@ -26,10 +26,10 @@ struct ApplyReport {
 };
 
 // Whether table inet TABLE exists.
-Result<bool> tableExists(netlink::Socket& sock, const std::string& table);
+Result<bool> tableExists(netlink::Transport& sock, const std::string& table);
 
 // Installs `rs`, replacing our table atomically if it is there; no other table is touched.
-Result<ApplyReport> applyFull(netlink::Socket& sock, const ir::Ruleset& rs);
+Result<ApplyReport> applyFull(netlink::Transport& sock, const ir::Ruleset& rs);
 
 // What apply would do: nothing installed yet → install; skeleton differs → replace;
 // else the element and chain differences.
@@ -39,13 +39,13 @@ struct SyncPlan {
   double readMs = 0;
   double planMs = 0;
 };
-Result<SyncPlan> planApply(netlink::Socket& sock, const ir::Ruleset& rs);
+Result<SyncPlan> planApply(netlink::Transport& sock, const ir::Ruleset& rs);
 
 // Installs `rs`: the whole table the first time (or when the skeleton differs),
 // afterwards only the difference, each time as one atomic transaction.
-Result<ApplyReport> apply(netlink::Socket& sock, const ir::Ruleset& rs);
+Result<ApplyReport> apply(netlink::Transport& sock, const ir::Ruleset& rs);
 
 // Deletes our table if it exists. Returns whether there was one.
-Result<bool> cleanup(netlink::Socket& sock, const std::string& table);
+Result<bool> cleanup(netlink::Transport& sock, const std::string& table);
 
 }  // namespace svcnft::writer
