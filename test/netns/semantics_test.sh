@@ -33,8 +33,9 @@ nodeName: k8s-node0$k
 nodeIPs: [198.18.0.$k, "2001:db8::$k"]
 clusterCIDRs: [198.18.1.0/24, 198.18.2.0/24, 198.18.3.0/24, "2001:db8:1::/64", "2001:db8:2::/64", "2001:db8:3::/64"]
 externalIPAllow: [198.18.200.0/24]
+serviceCIDRs: [198.18.100.0/24]
 YAML
-  on "node$k" "$svcnft" apply -f "$root/test/netns/semantics.yaml" --node-config "$tmp/node$k.yaml" \
+  on "node$k" "$svcnft" apply -f "$root/test/netns/semantics.yaml" --node-config "$tmp/node$k.yaml" 2>/dev/null \
     || { echo "FAIL: svcnft apply on node$k"; exit 1; }
 done
 # Warm neighbour caches (IPv6 DAD is off, but ND still takes a round trip).
@@ -47,9 +48,31 @@ for k in 1 2 3; do
     || fail "NodePort 30001 on node$k reached: '$seen'"
 done
 # externalTrafficPolicy Cluster: masqueraded, so the backend sees a node, not the client.
-if grep -q 198.18.0.100 "$state/p1-1/access.log"; then
-  fail "Cluster policy: p1-1 saw the client address"
-else pass "Cluster policy: backends see the node, not the client"; fi
+sources=$(sort -u "$state/p2-1/access.log" | tr '\n' ' ')
+if grep -q 198.18.0.100 "$state/p2-1/access.log" || ! grep -qE '^198\.18\.(0\.[123]|[123]\.1)$' "$state/p2-1/access.log"; then
+  fail "Cluster policy: p2-1 saw '$sources', not only node addresses"
+else pass "Cluster policy: backends see node addresses ($sources), not the client"; fi
+
+# --- externalIPs: like a ClusterIP reached from outside ---
+out=$(get client http://198.18.200.30:8000/)
+[[ $out == p3-2 ]] && pass "externalIP 198.18.200.30:8000 reaches its endpoint" \
+  || fail "externalIP got '$out'"
+
+# --- internalTrafficPolicy Local: the node's own endpoint, or nothing ---
+seen=$(for i in $(seq 10); do get p1-1 http://198.18.100.40/; done | sort -u | tr '\n' ' ')
+[[ $seen == "p1-2 " ]] && pass "internalTrafficPolicy Local: node1's pods reach only p1-2" \
+  || fail "internalTrafficPolicy Local: node1 reached '$seen'"
+get p3-1 -o /dev/null http://198.18.100.40/; rc=$?
+[[ $rc -eq 28 ]] && pass "internalTrafficPolicy Local: node3 (no local endpoint) drops" \
+  || fail "internalTrafficPolicy Local: node3 gave curl exit $rc (want 28)"
+
+# --- serviceCIDRs: a ClusterIP on a port it does not serve rejects; a free address drops ---
+get p2-1 -o /dev/null http://198.18.100.10:81/; rc=$?
+[[ $rc -eq 7 ]] && pass "serviceCIDRs: ClusterIP on an unserved port refused" \
+  || fail "serviceCIDRs: unserved port gave curl exit $rc (want 7)"
+get p2-1 -o /dev/null http://198.18.100.99/; rc=$?
+[[ $rc -eq 28 ]] && pass "serviceCIDRs: an unallocated address is dropped" \
+  || fail "serviceCIDRs: unallocated address gave curl exit $rc (want 28)"
 
 # --- ClusterIP from a pod ---
 seen=$(for i in $(seq 20); do get p3-2 http://198.18.100.10/; done | sort -u | tr '\n' ' ')
