@@ -2,6 +2,7 @@
 
 #include <libmnl/libmnl.h>
 #include <linux/netfilter/nfnetlink.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -14,6 +15,8 @@ namespace {
 // Replies can outnumber what one receive buffer holds (one ack per message), so
 // the receive side is raised as well; 16 MiB covers 50,000 Services' batches.
 constexpr int kReceiveBufferBytes = 16 << 20;
+// A 50,000-Service commit takes ~3 s in the kernel before the first reply.
+constexpr int kReplyTimeoutMs = 60000;
 
 Error sysError(const std::string& what, int errnum) {
   return Error{what + ": " + errnoText(errnum)};
@@ -86,11 +89,18 @@ Result<TransactionResult> Socket::transact(const std::vector<uint8_t>& batch, in
   int answered = 0;
   bool overrun = false;
   while (answered < acks) {
+    // Replies come at once after the commit; silence this long means they were lost.
+    pollfd p{mnl_socket_get_fd(socket_), POLLIN, 0};
+    const int ready = poll(&p, 1, overrun ? 200 : kReplyTimeoutMs);
+    if (ready == 0) break;
+    if (ready < 0) {
+      if (errno == EINTR) continue;
+      return sysError("waiting for transaction replies", errno);
+    }
     const ssize_t n = mnl_socket_recvfrom(socket_, buf.data(), buf.size());
     if (n < 0) {
       if (errno == ENOBUFS) {
-        // Replies were lost, not the transaction: keep draining what is left; the
-        // caller verifies the kernel state when this happened.
+        // Some replies were dropped, not the transaction: drain what is left.
         overrun = true;
         continue;
       }
@@ -98,17 +108,19 @@ Result<TransactionResult> Socket::transact(const std::vector<uint8_t>& batch, in
       return sysError("reading transaction replies", errno);
     }
     int len = static_cast<int>(n);
-    for (const nlmsghdr* nlh = reinterpret_cast<const nlmsghdr*>(buf.data());
-         mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+    for (const nlmsghdr* nlh = reinterpret_cast<const nlmsghdr*>(buf.data()); mnl_nlmsg_ok(nlh, len);
+         nlh = mnl_nlmsg_next(nlh, &len)) {
       if (nlh->nlmsg_type != NLMSG_ERROR) continue;
       const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
       ++answered;
       if (err->error != 0) result.errors.push_back({nlh->nlmsg_seq, -err->error});
     }
-    if (overrun && answered == 0) break;
   }
-  if (overrun && result.errors.empty() && answered < acks) {
-    return Error{"netlink replies overran the receive buffer (ENOBUFS); state unknown"};
+  if (answered < acks && result.errors.empty()) {
+    return Error{std::string(overrun ? "netlink replies overran the receive buffer (ENOBUFS)"
+                                     : "netlink replies stopped coming") +
+                 " after " + std::to_string(answered) + " of " + std::to_string(acks) +
+                 "; whether the transaction committed is unknown: run `svcnft diff`"};
   }
   return result;
 }
