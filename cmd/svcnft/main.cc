@@ -6,6 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "agent/agent.h"
+#include "agent/file_source.h"
+#include "agent/http.h"
 #include "compile/compiler.h"
 #include "compile/render_nft.h"
 #include "spec/loader.h"
@@ -175,6 +178,60 @@ int runShow(const std::string& table) {
   return kExitOk;
 }
 
+// "100ms", "2s", "1m" → milliseconds; -1 when it does not parse.
+long long parseDuration(const std::string& text) {
+  std::size_t used = 0;
+  long long n = -1;
+  try {
+    n = std::stoll(text, &used);
+  } catch (const std::exception&) {
+    return -1;
+  }
+  const std::string unit = text.substr(used);
+  if (unit == "ms") return n;
+  if (unit == "s") return n * 1000;
+  if (unit == "m") return n * 60000;
+  return -1;
+}
+
+int runAgent(const std::string& dir, const std::string& nodeConfig, const std::string& minSync,
+             const std::string& fullCheck, const std::string& healthzBind,
+             const std::string& metricsBind) {
+  svcnft::agent::Options options;
+  const long long minMs = parseDuration(minSync), fullMs = parseDuration(fullCheck);
+  if (minMs < 0 || fullMs <= 0) {
+    std::cerr << "svcnft: durations are like 100ms, 2s or 1m\n";
+    return kExitUsage;
+  }
+  options.minSyncInterval = std::chrono::milliseconds(minMs);
+  options.fullCheckPeriod = std::chrono::milliseconds(fullMs);
+  svcnft::Diagnostics diags;
+  svcnft::NodeConfig node;
+  if (!nodeConfig.empty()) node = svcnft::spec::loadNodeConfig(nodeConfig, diags);
+  svcnft::agent::FileSource source(dir, diags);
+  printDiagnostics(diags);
+  if (diags.hasErrors()) return kExitInvalidInput;
+  auto sock = openSocket();
+  if (!sock) return kExitKernel;
+  auto monitor = svcnft::netlink::Monitor::open();
+  if (!monitor) {
+    std::cerr << "svcnft: " << monitor.error().message << "\n";
+    return kExitKernel;
+  }
+  svcnft::agent::Metrics metrics;
+  svcnft::agent::SystemdNotifier notifier;
+  svcnft::agent::Agent agent(options, node, source, sock.value(), monitor.value(), notifier,
+                             metrics);
+  svcnft::agent::HttpEndpoints http(agent, metrics);
+  if (auto started = http.start(healthzBind, metricsBind); !started) {
+    std::cerr << "svcnft: " << started.error().message << "\n";
+    return kExitUsage;
+  }
+  const int rc = agent.run();
+  http.stop();
+  return rc;
+}
+
 int runCleanup(const std::string& table) {
   auto sock = openSocket();
   if (!sock) return kExitKernel;
@@ -214,6 +271,18 @@ int main(int argc, char** argv) {
   diffCmd->add_option("--node-config", nodeConfig, "node config YAML");
 
   std::string table = "svcnft";
+  std::string watchDir, minSync = "100ms", fullCheck = "60s";
+  std::string healthzBind = "127.0.0.1:10256", metricsBind = "127.0.0.1:10249";
+  CLI::App* agentCmd = app.add_subcommand(
+      "agent", "the node daemon: watch DIR, apply changes atomically, serve health and metrics");
+  agentCmd->add_option("--watch", watchDir, "directory of manifests to watch")->required();
+  agentCmd->add_option("--node-config", nodeConfig, "node config YAML");
+  agentCmd->add_option("--min-sync-interval", minSync, "coalesce changes: at most one sync per");
+  agentCmd->add_option("--full-check-period", fullCheck,
+                       "read the table back and repair drift at least this often");
+  agentCmd->add_option("--healthz-bind", healthzBind, "/healthz and /livez (empty: off)");
+  agentCmd->add_option("--metrics-bind", metricsBind, "/metrics (empty: off)");
+
   CLI::App* show = app.add_subcommand(
       "show", "read the installed ruleset back: each service, its addresses, endpoints, weights");
   show->add_option("--table", table, "our table's name (the node config's `table`)");
@@ -234,5 +303,8 @@ int main(int argc, char** argv) {
   if (cleanup->parsed()) return runCleanup(table);
   if (diffCmd->parsed()) return runDiff(paths, nodeConfig);
   if (show->parsed()) return runShow(table);
+  if (agentCmd->parsed()) {
+    return runAgent(watchDir, nodeConfig, minSync, fullCheck, healthzBind, metricsBind);
+  }
   return kExitUsage;
 }

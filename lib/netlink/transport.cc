@@ -108,8 +108,8 @@ Result<TransactionResult> Socket::transact(const std::vector<uint8_t>& batch, in
       return sysError("reading transaction replies", errno);
     }
     int len = static_cast<int>(n);
-    for (const nlmsghdr* nlh = reinterpret_cast<const nlmsghdr*>(buf.data()); mnl_nlmsg_ok(nlh, len);
-         nlh = mnl_nlmsg_next(nlh, &len)) {
+    for (const nlmsghdr* nlh = reinterpret_cast<const nlmsghdr*>(buf.data());
+         mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
       if (nlh->nlmsg_type != NLMSG_ERROR) continue;
       const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
       ++answered;
@@ -151,6 +151,61 @@ Result<int> Socket::dump(const std::vector<uint8_t>& request,
       onMessage(nlh);
     }
   }
+}
+
+Result<Monitor> Monitor::open() {
+  mnl_socket* s = mnl_socket_open2(NETLINK_NETFILTER, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  if (!s) return sysError("netlink monitor socket", errno);
+  if (mnl_socket_bind(s, 1u << (NFNLGRP_NFTABLES - 1), MNL_SOCKET_AUTOPID) < 0) {
+    const int e = errno;
+    mnl_socket_close(s);
+    return sysError("subscribing to nf_tables events", e);
+  }
+  int rcv = kReceiveBufferBytes;
+  setsockopt(mnl_socket_get_fd(s), SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof rcv);
+  return Monitor(s);
+}
+
+Monitor::Monitor(Monitor&& other) noexcept : socket_(other.socket_) { other.socket_ = nullptr; }
+
+Monitor::~Monitor() {
+  if (socket_) mnl_socket_close(socket_);
+}
+
+int Monitor::fd() const { return mnl_socket_get_fd(socket_); }
+
+bool Monitor::changedBySomeoneElse(const std::string& table, uint32_t ignorePort) {
+  bool changed = false;
+  std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE * 4);
+  for (;;) {
+    const ssize_t n = mnl_socket_recvfrom(socket_, buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == ENOBUFS) {  // events were lost: assume the worst
+        changed = true;
+        continue;
+      }
+      break;  // EAGAIN: drained
+    }
+    int len = static_cast<int>(n);
+    for (const nlmsghdr* nlh = reinterpret_cast<const nlmsghdr*>(buf.data());
+         mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+      if ((nlh->nlmsg_type >> 8) != NFNL_SUBSYS_NFTABLES || nlh->nlmsg_pid == ignorePort) continue;
+      // Tables, chains, rules, sets and element lists all name their table in
+      // attribute 1 (NFTA_TABLE_NAME, NFTA_CHAIN_TABLE, NFTA_RULE_TABLE, ...).
+      std::string name;
+      mnl_attr_parse(
+          nlh, sizeof(nfgenmsg),
+          [](const nlattr* a, void* out) {
+            if (mnl_attr_get_type(a) == 1 && mnl_attr_validate(a, MNL_TYPE_NUL_STRING) >= 0) {
+              *static_cast<std::string*>(out) = mnl_attr_get_str(a);
+            }
+            return MNL_CB_OK;
+          },
+          &name);
+      if (name == table) changed = true;
+    }
+  }
+  return changed;
 }
 
 }  // namespace svcnft::netlink

@@ -40,6 +40,8 @@ class Transport {
   // Sends one dump request and calls `onMessage` for every reply message.
   virtual Result<int> dump(const std::vector<uint8_t>& request,
                            const std::function<void(const nlmsghdr*)>& onMessage) = 0;
+  // The netlink port the kernel names as the origin of our changes in its events.
+  virtual uint32_t portId() const = 0;
 };
 
 class Socket : public Transport {
@@ -51,7 +53,7 @@ class Socket : public Transport {
   Socket& operator=(const Socket&) = delete;
   ~Socket() override;
 
-  uint32_t portId() const { return portId_; }
+  uint32_t portId() const override { return portId_; }
 
   Result<TransactionResult> transact(const std::vector<uint8_t>& batch, int acks) override;
   Result<int> dump(const std::vector<uint8_t>& request,
@@ -63,6 +65,25 @@ class Socket : public Transport {
 
   mnl_socket* socket_ = nullptr;
   uint32_t portId_ = 0;
+};
+
+// A socket subscribed to nf_tables events (NFNLGRP_NFTABLES): every change anyone
+// makes to any table is reported on it.
+class Monitor {
+ public:
+  static Result<Monitor> open();
+  Monitor(Monitor&& other) noexcept;
+  Monitor(const Monitor&) = delete;
+  Monitor& operator=(const Monitor&) = delete;
+  ~Monitor();
+  int fd() const;
+  // Reads what is pending; true if some event, sent by a port other than
+  // `ignorePort`, concerned table `table` (or the socket overran and anything may have).
+  bool changedBySomeoneElse(const std::string& table, uint32_t ignorePort);
+
+ private:
+  explicit Monitor(mnl_socket* s) : socket_(s) {}
+  mnl_socket* socket_ = nullptr;
 };
 
 // "EPERM (Operation not permitted)" style text for an errno.

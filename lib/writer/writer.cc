@@ -85,24 +85,17 @@ Result<SyncPlan> planApply(netlink::Transport& sock, const ir::Ruleset& rs) {
   return out;
 }
 
-Result<ApplyReport> apply(netlink::Transport& sock, const ir::Ruleset& rs) {
-  auto planned = planApply(sock, rs);
-  if (!planned) return planned.error();
-  if (!planned->tableExists || planned->plan.replaceAll) {
+Result<ApplyReport> applyPlan(netlink::Transport& sock, const ir::Ruleset& rs,
+                              const diff::Plan& plan, bool tableExists) {
+  if (!tableExists || plan.replaceAll) {
     auto r = applyFull(sock, rs);
-    if (r) {
-      r.value().why = planned->plan.why;
-      r.value().readMs = planned->readMs;
-      r.value().planMs = planned->planMs;
-    }
+    if (r) r.value().why = plan.why;
     return r;
   }
   ApplyReport report;
   report.kind = ApplyReport::Kind::kUnchanged;
-  report.readMs = planned->readMs;
-  report.planMs = planned->planMs;
-  if (planned->plan.empty()) return report;
-  const nft::Batch batch = nft::incremental(rs, planned->plan);
+  if (plan.empty()) return report;
+  const nft::Batch batch = nft::incremental(rs, plan);
   const auto t0 = Clock::now();
   auto sent = send(sock, batch);
   if (!sent) return sent.error();
@@ -110,8 +103,19 @@ Result<ApplyReport> apply(netlink::Transport& sock, const ir::Ruleset& rs) {
   report.kind = ApplyReport::Kind::kIncremental;
   report.messages = batch.messageCount();
   report.bytes = batch.bytes().size();
-  report.elementOperations = diff::operationCount(planned->plan.sets);
+  report.elementOperations = diff::operationCount(plan.sets);
   return report;
+}
+
+Result<ApplyReport> apply(netlink::Transport& sock, const ir::Ruleset& rs) {
+  auto planned = planApply(sock, rs);
+  if (!planned) return planned.error();
+  auto r = applyPlan(sock, rs, planned->plan, planned->tableExists);
+  if (r) {
+    r.value().readMs = planned->readMs;
+    r.value().planMs = planned->planMs;
+  }
+  return r;
 }
 
 Result<bool> cleanup(netlink::Transport& sock, const std::string& table) {

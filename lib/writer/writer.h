@@ -41,6 +41,11 @@ struct SyncPlan {
 };
 Result<SyncPlan> planApply(netlink::Transport& sock, const ir::Ruleset& rs);
 
+// Carries out a plan made against what is installed (the whole table when
+// plan.replaceAll or when there is no table yet, else only the difference).
+Result<ApplyReport> applyPlan(netlink::Transport& sock, const ir::Ruleset& rs,
+                              const diff::Plan& plan, bool tableExists);
+
 // Installs `rs`: the whole table the first time (or when the skeleton differs),
 // afterwards only the difference, each time as one atomic transaction.
 Result<ApplyReport> apply(netlink::Transport& sock, const ir::Ruleset& rs);

@@ -62,6 +62,7 @@ class SpoilingTransport : public svcnft::netlink::Transport {
                            const std::function<void(const nlmsghdr*)>& onMessage) override {
     return real_.dump(request, onMessage);
   }
+  uint32_t portId() const override { return real_.portId(); }
 
  private:
   svcnft::netlink::Transport& real_;

@@ -1,0 +1,106 @@
+#include "agent/file_source.h"
+
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace svcnft::agent {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+bool isManifest(const fs::path& p) {
+  const std::string ext = p.extension().string();
+  return ext == ".yaml" || ext == ".yml" || ext == ".json";
+}
+
+void append(spec::Manifests& into, const spec::Manifests& from) {
+  into.services.insert(into.services.end(), from.services.begin(), from.services.end());
+  into.slices.insert(into.slices.end(), from.slices.begin(), from.slices.end());
+}
+
+}  // namespace
+
+FileSource::FileSource(std::string dir, Diagnostics& diags) : dir_(std::move(dir)) {
+  inotify_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (inotify_ < 0 ||
+      inotify_add_watch(inotify_, dir_.c_str(),
+                        IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE) < 0) {
+    diags.error({dir_, 0, 0}, std::string("cannot watch directory: ") + std::strerror(errno));
+  }
+}
+
+FileSource::~FileSource() {
+  if (inotify_ >= 0) close(inotify_);
+}
+
+bool FileSource::consumeEvents() {
+  bool relevant = false;
+  alignas(inotify_event) char buf[16384];
+  for (;;) {
+    const ssize_t n = read(inotify_, buf, sizeof buf);
+    if (n <= 0) break;
+    for (ssize_t at = 0; at < n;) {
+      const auto* ev = reinterpret_cast<const inotify_event*>(buf + at);
+      // Editors and kubectl write temporary files and rename them into place; only
+      // manifest names count, and a file being written counts when it is closed.
+      if (ev->len > 0 && isManifest(ev->name) && !(ev->mask & IN_CREATE)) relevant = true;
+      if (ev->mask & IN_Q_OVERFLOW) relevant = true;
+      at += static_cast<ssize_t>(sizeof(inotify_event) + ev->len);
+    }
+  }
+  return relevant;
+}
+
+spec::Manifests FileSource::current(Diagnostics& problems) {
+  std::set<std::string> present;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir_, ec)) {
+    if (!entry.is_regular_file() || !isManifest(entry.path())) continue;
+    const std::string path = entry.path().string();
+    present.insert(path);
+    struct stat st {};
+    if (stat(path.c_str(), &st) != 0) continue;
+    FileState& state = files_[path];
+    const long long mtime = st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+    if (mtime == state.mtimeNs && st.st_size == state.size) continue;  // unchanged
+    state.mtimeNs = mtime;
+    state.size = st.st_size;
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    spec::Manifests parsed;
+    Diagnostics fileDiags;
+    spec::parseManifestText(text.str(), path, parsed, fileDiags);
+    // Cross-object checks need every file; here, only this file's own problems.
+    for (const auto& d : fileDiags.all()) {
+      if (d.severity == Severity::kError) {
+        problems.error(d.where, d.message + " (the file's last good contents stay in force)");
+      } else {
+        problems.warning(d.where, d.message);
+      }
+    }
+    if (!fileDiags.hasErrors()) {
+      state.good = std::move(parsed);
+      state.haveGood = true;
+    }
+  }
+  for (auto it = files_.begin(); it != files_.end();) {
+    it = present.count(it->first) ? std::next(it) : files_.erase(it);  // deleted files
+  }
+  spec::Manifests merged;
+  for (const auto& [path, state] : files_) {
+    if (state.haveGood) append(merged, state.good);
+  }
+  return merged;
+}
+
+}  // namespace svcnft::agent

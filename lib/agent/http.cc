@@ -1,0 +1,93 @@
+#include "agent/http.h"
+
+#include <httplib.h>
+
+#include <cstdio>
+#include <ctime>
+
+namespace svcnft::agent {
+
+namespace {
+
+std::string rfc3339(double unixSeconds) {
+  const std::time_t t = static_cast<std::time_t>(unixSeconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+double now() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<double>(ts.tv_sec) + ts.tv_nsec / 1e9;
+}
+
+Result<std::pair<std::string, int>> parseBind(const std::string& bind) {
+  const auto colon = bind.rfind(':');
+  if (colon == std::string::npos) return Error{"\"" + bind + "\" is not HOST:PORT"};
+  std::string host = bind.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  try {
+    const int port = std::stoi(bind.substr(colon + 1));
+    if (port < 0 || port > 65535) throw std::out_of_range("port");
+    return std::make_pair(host, port);
+  } catch (const std::exception&) {
+    return Error{"\"" + bind + "\" is not HOST:PORT"};
+  }
+}
+
+}  // namespace
+
+HttpEndpoints::HttpEndpoints(const Agent& agent, const Metrics& metrics)
+    : agent_(agent), metrics_(metrics) {}
+
+HttpEndpoints::~HttpEndpoints() { stop(); }
+
+Result<bool> HttpEndpoints::start(const std::string& healthzBind, const std::string& metricsBind) {
+  if (!healthzBind.empty()) {
+    auto bind = parseBind(healthzBind);
+    if (!bind) return bind.error();
+    healthz_ = std::make_unique<httplib::Server>();
+    // kube-proxy: 200 while no change has waited too long for its sync, else 503;
+    // the body says when the rules were last updated.
+    auto handler = [this](const httplib::Request&, httplib::Response& res) {
+      const Agent::Health h = agent_.health();
+      char body[200];
+      std::snprintf(body, sizeof body, "{\"lastUpdated\": \"%s\",\"currentTime\": \"%s\"}",
+                    h.synced ? rfc3339(h.lastUpdated).c_str() : "", rfc3339(now()).c_str());
+      res.status = h.healthy ? 200 : 503;
+      res.set_content(body, "application/json");
+    };
+    healthz_->Get("/healthz", handler);
+    healthz_->Get("/livez", handler);
+    if (!healthz_->bind_to_port(bind->first, bind->second)) {
+      return Error{"cannot listen on " + healthzBind + " (--healthz-bind)"};
+    }
+    healthzThread_ = std::thread([this] { healthz_->listen_after_bind(); });
+  }
+  if (!metricsBind.empty()) {
+    auto bind = parseBind(metricsBind);
+    if (!bind) return bind.error();
+    metrics_server_ = std::make_unique<httplib::Server>();
+    metrics_server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+      res.set_content(metrics_.text(), "text/plain; version=0.0.4; charset=utf-8");
+    });
+    if (!metrics_server_->bind_to_port(bind->first, bind->second)) {
+      return Error{"cannot listen on " + metricsBind + " (--metrics-bind)"};
+    }
+    metricsThread_ = std::thread([this] { metrics_server_->listen_after_bind(); });
+  }
+  return true;
+}
+
+void HttpEndpoints::stop() {
+  if (healthz_) healthz_->stop();
+  if (metrics_server_) metrics_server_->stop();
+  if (healthzThread_.joinable()) healthzThread_.join();
+  if (metricsThread_.joinable()) metricsThread_.join();
+}
+
+}  // namespace svcnft::agent

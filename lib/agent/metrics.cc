@@ -1,0 +1,102 @@
+#include "agent/metrics.h"
+
+#include <cstdio>
+
+namespace svcnft::agent {
+
+namespace {
+
+double bucketBound(std::size_t i) { return 0.001 * static_cast<double>(1u << i); }
+
+std::string number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.9g", v);
+  return buf;
+}
+
+void scalar(std::string& out, const std::string& name, const char* type, const std::string& help,
+            double value) {
+  out += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " +
+         number(value) + "\n";
+}
+
+}  // namespace
+
+void Metrics::Histogram::observe(double v) {
+  for (std::size_t i = 0; i < kBuckets; ++i) {
+    if (v <= bucketBound(i)) ++counts[i];
+  }
+  ++count;
+  sum += v;
+}
+
+void Metrics::Histogram::render(std::string& out, const std::string& name,
+                                const std::string& help) const {
+  out += "# HELP " + name + " " + help + "\n# TYPE " + name + " histogram\n";
+  for (std::size_t i = 0; i < kBuckets; ++i) {
+    out +=
+        name + "_bucket{le=\"" + number(bucketBound(i)) + "\"} " + std::to_string(counts[i]) + "\n";
+  }
+  out += name + "_bucket{le=\"+Inf\"} " + std::to_string(count) + "\n";
+  out += name + "_sum " + number(sum) + "\n" + name + "_count " + std::to_string(count) + "\n";
+}
+
+void Metrics::observeSync(bool full, double seconds) {
+  std::lock_guard<std::mutex> l(mu_);
+  (full ? full_ : partial_).observe(seconds);
+}
+
+void Metrics::syncFailed() {
+  std::lock_guard<std::mutex> l(mu_);
+  ++failures_;
+}
+
+void Metrics::synced(double unixSeconds, std::size_t services, std::size_t endpoints) {
+  std::lock_guard<std::mutex> l(mu_);
+  lastSync_ = unixSeconds;
+  services_ = services;
+  endpoints_ = endpoints;
+}
+
+void Metrics::inputErrors(std::size_t n) {
+  std::lock_guard<std::mutex> l(mu_);
+  inputErrors_ += n;
+}
+
+void Metrics::observeProgramming(double seconds) {
+  std::lock_guard<std::mutex> l(mu_);
+  programming_.observe(seconds);
+}
+
+void Metrics::driftRepaired() {
+  std::lock_guard<std::mutex> l(mu_);
+  ++drift_;
+}
+
+std::string Metrics::text() const {
+  std::lock_guard<std::mutex> l(mu_);
+  std::string out;
+  full_.render(out, "svcnft_sync_full_proxy_rules_duration_seconds",
+               "Full sync of the ruleset (the whole table), in seconds.");
+  partial_.render(out, "svcnft_sync_partial_proxy_rules_duration_seconds",
+                  "Partial sync of the ruleset (only what changed), in seconds.");
+  programming_.render(out, "svcnft_network_programming_duration_seconds",
+                      "From an input change being seen to its rules being committed, in seconds.");
+  scalar(out, "svcnft_sync_proxy_rules_last_timestamp_seconds", "gauge",
+         "The last time the ruleset was synced successfully (Unix seconds).", lastSync_);
+  scalar(out, "svcnft_sync_proxy_rules_nftables_sync_failures_total", "counter",
+         "Syncs the kernel or netlink refused.", static_cast<double>(failures_));
+  scalar(out, "svcnft_services_programmed", "gauge", "Services in the installed ruleset.",
+         static_cast<double>(services_));
+  scalar(out, "svcnft_endpoints_programmed", "gauge", "Endpoints in the installed ruleset.",
+         static_cast<double>(endpoints_));
+  scalar(out, "svcnft_input_errors_total", "counter",
+         "Problems found in input files (each counted once per change of its file).",
+         static_cast<double>(inputErrors_));
+  scalar(out, "svcnft_drift_repairs_total", "counter",
+         "Times the installed table had been changed by someone else and was restored.",
+         static_cast<double>(drift_));
+  return out;
+}
+
+}  // namespace svcnft::agent

@@ -1,0 +1,42 @@
+// The agent's Prometheus metrics, named as kube-proxy names them where the meaning
+// is the same (prefixed svcnft_), rendered in the Prometheus text format.
+// Thread-safe: the loop writes, the HTTP thread reads.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <mutex>
+#include <string>
+
+namespace svcnft::agent {
+
+class Metrics {
+ public:
+  void observeSync(bool full, double seconds);
+  void syncFailed();
+  void synced(double unixSeconds, std::size_t services, std::size_t endpoints);
+  void inputErrors(std::size_t n);
+  void observeProgramming(double seconds);  // input change seen -> kernel commit
+  void driftRepaired();
+
+  std::string text() const;
+
+ private:
+  // kube-proxy's buckets: 1 ms doubling to ~16 s.
+  static constexpr std::size_t kBuckets = 15;
+  struct Histogram {
+    std::array<uint64_t, kBuckets> counts{};
+    uint64_t count = 0;
+    double sum = 0;
+    void observe(double v);
+    void render(std::string& out, const std::string& name, const std::string& help) const;
+  };
+
+  mutable std::mutex mu_;
+  Histogram full_, partial_, programming_;
+  uint64_t failures_ = 0, inputErrors_ = 0, drift_ = 0;
+  double lastSync_ = 0;
+  std::size_t services_ = 0, endpoints_ = 0;
+};
+
+}  // namespace svcnft::agent

@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# The node agent with real packets: svcnft agent on node1 of the namespace cluster,
+# watching a directory. Checks: traffic follows an endpoint change (programming
+# latency printed); a malformed file keeps the old rules while other files still
+# apply, and shows in the log and /metrics; nft flush ruleset, nft delete table and
+# a flushed map are each repaired within 1 s; SIGTERM leaves the rules, a restart
+# adopts them unchanged; /healthz, /livez, /metrics (parsed by prometheus_client);
+# sd_notify READY=1 and STATUS= on a NOTIFY_SOCKET. Every wait is bounded.
+# Usage: agent_test.sh SVCNFT SOURCE_DIR. Exit 77 (skip) without root.
+set -uo pipefail
+svcnft=$1
+root=$2
+if [[ $(id -u) -ne 0 ]]; then echo "SKIP: needs root for network namespaces"; exit 77; fi
+for tool in nft ip curl nginx python3; do
+  command -v "$tool" >/dev/null || { echo "SKIP: $tool missing (scripts/install-deps)"; exit 77; }
+done
+prefix=agt$$
+cluster=$root/scripts/netns-cluster
+tmp=$(mktemp -d)
+agent_pid=
+cleanup() {
+  [[ -n $agent_pid ]] && kill -KILL "$agent_pid" 2>/dev/null
+  [[ -n ${notify_pid:-} ]] && kill "$notify_pid" 2>/dev/null
+  "$cluster" down "$prefix"
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+"$cluster" up "$prefix" 2 >/dev/null || { echo "FAIL: cluster did not come up"; exit 1; }
+on() { local name=$1; shift; ip netns exec "$prefix-$name" "$@"; }
+passes=0
+failures=0
+pass() { passes=$((passes + 1)); echo "ok: $1"; }
+fail() { failures=$((failures + 1)); echo "FAIL: $1"; }
+get() { local from=$1; shift; on "$from" curl -s -m 2 "$@"; }
+# until_ok SECONDS CMD...: retry CMD every 20 ms for at most SECONDS; prints the wait.
+until_ok() {
+  local limit=$1; shift
+  local start=$(date +%s%N)
+  while ! "$@" >/dev/null 2>&1; do
+    (( ($(date +%s%N) - start) / 1000000 > limit * 1000 )) && return 1
+    sleep 0.02
+  done
+  echo $(( ($(date +%s%N) - start) / 1000000 ))
+}
+
+watch=$tmp/watch
+mkdir -p "$watch"
+cat >"$tmp/node.yaml" <<YAML
+nodeName: k8s-node01
+nodeIPs: [198.18.0.1]
+clusterCIDRs: [198.18.1.0/24, 198.18.2.0/24, 198.18.3.0/24]
+YAML
+web() {  # web ENDPOINT... : the seed NodePort Service with these pod addresses
+  cat <<YAML
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: default}
+spec: {type: NodePort, ports: [{name: http, port: 80, nodePort: 30001}]}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: web, namespace: default, labels: {kubernetes.io/service-name: web}}
+addressType: IPv4
+ports: [{name: http, port: 80}]
+endpoints:
+YAML
+  for a in "$@"; do echo "  - {addresses: [$a], nodeName: k8s-node0${a:7:1}}"; done
+}
+web 198.18.1.11 198.18.2.11 >"$watch/web.yaml"
+on node1 ip link set lo up
+
+# A NOTIFY_SOCKET listener records what the agent tells systemd.
+python3 - "$tmp/notify.sock" "$tmp/notify.log" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(60)
+with open(sys.argv[2], "a", buffering=1) as log:
+    try:
+        while True:
+            log.write(s.recv(4096).decode() + "\n")
+    except socket.timeout:
+        pass
+PY
+notify_pid=$!
+sleep 0.2
+
+start_agent() {
+  NOTIFY_SOCKET=$tmp/notify.sock ip netns exec "$prefix-node1" "$svcnft" agent --watch "$watch" \
+    --node-config "$tmp/node.yaml" >>"$tmp/agent.log" 2>&1 &
+  agent_pid=$!
+}
+start_agent
+waited=$(until_ok 5 on node1 nft list table inet svcnft) && pass "agent installed its table in ${waited} ms" \
+  || fail "agent did not install its table"
+seen=$(for i in $(seq 20); do get client http://198.18.0.1:30001/; done | sort -u | tr '\n' ' ')
+[[ $seen == "p1-1 p2-1 " ]] && pass "NodePort reaches the endpoints of web.yaml" || fail "reached '$seen'"
+until_ok 2 grep -q READY=1 "$tmp/notify.log" >/dev/null && grep -q "STATUS=synced" "$tmp/notify.log" &&
+  pass "sd_notify: READY=1 with STATUS after the first sync" || fail "no READY=1 on NOTIFY_SOCKET"
+
+# Endpoint change in the watched directory: traffic follows.
+web 198.18.3.11 198.18.3.12 >"$watch/web.yaml.tmp" && mv "$watch/web.yaml.tmp" "$watch/web.yaml"
+only_node3() { [[ $(for i in 1 2 3 4 5 6; do get client http://198.18.0.1:30001/; done | sort -u | tr '\n' ' ') == "p3-1 p3-2 " ]]; }
+waited=$(until_ok 3 only_node3) && pass "endpoint change followed within ${waited} ms ($(grep -o 'programming latency [0-9.]* ms' "$tmp/agent.log" | tail -1))" \
+  || fail "traffic did not follow the endpoint change"
+
+# A malformed file: the old rules stay, another file still applies, the error is shown.
+echo "apiVersion: v1
+kind: Service
+metadata: {name: broken
+" >"$watch/broken.yaml"
+cat >"$watch/api.yaml" <<'YAML'
+apiVersion: v1
+kind: Service
+metadata: {name: api, namespace: default}
+spec: {type: NodePort, ports: [{name: http, port: 80, nodePort: 30002}]}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: api, namespace: default, labels: {kubernetes.io/service-name: api}}
+addressType: IPv4
+ports: [{name: http, port: 80}]
+endpoints: [{addresses: [198.18.2.12], nodeName: k8s-node02}]
+YAML
+waited=$(until_ok 3 bash -c "[[ \$(ip netns exec $prefix-client curl -s -m 1 http://198.18.0.1:30002/) == p2-2 ]]") &&
+  pass "with a malformed file present, another file still applied (${waited} ms)" || fail "api.yaml did not apply"
+only_node3 && pass "the malformed file left the running rules alone" || fail "web changed"
+grep -q "broken.yaml:.*error: malformed" "$tmp/agent.log" && pass "the malformed file is in the log with its position" \
+  || fail "no error for broken.yaml in the log"
+errors=$(get node1 http://127.0.0.1:10249/metrics | /usr/bin/python3 -c '
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+v = {s.name: s.value for f in text_string_to_metric_families(sys.stdin.read()) for s in f.samples}
+print(int(v["svcnft_input_errors_total"]), int(v["svcnft_services_programmed"]),
+      int(v["svcnft_network_programming_duration_seconds_count"]))')
+read -r nerr nsvc nprog <<<"$errors"
+[[ $nerr -ge 1 && $nsvc -eq 2 && $nprog -ge 2 ]] && pass "/metrics parses: input errors $nerr, services $nsvc, programming samples $nprog" \
+  || fail "/metrics: '$errors'"
+rm -f "$watch/broken.yaml"
+
+# Drift: someone else flushes, deletes, empties; each is repaired within 1 s.
+repaired() { on node1 nft list map inet svcnft nodeports-v4 | grep -q 30001; }
+for what in "flush ruleset" "delete table inet svcnft" "flush map inet svcnft nodeports-v4"; do
+  on node1 nft $what
+  waited=$(until_ok 1 repaired) && pass "nft $what repaired in ${waited} ms" || fail "nft $what not repaired within 1 s"
+done
+
+# Health.
+code=$(get node1 -o /dev/null -w '%{http_code}' http://127.0.0.1:10256/healthz)
+body=$(get node1 http://127.0.0.1:10256/livez)
+[[ $code == 200 && $body == *lastUpdated* ]] && pass "/healthz 200, /livez $body" || fail "/healthz $code, /livez '$body'"
+
+# SIGTERM: the rules stay; a restart adopts them without a change.
+on node1 nft list table inet svcnft >"$tmp/before"
+kill -TERM "$agent_pid"; wait "$agent_pid" 2>/dev/null; agent_pid=
+on node1 nft list table inet svcnft >"$tmp/stopped" 2>/dev/null
+cmp -s "$tmp/before" "$tmp/stopped" && pass "after SIGTERM the rules are still installed" || fail "SIGTERM changed the rules"
+get client -o /dev/null http://198.18.0.1:30001/ && pass "traffic flows with no agent running" || fail "no traffic without the agent"
+lines=$(wc -l <"$tmp/agent.log")
+start_agent
+until_ok 3 bash -c "[[ \$(tail -n +$((lines + 1)) $tmp/agent.log | wc -l) -ge 0 ]] && ip netns exec $prefix-node1 curl -s -o /dev/null http://127.0.0.1:10256/healthz" >/dev/null
+on node1 nft list table inet svcnft >"$tmp/after"
+cmp -s "$tmp/before" "$tmp/after" && pass "restarted agent adopted the installed table unchanged" || fail "restart changed the table"
+
+echo "agent: $passes passed, $failures failed"
+[[ $failures -eq 0 ]]
