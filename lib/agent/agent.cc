@@ -10,6 +10,7 @@
 #include <iostream>
 
 #include "compile/compiler.h"
+#include "netlink/conntrack.h"
 #include "spec/loader.h"
 #include "writer/sync_plan.h"
 #include "writer/writer.h"
@@ -120,6 +121,7 @@ void Agent::sync(bool verify) {
         (plan.why.empty() ? std::string() : " (" + plan.why + ")"));
   }
   installed_ = writer::installedFrom(rs);
+  cleanUdpConntrack(rs);
 
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   metrics_.observeSync(full, seconds);
@@ -147,6 +149,28 @@ void Agent::sync(bool verify) {
     log(std::string(status) + "; programming latency " +
         std::to_string(std::chrono::duration<double, std::milli>(Clock::now() - *seen).count()) +
         " ms");
+  }
+}
+
+void Agent::cleanUdpConntrack(const ir::Ruleset& rs) {
+  UdpFronts now = udpFronts(rs);
+  const UdpFronts stale = changed(udpFronts_, now);
+  udpFronts_ = std::move(now);
+  if (stale.empty()) return;
+  auto deleted = netlink::deleteUdpFlows([&](const netlink::UdpFlow& f) {
+    auto it = stale.find({false, f.originalDestination, f.originalPort});
+    // NodePort flows are recognised by port only, and only when DNATed (the node's
+    // own UDP services on the same port are none of our business).
+    if (it == stale.end() && f.dnat) it = stale.find({true, IpAddress(), f.originalPort});
+    return it != stale.end() && !it->second.count(f.replySource);
+  });
+  if (!deleted) {
+    log("UDP conntrack cleanup: " + deleted.error().message);
+    return;
+  }
+  if (*deleted > 0) {
+    metrics_.conntrackDeleted(static_cast<std::size_t>(*deleted));
+    log("deleted " + std::to_string(*deleted) + " UDP conntrack entries of endpoints that left");
   }
 }
 

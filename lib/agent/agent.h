@@ -19,6 +19,7 @@
 #include "agent/metrics.h"
 #include "agent/notifier.h"
 #include "agent/source.h"
+#include "agent/udp_fronts.h"
 #include "compile/ir.h"
 #include "model/service.h"
 #include "netlink/transport.h"
@@ -54,6 +55,9 @@ class Agent {
   // One sync: compile the current inputs and make the kernel hold them. `verify`
   // reads the installed table back instead of trusting what we last wrote.
   void sync(bool verify);
+  // After a commit: delete UDP conntrack entries of fronts whose endpoints changed
+  // that no current endpoint answers.
+  void cleanUdpConntrack(const ir::Ruleset& rs);
 
   Options options_;
   NodeConfig node_;
@@ -64,6 +68,7 @@ class Agent {
   Metrics& metrics_;
 
   std::optional<writer::Installed> installed_;  // what we last committed
+  UdpFronts udpFronts_;                         // ... and its UDP fronts' endpoints
   std::optional<Clock::time_point> pendingSince_;
   Clock::time_point lastSyncStart_{};
   Clock::time_point lastFullCheck_{};

@@ -68,6 +68,11 @@ void Metrics::observeProgramming(double seconds) {
   programming_.observe(seconds);
 }
 
+void Metrics::conntrackDeleted(std::size_t n) {
+  std::lock_guard<std::mutex> l(mu_);
+  conntrack_ += n;
+}
+
 void Metrics::driftRepaired() {
   std::lock_guard<std::mutex> l(mu_);
   ++drift_;
@@ -93,6 +98,9 @@ std::string Metrics::text() const {
   scalar(out, "svcnft_input_errors_total", "counter",
          "Problems found in input files (each counted once per change of its file).",
          static_cast<double>(inputErrors_));
+  scalar(out, "svcnft_conntrack_reconciler_deleted_entries_total", "counter",
+         "UDP conntrack entries deleted because their endpoint left.",
+         static_cast<double>(conntrack_));
   scalar(out, "svcnft_drift_repairs_total", "counter",
          "Times the installed table had been changed by someone else and was restored.",
          static_cast<double>(drift_));

@@ -18,6 +18,7 @@ class Metrics {
   void inputErrors(std::size_t n);
   void observeProgramming(double seconds);  // input change seen -> kernel commit
   void driftRepaired();
+  void conntrackDeleted(std::size_t n);
 
   std::string text() const;
 
@@ -34,7 +35,7 @@ class Metrics {
 
   mutable std::mutex mu_;
   Histogram full_, partial_, programming_;
-  uint64_t failures_ = 0, inputErrors_ = 0, drift_ = 0;
+  uint64_t failures_ = 0, inputErrors_ = 0, drift_ = 0, conntrack_ = 0;
   double lastSync_ = 0;
   std::size_t services_ = 0, endpoints_ = 0;
 };

@@ -145,6 +145,37 @@ for what in "flush ruleset" "delete table inet svcnft" "flush map inet svcnft no
   waited=$(until_ok 1 repaired) && pass "nft $what repaired in ${waited} ms" || fail "nft $what not repaired within 1 s"
 done
 
+# UDP: a client on a fixed source port keeps asking while its only DNS endpoint is
+# replaced; without the conntrack cleanup its flow would stay on the old pod.
+dns() {  # dns ENDPOINT
+  cat <<YAML
+apiVersion: v1
+kind: Service
+metadata: {name: dns, namespace: kube-system}
+spec: {clusterIP: 198.18.100.53, ports: [{name: dns, port: 53, protocol: UDP}]}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: dns, namespace: kube-system, labels: {kubernetes.io/service-name: dns}}
+addressType: IPv4
+ports: [{name: dns, port: 53, protocol: UDP}]
+endpoints: [{addresses: [$1], nodeName: k8s-node0${1:7:1}}]
+YAML
+}
+dns 198.18.2.11 >"$watch/dns.yaml"
+ask() { on p1-2 dig +short +time=1 +tries=1 -b 198.18.1.12#5353 @198.18.100.53 whoami.test; }
+until_ok 2 bash -c "[[ \$(ip netns exec $prefix-p1-2 dig +short +time=1 +tries=1 -b 198.18.1.12#5353 @198.18.100.53 whoami.test) == 198.18.2.11 ]]" >/dev/null
+first=$(ask)
+dns 198.18.3.11 >"$watch/dns.yaml.tmp" && mv "$watch/dns.yaml.tmp" "$watch/dns.yaml"
+moved=
+for i in $(seq 10); do  # 5 Hz for at most 2 s
+  sleep 0.2
+  [[ $(ask) == 198.18.3.11 ]] && { moved=$((i * 200)); break; }
+done
+if [[ $first == 198.18.2.11 && -n $moved ]]; then
+  pass "UDP flow on a fixed source port moved to the new endpoint within ${moved} ms ($(grep -o 'deleted [0-9]* UDP conntrack entries' "$tmp/agent.log" | tail -1))"
+else fail "UDP flow: first answer '$first', never moved to 198.18.3.11"; fi
+
 # Health.
 code=$(get node1 -o /dev/null -w '%{http_code}' http://127.0.0.1:10256/healthz)
 body=$(get node1 http://127.0.0.1:10256/livez)
