@@ -122,6 +122,7 @@ void Agent::sync(bool verify) {
   }
   installed_ = writer::installedFrom(rs);
   cleanUdpConntrack(rs);
+  healthChecks_.update(healthChecks(inputs));
 
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   metrics_.observeSync(full, seconds);
@@ -207,6 +208,7 @@ int Agent::run() {
         log("stopping on signal " + std::to_string(si.ssi_signo) +
             "; the rules stay in the kernel");
         notifier_.status("stopped; rules left in place");
+        healthChecks_.stopAll();
         close(sigfd);
         return 0;
       }

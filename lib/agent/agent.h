@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 
+#include "agent/health_check_ports.h"
 #include "agent/metrics.h"
 #include "agent/notifier.h"
 #include "agent/source.h"
@@ -69,6 +70,7 @@ class Agent {
 
   std::optional<writer::Installed> installed_;  // what we last committed
   UdpFronts udpFronts_;                         // ... and its UDP fronts' endpoints
+  HealthCheckServers healthChecks_;
   std::optional<Clock::time_point> pendingSince_;
   Clock::time_point lastSyncStart_{};
   Clock::time_point lastFullCheck_{};

@@ -176,6 +176,34 @@ if [[ $first == 198.18.2.11 && -n $moved ]]; then
   pass "UDP flow on a fixed source port moved to the new endpoint within ${moved} ms ($(grep -o 'deleted [0-9]* UDP conntrack entries' "$tmp/agent.log" | tail -1))"
 else fail "UDP flow: first answer '$first', never moved to 198.18.3.11"; fi
 
+# healthCheckNodePort of a LoadBalancer with externalTrafficPolicy Local.
+lb() {  # lb ENDPOINT
+  cat <<YAML
+apiVersion: v1
+kind: Service
+metadata: {name: shop, namespace: prod}
+spec: {type: LoadBalancer, externalTrafficPolicy: Local, healthCheckNodePort: 32100, ports: [{name: http, port: 80, nodePort: 30080}]}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: shop, namespace: prod, labels: {kubernetes.io/service-name: shop}}
+addressType: IPv4
+ports: [{name: http, port: 80}]
+endpoints: [{addresses: [$1], nodeName: k8s-node0${1:7:1}}]
+YAML
+}
+hc() { get client -o "$tmp/hc.body" -w '%{http_code}' http://198.18.0.1:32100/; }
+lb 198.18.1.12 >"$watch/lb.yaml"
+until_ok 2 bash -c "[[ \$(ip netns exec $prefix-client curl -s -m 1 -o /dev/null -w '%{http_code}' http://198.18.0.1:32100/) == 200 ]]" >/dev/null
+code=$(hc)
+[[ $code == 200 ]] && grep -q '"localEndpoints":1' "$tmp/hc.body" && grep -q '"name":"shop"' "$tmp/hc.body" &&
+  pass "healthCheckNodePort 32100: 200 with the local endpoint ($(cat "$tmp/hc.body"))" || fail "health check: $code $(cat "$tmp/hc.body" 2>/dev/null)"
+lb 198.18.2.12 >"$watch/lb.yaml.tmp" && mv "$watch/lb.yaml.tmp" "$watch/lb.yaml"
+until_ok 2 bash -c "[[ \$(ip netns exec $prefix-client curl -s -m 1 -o /dev/null -w '%{http_code}' http://198.18.0.1:32100/) == 503 ]]" >/dev/null
+code=$(hc)
+[[ $code == 503 ]] && grep -q '"localEndpoints":0' "$tmp/hc.body" &&
+  pass "healthCheckNodePort 32100: 503 once the endpoint moved to node2" || fail "health check after move: $code $(cat "$tmp/hc.body" 2>/dev/null)"
+
 # Health.
 code=$(get node1 -o /dev/null -w '%{http_code}' http://127.0.0.1:10256/healthz)
 body=$(get node1 http://127.0.0.1:10256/livez)
