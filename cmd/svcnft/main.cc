@@ -208,7 +208,7 @@ int runAgent(const std::string& dir, const std::string& nodeConfig, const std::s
   svcnft::Diagnostics diags;
   svcnft::NodeConfig node;
   if (!nodeConfig.empty()) node = svcnft::spec::loadNodeConfig(nodeConfig, diags);
-  svcnft::agent::FileSource source(dir, diags);
+  svcnft::agent::FileSource source(dir, node, diags);
   printDiagnostics(diags);
   if (diags.hasErrors()) return kExitInvalidInput;
   auto sock = openSocket();

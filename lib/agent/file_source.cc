@@ -29,7 +29,8 @@ void append(spec::Manifests& into, const spec::Manifests& from) {
 
 }  // namespace
 
-FileSource::FileSource(std::string dir, Diagnostics& diags) : dir_(std::move(dir)) {
+FileSource::FileSource(std::string dir, NodeConfig node, Diagnostics& diags)
+    : dir_(std::move(dir)), node_(std::move(node)) {
   inotify_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (inotify_ < 0 ||
       inotify_add_watch(inotify_, dir_.c_str(),
@@ -80,7 +81,8 @@ spec::Manifests FileSource::current(Diagnostics& problems) {
     spec::Manifests parsed;
     Diagnostics fileDiags;
     spec::parseManifestText(text.str(), path, parsed, fileDiags);
-    // Cross-object checks need every file; here, only this file's own problems.
+    // This file on its own; conflicts between files are the loop's to find.
+    if (!fileDiags.hasErrors()) spec::validate(parsed, node_, fileDiags);
     for (const auto& d : fileDiags.all()) {
       if (d.severity == Severity::kError) {
         problems.error(d.where, d.message + " (the file's last good contents stay in force)");

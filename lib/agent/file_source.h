@@ -14,7 +14,9 @@ namespace svcnft::agent {
 class FileSource : public Source {
  public:
   // Opens the watch; problems (no such directory) are reported through `diags`.
-  FileSource(std::string dir, Diagnostics& diags);
+  // `node` is what each file is validated against on its own (nodePort range,
+  // externalIPAllow), so one file's invalid Service cannot hold back the others.
+  FileSource(std::string dir, NodeConfig node, Diagnostics& diags);
   ~FileSource() override;
   FileSource(const FileSource&) = delete;
   FileSource& operator=(const FileSource&) = delete;
@@ -32,6 +34,7 @@ class FileSource : public Source {
   };
 
   std::string dir_;
+  NodeConfig node_;
   int inotify_ = -1;
   std::map<std::string, FileState> files_;
 };

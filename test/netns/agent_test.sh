@@ -86,7 +86,7 @@ notify_pid=$!
 sleep 0.2
 
 start_agent() {
-  NOTIFY_SOCKET=$tmp/notify.sock ip netns exec "$prefix-node1" "$svcnft" agent --watch "$watch" \
+  NOTIFY_SOCKET=$tmp/notify.sock WATCHDOG_USEC=400000 ip netns exec "$prefix-node1" "$svcnft" agent --watch "$watch" \
     --node-config "$tmp/node.yaml" >>"$tmp/agent.log" 2>&1 &
   agent_pid=$!
 }
@@ -97,6 +97,9 @@ seen=$(for i in $(seq 20); do get client http://198.18.0.1:30001/; done | sort -
 [[ $seen == "p1-1 p2-1 " ]] && pass "NodePort reaches the endpoints of web.yaml" || fail "reached '$seen'"
 until_ok 2 grep -q READY=1 "$tmp/notify.log" >/dev/null && grep -q "STATUS=synced" "$tmp/notify.log" &&
   pass "sd_notify: READY=1 with STATUS after the first sync" || fail "no READY=1 on NOTIFY_SOCKET"
+sleep 0.5
+[[ $(grep -c WATCHDOG=1 "$tmp/notify.log") -ge 2 ]] && pass "sd_notify: WATCHDOG=1 pings every half WATCHDOG_USEC" \
+  || fail "no WATCHDOG=1 pings"
 
 # Endpoint change in the watched directory: traffic follows.
 web 198.18.3.11 198.18.3.12 >"$watch/web.yaml.tmp" && mv "$watch/web.yaml.tmp" "$watch/web.yaml"
@@ -137,6 +140,20 @@ read -r nerr nsvc nprog <<<"$errors"
 [[ $nerr -ge 1 && $nsvc -eq 2 && $nprog -ge 2 ]] && pass "/metrics parses: input errors $nerr, services $nsvc, programming samples $nprog" \
   || fail "/metrics: '$errors'"
 rm -f "$watch/broken.yaml"
+# A file whose Service is invalid for this node (nodePort outside the range) is
+# held back on its own: the other files still apply.
+cat >"$watch/invalid.yaml" <<'YAML'
+apiVersion: v1
+kind: Service
+metadata: {name: wrong, namespace: default}
+spec: {type: NodePort, ports: [{name: http, port: 80, nodePort: 80}]}
+YAML
+sed 's/30002/30003/; s/name: api,/name: api2,/; s/service-name: api}/service-name: api2}/' "$watch/api.yaml" >"$watch/api2.yaml"
+waited=$(until_ok 3 bash -c "[[ \$(ip netns exec $prefix-client curl -s -m 1 http://198.18.0.1:30003/) == p2-2 ]]") &&
+  pass "a file failing validation is held back alone; another file applied (${waited} ms)" || fail "api2.yaml did not apply next to invalid.yaml"
+grep -q "invalid.yaml:.*nodePort: 80 is outside nodePortRange" "$tmp/agent.log" && pass "the validation error names file, line and field" \
+  || fail "no validation error for invalid.yaml in the log"
+rm -f "$watch/invalid.yaml" "$watch/api2.yaml"
 
 # Drift: someone else flushes, deletes, empties; each is repaired within 1 s.
 repaired() { on node1 nft list map inet svcnft nodeports-v4 | grep -q 30001; }
