@@ -28,9 +28,13 @@ fail() { failures=$((failures + 1)); echo "FAIL: $1"; }
 get() { local from=$1; shift; on "$from" curl -s -m 2 "$@"; }
 
 for k in 1 2 3; do
+  # node2 leaves nodeIPs out: its NodePorts answer on every local address but
+  # loopback (fib daddr type local), the default.
+  node_ips="nodeIPs: [198.18.0.$k, \"2001:db8::$k\"]"
+  [[ $k == 2 ]] && node_ips=""
   cat >"$tmp/node$k.yaml" <<YAML
 nodeName: k8s-node0$k
-nodeIPs: [198.18.0.$k, "2001:db8::$k"]
+$node_ips
 clusterCIDRs: [198.18.1.0/24, 198.18.2.0/24, 198.18.3.0/24, "2001:db8:1::/64", "2001:db8:2::/64", "2001:db8:3::/64"]
 externalIPAllow: [198.18.200.0/24]
 serviceCIDRs: [198.18.100.0/24]
@@ -47,6 +51,10 @@ for k in 1 2 3; do
   [[ $seen == "p1-1 p2-1 p3-1 " ]] && pass "NodePort 30001 on node$k reaches all 3 pods" \
     || fail "NodePort 30001 on node$k reached: '$seen'"
 done
+# Never on loopback (no route_localnet, CVE-2020-8558): 127.0.0.1:30001 is not DNATed.
+out=$(get node2 http://127.0.0.1:30001/); rc=$?
+[[ $rc -eq 7 && -z $out ]] && pass "NodePort is not served on 127.0.0.1" || fail "127.0.0.1:30001 gave '$out' (curl exit $rc)"
+
 # externalTrafficPolicy Cluster: masqueraded, so the backend sees a node, not the client.
 sources=$(sort -u "$state/p2-1/access.log" | tr '\n' ' ')
 if grep -q 198.18.0.100 "$state/p2-1/access.log" || ! grep -qE '^198\.18\.(0\.[123]|[123]\.1)$' "$state/p2-1/access.log"; then
