@@ -79,6 +79,8 @@ void Agent::sync(bool verify) {
     return;
   }
 
+  // What the kernel will hold once this sync commits: the base of the next diff.
+  writer::Installed desired = writer::installedFrom(rs);
   diff::Plan plan;
   bool tableMissing = false;
   if (verify || !installed_) {
@@ -97,11 +99,11 @@ void Agent::sync(bool verify) {
         metrics_.syncFailed();
         return;
       }
-      plan = writer::planSync(rs, *read);
+      plan = writer::planSync(rs, desired, *read);
     }
     lastFullCheck_ = Clock::now();
   } else {
-    plan = writer::planSync(rs, *installed_);
+    plan = writer::planSync(rs, desired, *installed_);
   }
 
   const bool full = tableMissing || plan.replaceAll;
@@ -120,7 +122,7 @@ void Agent::sync(bool verify) {
     log("the installed table had been changed by someone else; restored" +
         (plan.why.empty() ? std::string() : " (" + plan.why + ")"));
   }
-  installed_ = writer::installedFrom(rs);
+  installed_ = std::move(desired);
   cleanUdpConntrack(rs);
   healthChecks_.update(healthChecks(inputs));
 

@@ -4,6 +4,31 @@
 
 namespace svcnft::diff {
 
+SetDelta diffSet(const std::string& name, const std::vector<ElementRecord>& have,
+                 const std::vector<ElementRecord>& want, bool whole) {
+  SetDelta d;
+  d.set = name;
+  if (whole) {
+    std::vector<ElementRecord> a = have, b = want;
+    std::sort(a.begin(), a.end());
+    std::sort(b.begin(), b.end());
+    if (a != b) {
+      d.flush = true;
+      for (std::size_t i = 0; i < want.size(); ++i) d.add.push_back(i);
+    }
+    return d;
+  }
+  std::set<ElementRecord> haveSet(have.begin(), have.end());
+  std::set<ElementRecord> wantSet(want.begin(), want.end());
+  for (const auto& r : have) {
+    if (!wantSet.count(r)) d.remove.push_back(r);
+  }
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    if (!haveSet.count(want[i])) d.add.push_back(i);
+  }
+  return d;
+}
+
 std::vector<SetDelta> diffElements(
     const std::map<std::string, std::vector<ElementRecord>>& installed,
     const std::map<std::string, std::vector<ElementRecord>>& desired,
@@ -12,27 +37,8 @@ std::vector<SetDelta> diffElements(
   std::vector<SetDelta> out;
   for (const auto& [name, want] : desired) {
     auto it = installed.find(name);
-    const std::vector<ElementRecord>& have = it == installed.end() ? kNone : it->second;
-    SetDelta d;
-    d.set = name;
-    if (wholeSets.count(name)) {
-      std::vector<ElementRecord> a = have, b = want;
-      std::sort(a.begin(), a.end());
-      std::sort(b.begin(), b.end());
-      if (a != b) {
-        d.flush = true;
-        for (std::size_t i = 0; i < want.size(); ++i) d.add.push_back(i);
-      }
-    } else {
-      std::set<ElementRecord> haveSet(have.begin(), have.end());
-      std::set<ElementRecord> wantSet(want.begin(), want.end());
-      for (const auto& r : have) {
-        if (!wantSet.count(r)) d.remove.push_back(r);
-      }
-      for (std::size_t i = 0; i < want.size(); ++i) {
-        if (!haveSet.count(want[i])) d.add.push_back(i);
-      }
-    }
+    SetDelta d =
+        diffSet(name, it == installed.end() ? kNone : it->second, want, wholeSets.count(name) > 0);
     if (d.flush || !d.remove.empty() || !d.add.empty()) out.push_back(std::move(d));
   }
   return out;

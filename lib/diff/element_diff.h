@@ -56,6 +56,10 @@ std::vector<SetDelta> diffElements(
     const std::map<std::string, std::vector<ElementRecord>>& desired,
     const std::set<std::string>& wholeSets);
 
+// One set: what turns `have` into `want` (empty delta: nothing to do).
+SetDelta diffSet(const std::string& name, const std::vector<ElementRecord>& have,
+                 const std::vector<ElementRecord>& want, bool whole);
+
 ChainDelta diffChains(const std::set<std::string>& installed, const std::set<std::string>& desired);
 
 // Element operations a delta costs: what one sync sends to the kernel.

@@ -50,46 +50,38 @@ void addStaleAffinity(const Installed& installed,
 }  // namespace
 
 diff::Plan planSync(const ir::Ruleset& rs, const Installed& installed) {
+  return planSync(rs, installedFrom(rs), installed);
+}
+
+diff::Plan planSync(const ir::Ruleset& rs, const Installed& desired, const Installed& installed) {
   diff::Plan plan;
   auto replace = [&](std::string why) {
     plan.replaceAll = true;
     plan.why = std::move(why);
     return plan;
   };
+  static const std::vector<std::string> kNoRules;
+  static const std::vector<diff::ElementRecord> kNoElements;
 
   // 1. The skeleton: every set's declaration, every fixed chain and its rules.
-  std::map<std::string, std::string> wantSets;
-  uint32_t id = 1;
-  for (const auto& s : rs.sets) {
-    nft::SetPtr p = nft::encodeSet(rs.table, s, id++);
-    wantSets[s.name] = nft::signatureOf(p.get());
-  }
-  if (wantSets != installed.sets) return replace("the table's sets differ from the skeleton");
-  std::set<std::string> wantGenerated, haveGenerated;
+  if (desired.sets != installed.sets) return replace("the table's sets differ from the skeleton");
+  std::set<std::string> wantGenerated, haveGenerated, fixed;
   for (const auto& c : rs.chains) {
     if (c.generated) {
       wantGenerated.insert(c.name);
       continue;
     }
+    fixed.insert(c.name);
     auto it = installed.chains.find(c.name);
-    nft::ChainPtr p = nft::encodeChain(rs.table, c);
-    if (it == installed.chains.end() || it->second != nft::signatureOf(p.get())) {
+    if (it == installed.chains.end() || it->second != desired.chains.at(c.name)) {
       return replace("chain " + c.name + " differs");
     }
-    std::vector<std::string> want;
-    for (const auto& r : c.rules) {
-      nft::RulePtr e = nft::encodeRule(rs.table, c.name, r);
-      want.push_back(nft::signatureOf(e.get()));
-    }
-    auto rules = installed.rules.find(c.name);
-    const std::vector<std::string> none;
-    if (want != (rules == installed.rules.end() ? none : rules->second)) {
+    auto want = desired.rules.find(c.name);
+    auto have = installed.rules.find(c.name);
+    if ((want == desired.rules.end() ? kNoRules : want->second) !=
+        (have == installed.rules.end() ? kNoRules : have->second)) {
       return replace("the rules of chain " + c.name + " differ");
     }
-  }
-  std::set<std::string> fixed;
-  for (const auto& c : rs.chains) {
-    if (!c.generated) fixed.insert(c.name);
   }
   for (const auto& [name, sig] : installed.chains) {
     if (!fixed.count(name)) haveGenerated.insert(name);
@@ -99,17 +91,15 @@ diff::Plan planSync(const ir::Ruleset& rs, const Installed& installed) {
   plan.chains = diff::diffChains(haveGenerated, wantGenerated);
 
   // 3. Elements. The affinity maps are the packet path's own state: not ours to diff.
-  std::map<std::string, std::vector<diff::ElementRecord>> want, have;
-  std::set<std::string> whole;
   for (const auto& s : rs.sets) {
     if (s.dynamic) continue;
-    want[s.name] = nft::desiredRecords(rs.table, s);
-    auto it = installed.elements.find(s.name);
-    if (it != installed.elements.end()) have[s.name] = it->second;
-    if (s.interval && s.key.size() == 1) whole.insert(s.name);
+    auto have = installed.elements.find(s.name);
+    diff::SetDelta d =
+        diff::diffSet(s.name, have == installed.elements.end() ? kNoElements : have->second,
+                      desired.elements.at(s.name), s.interval && s.key.size() == 1);
+    if (d.flush || !d.remove.empty() || !d.add.empty()) plan.sets.push_back(std::move(d));
   }
-  plan.sets = diff::diffElements(have, want, whole);
-  addStaleAffinity(installed, want, plan);
+  addStaleAffinity(installed, desired.elements, plan);
   return plan;
 }
 
