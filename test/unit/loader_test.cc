@@ -285,3 +285,39 @@ spec: {ports: [{port: 81}]}
   CHECK(l.inputs.services[2].name == "fourth");
   CHECK(l.inputs.services[2].where.line == 17);
 }
+
+TEST_CASE("large files parse in parallel with the same result and diagnostics", "[loader]") {
+  // 3,000 documents: well above the size at which parsing is spread over threads.
+  std::string text;
+  std::vector<std::string> docs;
+  for (int i = 0; i < 3000; ++i) {
+    std::string doc = "apiVersion: v1\nkind: Service\nmetadata: {name: s" + std::to_string(i) +
+                      "}\nspec: {ports: [{port: " + (i == 1777 ? std::string("0") : "80") + "}]}\n";
+    if (i == 2500) doc = "apiVersion: v1\nkind: Service\nmetadata: {name: [\n";
+    docs.push_back(doc);
+    text += (i ? "---\n" : "") + doc;
+  }
+  svcnft::spec::Manifests whole;
+  svcnft::Diagnostics wholeDiags;
+  svcnft::spec::parseManifestText(text, "big.yaml", whole, wholeDiags);
+
+  // The same documents one by one (each far below the parallel threshold).
+  svcnft::spec::Manifests serial;
+  svcnft::Diagnostics serialDiags;
+  int line = 1;
+  for (std::size_t i = 0; i < docs.size(); ++i) {
+    std::string padded(static_cast<std::size_t>(line - 1), '\n');  // keep line numbers
+    svcnft::spec::parseManifestText(padded + (i ? "---\n" : "") + docs[i], "big.yaml", serial,
+                                    serialDiags);
+    line += static_cast<int>(std::count(docs[i].begin(), docs[i].end(), '\n')) + (i ? 1 : 0);
+  }
+  REQUIRE(whole.services.size() == serial.services.size());
+  for (std::size_t i = 0; i < whole.services.size(); ++i) {
+    CHECK(whole.services[i].name == serial.services[i].name);
+    CHECK(whole.services[i].where.line == serial.services[i].where.line);
+  }
+  CHECK(messages(wholeDiags) == messages(serialDiags));
+  CHECK_THAT(messages(wholeDiags),
+             Contains("Service default/s1777: spec.ports[0].port: 0 is outside"));
+  CHECK_THAT(messages(wholeDiags), Contains("malformed YAML/JSON"));
+}
