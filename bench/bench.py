@@ -1,0 +1,211 @@
+#!/usr/bin/env python3
+"""scripts/bench: svcnft against kube-proxy's shapes, in one run on one machine.
+
+For each S Services x E endpoints, every case runs in a fresh network namespace:
+  svcnft           `svcnft apply` (netlink, one transaction)
+  classic nft      kube-proxy's nftables shape by `nft -f`
+  kp 1.36 nft      kube-proxy 1.36's shape by `nft -f`
+  iptables-nft     kube-proxy's iptables shape by `iptables-nft-restore`
+  iptables-legacy  the same by `iptables-legacy-restore`
+and reports full sync wall time and peak memory (/usr/bin/time), kernel objects,
+and the time to change one endpoint, with ratios against classic nft. Also svcnft's
+parse+compile alone and the agent's RSS. A command still running after the cap
+(10 min) counts as "did not finish".
+Usage: bench.py SVCNFT [--quick] [--out docs/benchmarks.md]"""
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CAP = 600  # seconds per command
+
+
+def sh(cmd, timeout=CAP, stdin=None):
+    """Runs cmd under /usr/bin/time; returns (seconds, peak KB, stdout+stderr) or None on timeout."""
+    fmt = "SVCNFT_TIME %e %M"
+    try:
+        p = subprocess.run(["/usr/bin/time", "-f", fmt] + cmd, stdin=stdin, capture_output=True,
+                           text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None
+    m = re.search(r"SVCNFT_TIME ([\d.]+) (\d+)", p.stderr)
+    if p.returncode != 0 or not m:
+        raise RuntimeError("%s failed (%d): %s" % (" ".join(cmd), p.returncode, p.stderr[-2000:]))
+    return float(m.group(1)), int(m.group(2)), p.stdout + p.stderr
+
+
+class Netns:
+    def __init__(self):
+        self.name = "svcnft-bench-%d-%d" % (os.getpid(), int(time.time() * 1000) % 100000)
+
+    def __enter__(self):
+        subprocess.run(["ip", "netns", "add", self.name], check=True)
+        subprocess.run(["ip", "-n", self.name, "link", "set", "lo", "up"], check=True)
+        return self
+
+    def __exit__(self, *a):
+        subprocess.run(["ip", "netns", "del", self.name])
+
+    def cmd(self, *args):
+        return ["ip", "netns", "exec", self.name] + list(args)
+
+
+def objects(ns):
+    """Chains, sets, rules and elements the kernel holds, counted from `nft list ruleset`."""
+    out = subprocess.run(ns.cmd("nft", "list", "ruleset"), capture_output=True, text=True).stdout
+    chains = len(re.findall(r"^\s*chain ", out, re.M))
+    sets = len(re.findall(r"^\s*(set|map) ", out, re.M))
+    rules = 0
+    depth_chain = False
+    for line in out.splitlines():
+        s = line.strip()
+        if s.startswith("chain "):
+            depth_chain = True
+            continue
+        if depth_chain:
+            if s == "}":
+                depth_chain = False
+            elif s and not s.startswith("type ") and not s.startswith("policy"):
+                rules += 1
+    return chains, sets, rules
+
+
+def ipt_objects(ns, tool):
+    out = subprocess.run(ns.cmd(tool.replace("-restore", "-save")), capture_output=True, text=True).stdout
+    return (len(re.findall(r"^:", out, re.M)), 0, len(re.findall(r"^-A ", out, re.M)))
+
+
+def run_case(svcnft, s, e, work):
+    d = os.path.join(work, "%d-%d" % (s, e))
+    subprocess.run([sys.executable, os.path.join(HERE, "gen_manifests.py"), "--services", str(s),
+                    "--endpoints", str(e), "--out", d], check=True)
+    subprocess.run([sys.executable, os.path.join(HERE, "gen_competitors.py"), "--services", str(s),
+                    "--endpoints", str(e), "--out", d], check=True)
+    man, node = os.path.join(d, "manifests.yaml"), os.path.join(d, "node-config.yaml")
+    changed = os.path.join(d, "changed.yaml")
+    with open(man) as f, open(changed, "w") as g:
+        g.write(f.read().replace('"%s"' % "198.19.0.5", '"198.19.250.5"', 1))
+    rows = []
+
+    # svcnft
+    r = sh([svcnft, "compile", "-f", man, "--node-config", node, "--stats"])
+    parse = float(re.search(r"parse ([\d.]+) ms", r[2]).group(1))
+    comp = float(re.search(r"compile ([\d.]+) ms", r[2]).group(1))
+    with Netns() as ns:
+        full = sh(ns.cmd(svcnft, "apply", "-f", man, "--node-config", node))
+        commit = float(re.search(r"commit ([\d.]+) ms", full[2]).group(1))
+        obj = objects(ns)
+        ch = sh(ns.cmd(svcnft, "apply", "-f", changed, "--node-config", node))
+        ch_commit = float(re.search(r"commit ([\d.]+) ms", ch[2]).group(1))
+        rss = agent_rss(ns, svcnft, man, node, work)
+    rows.append(dict(tool="svcnft apply", full=full[0], kb=full[1], obj=obj, change=ch[0],
+                     extra="transaction %.0f ms; change transaction %.2f ms; parse %.0f ms, "
+                           "compile %.0f ms; agent RSS %s MB" % (commit, ch_commit, parse, comp,
+                                                                   rss)))
+    # competitors
+    for tool, full_cmd, change_cmd, objf in [
+            ("classic nft", ["nft", "-f", os.path.join(d, "classic.nft")],
+             ["nft", "-f", os.path.join(d, "classic-change.nft")], objects),
+            ("kp 1.36 nft", ["nft", "-f", os.path.join(d, "kp136.nft")],
+             ["nft", "-f", os.path.join(d, "kp136-change.nft")], objects),
+            ("iptables-nft", ["iptables-nft-restore", os.path.join(d, "iptables.rules")],
+             ["iptables-nft-restore", "--noflush", os.path.join(d, "iptables-change.rules")],
+             lambda ns: ipt_objects(ns, "iptables-nft-restore")),
+            ("iptables-legacy", ["iptables-legacy-restore", os.path.join(d, "iptables.rules")],
+             ["iptables-legacy-restore", "--noflush", os.path.join(d, "iptables-change.rules")],
+             lambda ns: ipt_objects(ns, "iptables-legacy-restore"))]:
+        with Netns() as ns:
+            full = sh(ns.cmd(*full_cmd))
+            if full is None:
+                rows.append(dict(tool=tool, full=None))
+                continue
+            obj = objf(ns)
+            ch = sh(ns.cmd(*change_cmd))
+            rows.append(dict(tool=tool, full=full[0], kb=full[1], obj=obj,
+                             change=ch[0] if ch else None, extra=""))
+    shutil.rmtree(d, ignore_errors=True)
+    return rows
+
+
+def agent_rss(ns, svcnft, man, node, work):
+    """The agent's resident size once it has adopted the installed table (healthz 200)."""
+    watch = tempfile.mkdtemp(dir=work)
+    shutil.copy(man, os.path.join(watch, "manifests.yaml"))
+    p = subprocess.Popen(ns.cmd(svcnft, "agent", "--watch", watch, "--node-config", node,
+                                "--metrics-bind", ""),
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    rss = "?"
+    deadline = time.time() + CAP
+    while time.time() < deadline and p.poll() is None:
+        time.sleep(0.2)
+        ok = subprocess.run(ns.cmd("curl", "-s", "-f", "-o", "/dev/null",
+                                   "http://127.0.0.1:10256/healthz")).returncode == 0
+        if not ok:
+            continue
+        pids = subprocess.run(["pgrep", "-f", "agent --watch " + watch], capture_output=True,
+                              text=True).stdout.split()
+        for pid in pids:
+            status = open("/proc/%s/status" % pid).read()
+            if "svcnft" in open("/proc/%s/comm" % pid).read():
+                rss = "%.0f" % (int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024)
+        break
+    p.terminate()
+    p.wait(timeout=30)
+    shutil.rmtree(watch, ignore_errors=True)
+    return rss
+
+
+def fmt_s(v):
+    return "did not finish" if v is None else ("%.3f" % v if v < 10 else "%.1f" % v)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("svcnft")
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--out", default=None)
+    a = ap.parse_args()
+    cases = [(1000, 10), (10000, 10)] if a.quick else \
+        [(s, e) for s in (1000, 10000, 50000) for e in (1, 10, 100)]
+    work = tempfile.mkdtemp(prefix="svcnft-bench-")
+    lines = ["| S x E | loader | full sync s | vs classic | peak MB | chains / sets / rules | "
+             "one-endpoint change s | vs classic | notes |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    try:
+        for s, e in cases:
+            rows = run_case(a.svcnft, s, e, work)
+            classic = next(r for r in rows if r["tool"] == "classic nft")
+            for r in rows:
+                if r["full"] is None:
+                    lines.append("| %d x %d | %s | did not finish | | | | | | |" % (s, e, r["tool"]))
+                    continue
+                ratio = lambda k: ("%.1fx" % (classic[k] / r[k])) if classic.get(k) and r.get(k) else ""
+                lines.append("| %d x %d | %s | %s | %s | %.0f | %d / %d / %d | %s | %s | %s |" % (
+                    s, e, r["tool"], fmt_s(r["full"]), ratio("full"), r["kb"] / 1024,
+                    r["obj"][0], r["obj"][1], r["obj"][2], fmt_s(r["change"]), ratio("change"),
+                    r["extra"]))
+            print("\n".join(lines[-len(rows):]), flush=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    table = "\n".join(lines)
+    print("\n" + table)
+    if a.out:
+        machine = subprocess.run(["sh", "-c", "echo \"$(nproc) cores, $(free -g | awk '/Mem/{print $2}') GiB,"
+                                  " kernel $(uname -r), $(nft --version), $(iptables-nft-restore --version 2>&1 | head -1)\""],
+                                 capture_output=True, text=True).stdout.strip()
+        with open(a.out, "w") as f:
+            f.write("# Benchmarks\n\nGenerated by `scripts/bench%s` on %s: %s.\n\n"
+                    "Ratios: how many times faster than kube-proxy's classic nftables shape loaded "
+                    "with `nft -f` (higher is better). Full sync into an empty namespace; the "
+                    "change moves one endpoint of one Service (svcnft: `svcnft apply`, which also "
+                    "reads the table back and diffs; the transaction alone is in the notes).\n\n%s\n"
+                    % (" --quick" if a.quick else "", time.strftime("%Y-%m-%d"), machine, table))
+
+
+if __name__ == "__main__":
+    main()
