@@ -11,8 +11,12 @@ and reports full sync wall time and peak memory (/usr/bin/time), kernel objects,
 and the time to change one endpoint, with ratios against classic nft. Also svcnft's
 parse+compile alone and the agent's RSS. A command still running after the cap
 (10 min) counts as "did not finish".
-Usage: bench.py SVCNFT [--quick] [--out docs/benchmarks.md]"""
+And first-packet latency: TCP connect p50/p99 over 5,000 connections from a client
+namespace to the first and the last of S Services, against the backend's own
+address through the same node without DNAT (bench/connect_latency.cc).
+Usage: bench.py SVCNFT CONNECT_LATENCY [--quick] [--out docs/benchmarks.md]"""
 import argparse
+import ipaddress
 import os
 import re
 import shutil
@@ -160,6 +164,52 @@ def agent_rss(ns, svcnft, man, node, work):
     return rss
 
 
+def first_packet(svcnft, latency_tool, services, work, count=5000):
+    """TCP connect p50/p99 (us) from a client namespace to the first and the last of
+    S ClusterIPs (all DNATed to one nginx pod), and to the pod's own address through
+    the same node with no DNAT: the physical floor."""
+    cluster = os.path.join(HERE, "..", "scripts", "netns-cluster")
+    prefix = "lat%d" % os.getpid()
+    subprocess.run([cluster, "up", prefix, "1"], check=True, stdout=subprocess.DEVNULL)
+    try:
+        on = lambda name, *a: ["ip", "netns", "exec", "%s-%s" % (prefix, name)] + list(a)
+        subprocess.run(on("client", "ip", "route", "add", "198.18.128.0/17", "via", "198.18.0.1"), check=True)
+        subprocess.run(on("client", "ip", "route", "add", "198.18.1.0/24", "via", "198.18.0.1"), check=True)
+        man = os.path.join(work, "latency.yaml")
+        with open(man, "w") as f:
+            for i in range(services):
+                vip = ip(int(ipaddress.IPv4Address("198.18.128.0")), i)
+                f.write("apiVersion: v1\nkind: Service\nmetadata: {name: s%d, namespace: bench}\n"
+                        "spec: {clusterIP: %s, ports: [{name: http, port: 80}]}\n---\n"
+                        "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+                        "metadata: {name: s%d, namespace: bench, labels: {kubernetes.io/service-name: s%d}}\n"
+                        "addressType: IPv4\nports: [{name: http, port: 80}]\n"
+                        "endpoints: [{addresses: [198.18.1.11], nodeName: k8s-node01}]\n---\n"
+                        % (i, vip, i, i))
+        node = os.path.join(work, "latency-node.yaml")
+        with open(node, "w") as f:
+            f.write("nodeName: k8s-node01\nnodeIPs: [198.18.0.1]\n"
+                    "clusterCIDRs: [198.18.1.0/24, 198.18.2.0/24, 198.18.3.0/24]\n")
+        subprocess.run(on("node1", svcnft, "apply", "-f", man, "--node-config", node), check=True,
+                       stderr=subprocess.DEVNULL)
+        targets = [("first", "198.18.128.0"), ("last", ip(int(ipaddress.IPv4Address("198.18.128.0")), services - 1)),
+                   ("direct", "198.18.1.11")]
+        out = {}
+        for name, addr in targets:
+            subprocess.run(on("client", latency_tool, addr, "80", "200"), capture_output=True)  # warm up
+            r = subprocess.run(on("client", latency_tool, addr, "80", str(count)), capture_output=True,
+                               text=True, timeout=CAP)
+            p50, p99, failed = r.stdout.split()
+            out[name] = (float(p50), float(p99), int(failed))
+        return out
+    finally:
+        subprocess.run([cluster, "down", prefix])
+
+
+def ip(base, i):
+    return str(ipaddress.IPv4Address(base + i))
+
+
 def fmt_s(v):
     return "did not finish" if v is None else ("%.3f" % v if v < 10 else "%.1f" % v)
 
@@ -167,6 +217,7 @@ def fmt_s(v):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("svcnft")
+    ap.add_argument("connect_latency")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--out", default=None)
     a = ap.parse_args()
@@ -190,9 +241,23 @@ def main():
                     r["obj"][0], r["obj"][1], r["obj"][2], fmt_s(r["change"]), ratio("change"),
                     r["extra"]))
             print("\n".join(lines[-len(rows):]), flush=True)
+        lat = ["| Services | first Service p50 / p99 us | last Service p50 / p99 us | direct (no DNAT) p50 / p99 us | last / first (p50) | first / direct (p50) | failed |",
+               "|---|---|---|---|---|---|---|"]
+        for s in sorted({s for s, _ in cases}):
+            work2 = tempfile.mkdtemp(prefix="svcnft-lat-")
+            try:
+                r = first_packet(a.svcnft, a.connect_latency, s, work2)
+            finally:
+                shutil.rmtree(work2, ignore_errors=True)
+            lat.append("| %d | %.0f / %.0f | %.0f / %.0f | %.0f / %.0f | %.2f | %.2f | %d |" % (
+                s, r["first"][0], r["first"][1], r["last"][0], r["last"][1], r["direct"][0],
+                r["direct"][1], r["last"][0] / r["first"][0], r["first"][0] / r["direct"][0],
+                r["first"][2] + r["last"][2] + r["direct"][2]))
+            print(lat[-1], flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    table = "\n".join(lines)
+    table = "\n".join(lines) + "\n\nFirst-packet latency (TCP connect, 5,000 connections each):\n\n" + \
+        "\n".join(lat)
     print("\n" + table)
     if a.out:
         machine = subprocess.run(["sh", "-c", "echo \"$(nproc) cores, $(free -g | awk '/Mem/{print $2}') GiB,"
