@@ -210,6 +210,52 @@ def ip(base, i):
     return str(ipaddress.IPv4Address(base + i))
 
 
+def agent_latency(svcnft, services, endpoints, work, changes):
+    """Programming latency (file written -> kernel commit, as the agent measures it)
+    over `changes` one-endpoint changes, with one file per Service as a watched
+    directory holds them. Returns (median ms, p99 ms, RSS MB after the changes)."""
+    watch = os.path.join(work, "watch")
+    subprocess.run([sys.executable, os.path.join(HERE, "gen_manifests.py"), "--services",
+                    str(services), "--endpoints", str(endpoints), "--out", watch,
+                    "--per-service-files"], check=True)
+    node = os.path.join(work, "agent-node.yaml")
+    shutil.move(os.path.join(watch, "node-config.yaml"), node)
+    log = os.path.join(work, "agent.log")
+    with Netns() as ns, open(log, "w") as logf:
+        p = subprocess.Popen(ns.cmd(svcnft, "agent", "--watch", watch, "--node-config", node,
+                                    "--min-sync-interval", "1ms"), stdout=subprocess.DEVNULL,
+                             stderr=logf)
+        try:
+            deadline = time.time() + CAP
+            while time.time() < deadline and subprocess.run(
+                    ns.cmd("curl", "-s", "-f", "-o", "/dev/null", "http://127.0.0.1:10256/healthz")).returncode:
+                time.sleep(0.1)
+            for k in range(changes):
+                i = (k * 7919) % services
+                path = os.path.join(watch, "svc-%d.yaml" % i)
+                text = open(path).read()
+                moved = text.replace("\"198.19.", "\"198.18.", 1) if "\"198.19." in text else \
+                    text.replace("\"198.18.", "\"198.19.", 1)
+                before = open(log).read().count("programming latency")
+                with open(path + ".tmp", "w") as f:
+                    f.write(moved)
+                os.rename(path + ".tmp", path)  # into place, as kubectl and editors do
+                while time.time() < deadline and open(log).read().count("programming latency") == before:
+                    time.sleep(0.001)
+            lat = sorted(float(x) for x in re.findall(r"programming latency ([\d.]+) ms", open(log).read()))
+            pid = subprocess.run(["pgrep", "-f", "agent --watch " + watch], capture_output=True,
+                                 text=True).stdout.split()
+            rss = "?"
+            for q in pid:
+                if "svcnft" in open("/proc/%s/comm" % q).read():
+                    rss = "%.0f" % (int(re.search(r"VmRSS:\s+(\d+)", open("/proc/%s/status" % q).read()).group(1)) / 1024)
+        finally:
+            p.terminate()
+            p.wait(timeout=30)
+    pick = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] if lat else float("nan")
+    return pick(0.5), pick(0.99), rss, len(lat)
+
+
 def fmt_s(v):
     return "did not finish" if v is None else ("%.3f" % v if v < 10 else "%.1f" % v)
 
@@ -254,10 +300,22 @@ def main():
                 r["direct"][1], r["last"][0] / r["first"][0], r["first"][0] / r["direct"][0],
                 r["first"][2] + r["last"][2] + r["direct"][2]))
             print(lat[-1], flush=True)
+        agent = ["| Services x endpoints (one file per Service) | changes | programming latency median ms | p99 ms | agent RSS MB |",
+                 "|---|---|---|---|---|"]
+        for s, e in cases:
+            n = 100 if (not a.quick or s <= 1000) else 30
+            work3 = tempfile.mkdtemp(prefix="svcnft-agent-")
+            try:
+                med, p99, rss, got = agent_latency(a.svcnft, s, e, work3, n)
+            finally:
+                shutil.rmtree(work3, ignore_errors=True)
+            agent.append("| %d x %d | %d | %.1f | %.1f | %s |" % (s, e, got, med, p99, rss))
+            print(agent[-1], flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     table = "\n".join(lines) + "\n\nFirst-packet latency (TCP connect, 5,000 connections each):\n\n" + \
-        "\n".join(lat)
+        "\n".join(lat) + "\n\nAgent: one-endpoint changes, file written to kernel commit:\n\n" + \
+        "\n".join(agent)
     print("\n" + table)
     if a.out:
         machine = subprocess.run(["sh", "-c", "echo \"$(nproc) cores, $(free -g | awk '/Mem/{print $2}') GiB,"

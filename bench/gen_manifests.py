@@ -8,12 +8,27 @@ import ipaddress
 import os
 
 
+class _Keep:
+    """The one shared file, kept open across Services."""
+
+    def __init__(self, f):
+        self.f = f
+
+    def __enter__(self):
+        return self.f
+
+    def __exit__(self, *a):
+        return False
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--services", type=int, required=True)
     ap.add_argument("--endpoints", type=int, default=10)
     ap.add_argument("--nodeports", action="store_true", help="make every 3rd a NodePort")
     ap.add_argument("--out", required=True, help="directory to write into")
+    ap.add_argument("--per-service-files", action="store_true",
+                    help="one file per Service (svc-I.yaml), as a watched directory would hold")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     vip_base = int(ipaddress.IPv4Address("198.18.128.0"))
@@ -22,8 +37,9 @@ def main():
         f.write("nodeName: node-0\nnodeIPs: [198.18.0.1]\nclusterCIDRs: [198.19.0.0/16]\n"
                 "nodePortRange: 1024-65535\n")
     n = 0
-    with open(os.path.join(a.out, "manifests.yaml"), "w") as f:
-        for i in range(a.services):
+    single = None if a.per_service_files else open(os.path.join(a.out, "manifests.yaml"), "w")
+    for i in range(a.services):
+        with (open(os.path.join(a.out, "svc-%d.yaml" % i), "w") if single is None else _Keep(single)) as f:
             vip = ipaddress.IPv4Address(vip_base + i)
             nodeport = a.nodeports and i % 3 == 0
             f.write("apiVersion: v1\nkind: Service\nmetadata:\n  name: svc-%d\n  namespace: bench\n"
@@ -41,6 +57,8 @@ def main():
                 f.write("- addresses: [\"%s\"]\n  conditions: {ready: true}\n  nodeName: node-%d\n"
                         % (addr, e % 3))
             f.write("---\n")
+    if single is not None:
+        single.close()
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 #include "diff/element_diff.h"
 
 #include <algorithm>
+#include <functional>
+#include <unordered_set>
 
 namespace svcnft::diff {
 
@@ -18,13 +20,31 @@ SetDelta diffSet(const std::string& name, const std::vector<ElementRecord>& have
     }
     return d;
   }
-  std::set<ElementRecord> haveSet(have.begin(), have.end());
-  std::set<ElementRecord> wantSet(want.begin(), want.end());
+  // Hash-indexed, not ordered: this runs over every element on every sync (two
+  // std::set of 195,000 records cost ~0.3 s at 10,000 Services).
+  auto hashOf = [](const ElementRecord& r) {
+    std::size_t h = std::hash<std::string>{}(r.key);
+    for (const std::string* s : {&r.keyEnd, &r.value, &r.comment}) {
+      h = h * 1000003u ^ std::hash<std::string>{}(*s);
+    }
+    return h ^ r.flags;
+  };
+  struct Hash {
+    decltype(hashOf) f;
+    std::size_t operator()(const ElementRecord* r) const { return f(*r); }
+  };
+  struct Eq {
+    bool operator()(const ElementRecord* a, const ElementRecord* b) const { return *a == *b; }
+  };
+  std::unordered_set<const ElementRecord*, Hash, Eq> haveSet(have.size() * 2, Hash{hashOf});
+  for (const auto& r : have) haveSet.insert(&r);
+  std::unordered_set<const ElementRecord*, Hash, Eq> wantSet(want.size() * 2, Hash{hashOf});
+  for (const auto& r : want) wantSet.insert(&r);
   for (const auto& r : have) {
-    if (!wantSet.count(r)) d.remove.push_back(r);
+    if (!wantSet.count(&r)) d.remove.push_back(r);
   }
   for (std::size_t i = 0; i < want.size(); ++i) {
-    if (!haveSet.count(want[i])) d.add.push_back(i);
+    if (!haveSet.count(&want[i])) d.add.push_back(i);
   }
   return d;
 }

@@ -60,6 +60,10 @@ SetPtr encodeElementsAt(const std::string& table, const ir::Set& set,
 SetPtr encodeDeletes(const std::string& table, const std::string& set,
                      const std::vector<diff::ElementRecord>& records);
 
+// The bytes an element key or value is sent as: each field in network order, padded
+// to 4 bytes in a concatenation; `end`: CIDRs give their last address (range ends).
+std::vector<uint8_t> elementBytes(const std::vector<ir::Datum>& fields, bool end = false);
+
 // "inet svcnft CHAIN\n  [ payload load ... ]\n..." as `nft --debug=netlink` prints rules.
 std::string bytecode(const std::string& table, const std::string& chain, const ir::Rule& rule);
 

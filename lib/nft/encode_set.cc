@@ -284,6 +284,10 @@ void addIntervalElements(nftnl_set* out, const ir::Set& s, std::size_t n) {
 
 }  // namespace
 
+std::vector<uint8_t> elementBytes(const std::vector<ir::Datum>& fields, bool end) {
+  return concatBytes(fields, end);
+}
+
 TablePtr encodeTable(const std::string& table) {
   TablePtr t(nftnl_table_alloc());
   nftnl_table_set_u32(t.get(), NFTNL_TABLE_FAMILY, kFamily);

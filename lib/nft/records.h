@@ -20,6 +20,8 @@ diff::ElementRecord recordOf(nftnl_set_elem* e);
 std::vector<diff::ElementRecord> recordsOf(nftnl_set* s);
 // The records the kernel will hold for `set`'s elements (ranges paired as sent).
 std::vector<diff::ElementRecord> desiredRecords(const std::string& table, const ir::Set& set);
+// The same, always by encoding with libnftnl and reading back (the reference).
+std::vector<diff::ElementRecord> encodedRecords(const std::string& table, const ir::Set& set);
 
 std::string signatureOf(nftnl_set* s);    // declaration: flags, types, lengths, userdata
 std::string signatureOf(nftnl_chain* c);  // name and hook
