@@ -8,19 +8,15 @@
 set -uo pipefail
 svcnft=$1
 root=$2
-if [[ $(id -u) -ne 0 ]]; then echo "SKIP: needs root for network namespaces"; exit 77; fi
-for tool in nft ip curl dig nginx dnsmasq; do
-  command -v "$tool" >/dev/null || { echo "SKIP: $tool missing (scripts/install-deps)"; exit 77; }
-done
 prefix=soak$$
+# shellcheck source=cluster_lib.sh
+source "$root/test/netns/cluster_lib.sh"
+require nft ip curl dig nginx dnsmasq
 cluster=$root/scripts/netns-cluster
 tmp=$(mktemp -d)
 agent_pid=
 trap '[[ -n $agent_pid ]] && kill -KILL $agent_pid 2>/dev/null; "$cluster" down "$prefix"; rm -rf "$tmp"' EXIT
 "$cluster" up "$prefix" 2 >/dev/null || { echo "FAIL: cluster did not come up"; exit 1; }
-on() { local name=$1; shift; ip netns exec "$prefix-$name" "$@"; }
-failures=0
-fail() { failures=$((failures + 1)); echo "FAIL: $1"; }
 
 watch=$tmp/watch
 mkdir -p "$watch"

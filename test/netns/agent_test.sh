@@ -10,11 +10,10 @@
 set -uo pipefail
 svcnft=$1
 root=$2
-if [[ $(id -u) -ne 0 ]]; then echo "SKIP: needs root for network namespaces"; exit 77; fi
-for tool in nft ip curl nginx python3; do
-  command -v "$tool" >/dev/null || { echo "SKIP: $tool missing (scripts/install-deps)"; exit 77; }
-done
 prefix=agt$$
+# shellcheck source=cluster_lib.sh
+source "$root/test/netns/cluster_lib.sh"
+require nft ip curl nginx python3
 cluster=$root/scripts/netns-cluster
 tmp=$(mktemp -d)
 agent_pid=
@@ -26,22 +25,6 @@ cleanup() {
 }
 trap cleanup EXIT
 "$cluster" up "$prefix" 2 >/dev/null || { echo "FAIL: cluster did not come up"; exit 1; }
-on() { local name=$1; shift; ip netns exec "$prefix-$name" "$@"; }
-passes=0
-failures=0
-pass() { passes=$((passes + 1)); echo "ok: $1"; }
-fail() { failures=$((failures + 1)); echo "FAIL: $1"; }
-get() { local from=$1; shift; on "$from" curl -s -m 2 "$@"; }
-# until_ok SECONDS CMD...: retry CMD every 20 ms for at most SECONDS; prints the wait.
-until_ok() {
-  local limit=$1; shift
-  local start=$(date +%s%N)
-  while ! "$@" >/dev/null 2>&1; do
-    (( ($(date +%s%N) - start) / 1000000 > limit * 1000 )) && return 1
-    sleep 0.02
-  done
-  echo $(( ($(date +%s%N) - start) / 1000000 ))
-}
 
 watch=$tmp/watch
 mkdir -p "$watch"

@@ -7,16 +7,14 @@
 set -uo pipefail
 svcnft=$1
 root=$2
-if [[ $(id -u) -ne 0 ]]; then echo "SKIP: needs root for network namespaces"; exit 77; fi
-for tool in nft ip curl nginx; do
-  command -v "$tool" >/dev/null || { echo "SKIP: $tool missing (scripts/install-deps)"; exit 77; }
-done
 prefix=atom$$
+# shellcheck source=cluster_lib.sh
+source "$root/test/netns/cluster_lib.sh"
+require nft ip curl nginx
 cluster=$root/scripts/netns-cluster
 tmp=$(mktemp -d)
 trap '"$cluster" down "$prefix"; rm -rf "$tmp"' EXIT
 "$cluster" up "$prefix" 2 >/dev/null || { echo "FAIL: cluster did not come up"; exit 1; }
-on() { local name=$1; shift; ip netns exec "$prefix-$name" "$@"; }
 
 node_config() {  # node_config EXTRA
   printf 'nodeName: k8s-node01\nnodeIPs: [198.18.0.1]\nclusterCIDRs: [198.18.1.0/24, 198.18.2.0/24, 198.18.3.0/24]\n%s\n' "$1"

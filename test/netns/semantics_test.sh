@@ -7,25 +7,17 @@
 set -uo pipefail
 svcnft=$1
 root=$2
-if [[ $(id -u) -ne 0 ]]; then echo "SKIP: needs root for network namespaces"; exit 77; fi
-for tool in nft ip curl dig nginx dnsmasq; do
-  command -v "$tool" >/dev/null || { echo "SKIP: $tool missing (scripts/install-deps)"; exit 77; }
-done
-
 prefix=sem$$
+# shellcheck source=cluster_lib.sh
+source "$root/test/netns/cluster_lib.sh"
+require nft ip curl dig nginx dnsmasq
+
 cluster=$root/scripts/netns-cluster
 tmp=$(mktemp -d)
 trap '"$cluster" down "$prefix"; rm -rf "$tmp"' EXIT
 "$cluster" up "$prefix" 2 || { echo "FAIL: cluster did not come up"; exit 1; }
-on() { local name=$1; shift; ip netns exec "$prefix-$name" "$@"; }
 state=/tmp/netns-cluster-$prefix
 
-passes=0
-failures=0
-pass() { passes=$((passes + 1)); echo "ok: $1"; }
-fail() { failures=$((failures + 1)); echo "FAIL: $1"; }
-# Bounded: every request below has a timeout, every loop a fixed count.
-get() { local from=$1; shift; on "$from" curl -s -m 2 "$@"; }
 
 for k in 1 2 3; do
   # node2 leaves nodeIPs out: its NodePorts answer on every local address but

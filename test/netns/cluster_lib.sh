@@ -1,0 +1,31 @@
+# Shared by the namespace-cluster tests (sourced, not run). Before sourcing, set
+# `prefix` (the cluster's namespace prefix). Gives:
+#   require TOOL...      skip (exit 77) unless root and every TOOL is installed
+#   on NAME CMD...       run CMD in the cluster's namespace NAME (client, node1, p2-1, ...)
+#   get NAME ARGS...     curl from NAME, bounded to 2 s
+#   pass MSG / fail MSG  count and print a result (passes, failures)
+#   until_ok SECONDS CMD...  retry CMD every 20 ms for at most SECONDS; print the wait in ms
+passes=0
+failures=0
+
+require() {
+  if [[ $(id -u) -ne 0 ]]; then echo "SKIP: needs root for network namespaces"; exit 77; fi
+  local tool
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || { echo "SKIP: $tool missing (scripts/install-deps)"; exit 77; }
+  done
+}
+on() { local name=$1; shift; ip netns exec "$prefix-$name" "$@"; }
+get() { local from=$1; shift; on "$from" curl -s -m 2 "$@"; }
+pass() { passes=$((passes + 1)); echo "ok: $1"; }
+fail() { failures=$((failures + 1)); echo "FAIL: $1"; }
+until_ok() {
+  local limit=$1; shift
+  local start
+  start=$(date +%s%N)
+  while ! "$@" >/dev/null 2>&1; do
+    (( ($(date +%s%N) - start) / 1000000 > limit * 1000 )) && return 1
+    sleep 0.02
+  done
+  echo $(( ($(date +%s%N) - start) / 1000000 ))
+}
