@@ -85,23 +85,15 @@ void Agent::sync(bool verify) {
   diff::Plan plan;
   bool tableMissing = false;
   if (verify || !installed_) {
-    auto exists = writer::tableExists(transport_, rs.table);
-    if (!exists) {
-      log("reading the kernel: " + exists.error().message);
+    auto planned = writer::planApply(transport_, rs, desired);
+    if (!planned) {
+      log("reading the kernel: " + planned.error().message);
       metrics_.syncFailed();
       verifyAt_ = Clock::now() + options_.minSyncInterval;
       return;
     }
-    tableMissing = !*exists;
-    if (*exists) {
-      auto read = writer::readInstalled(transport_, rs.table);
-      if (!read) {
-        log("reading the kernel: " + read.error().message);
-        metrics_.syncFailed();
-        return;
-      }
-      plan = writer::planSync(rs, desired, *read);
-    }
+    tableMissing = !planned->tableExists;
+    plan = std::move(planned->plan);
     lastFullCheck_ = Clock::now();
   } else {
     plan = writer::planSync(rs, desired, *installed_);

@@ -53,23 +53,31 @@ Result<bool> tableExists(netlink::Transport& sock, const std::string& table) {
   return found;
 }
 
-Result<ApplyReport> applyFull(netlink::Transport& sock, const ir::Ruleset& rs) {
-  auto exists = tableExists(sock, rs.table);
-  if (!exists) return exists.error();
-  const nft::Batch batch = nft::fullRuleset(rs, *exists);
+namespace {
+
+// The whole table in one transaction; `replace`: ours is there and goes in the same one.
+Result<ApplyReport> installWhole(netlink::Transport& sock, const ir::Ruleset& rs, bool replace) {
+  const nft::Batch batch = nft::fullRuleset(rs, replace);
   const auto t0 = Clock::now();
   auto sent = send(sock, batch);
   if (!sent) return sent.error();
   ApplyReport report;
   report.commitMs = msSince(t0);
-  report.kind = *exists ? ApplyReport::Kind::kReplaced : ApplyReport::Kind::kInstalled;
+  report.kind = replace ? ApplyReport::Kind::kReplaced : ApplyReport::Kind::kInstalled;
   report.messages = batch.messageCount();
   report.bytes = batch.bytes().size();
   report.elementOperations = rs.elementCount();
   return report;
 }
 
+}  // namespace
+
 Result<SyncPlan> planApply(netlink::Transport& sock, const ir::Ruleset& rs) {
+  return planApply(sock, rs, installedFrom(rs));
+}
+
+Result<SyncPlan> planApply(netlink::Transport& sock, const ir::Ruleset& rs,
+                           const Installed& desired) {
   SyncPlan out;
   auto exists = tableExists(sock, rs.table);
   if (!exists) return exists.error();
@@ -80,7 +88,7 @@ Result<SyncPlan> planApply(netlink::Transport& sock, const ir::Ruleset& rs) {
   if (!installed) return installed.error();
   out.readMs = msSince(t0);
   const auto t1 = Clock::now();
-  out.plan = planSync(rs, *installed);
+  out.plan = planSync(rs, desired, *installed);
   out.planMs = msSince(t1);
   return out;
 }
@@ -88,7 +96,7 @@ Result<SyncPlan> planApply(netlink::Transport& sock, const ir::Ruleset& rs) {
 Result<ApplyReport> applyPlan(netlink::Transport& sock, const ir::Ruleset& rs,
                               const diff::Plan& plan, bool tableExists) {
   if (!tableExists || plan.replaceAll) {
-    auto r = applyFull(sock, rs);
+    auto r = installWhole(sock, rs, tableExists);
     if (r) r.value().why = plan.why;
     return r;
   }

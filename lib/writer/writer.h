@@ -11,6 +11,7 @@
 #include "compile/ir.h"
 #include "diff/element_diff.h"
 #include "netlink/transport.h"
+#include "writer/installed.h"
 
 namespace svcnft::writer {
 
@@ -28,9 +29,6 @@ struct ApplyReport {
 // Whether table inet TABLE exists.
 Result<bool> tableExists(netlink::Transport& sock, const std::string& table);
 
-// Installs `rs`, replacing our table atomically if it is there; no other table is touched.
-Result<ApplyReport> applyFull(netlink::Transport& sock, const ir::Ruleset& rs);
-
 // What apply would do: nothing installed yet → install; skeleton differs → replace;
 // else the element and chain differences.
 struct SyncPlan {
@@ -40,6 +38,9 @@ struct SyncPlan {
   double planMs = 0;
 };
 Result<SyncPlan> planApply(netlink::Transport& sock, const ir::Ruleset& rs);
+// The same, given installedFrom(rs) already (the agent keeps it for its next sync).
+Result<SyncPlan> planApply(netlink::Transport& sock, const ir::Ruleset& rs,
+                           const Installed& desired);
 
 // Carries out a plan made against what is installed (the whole table when
 // plan.replaceAll or when there is no table yet, else only the difference).
