@@ -29,12 +29,17 @@ def endpoints(s, e):
     return [ip(EP, (s * e + j) % 65536) for j in range(e)]
 
 
-def classic(out, services, e):
-    w = out.write
+def service_ips(w, services):
+    """The table and its VIP . proto . port -> service chain map, as both nft shapes have."""
     w("table ip kube-proxy {\n")
     w("\tmap service-ips { type ipv4_addr . inet_proto . inet_service : verdict; elements = {\n")
     w(",\n".join("\t\t%s . tcp . 80 : goto service-%d" % (ip(VIP, s), s) for s in range(services)))
     w("\n\t} }\n")
+
+
+def classic(out, services, e):
+    w = out.write
+    service_ips(w, services)
     w("\tchain mark-for-masquerade {\n\t\tmeta mark set meta mark | 0x4000\n\t}\n")
     w("\tchain nat-prerouting {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n"
       "\t\tip daddr . meta l4proto . th dport vmap @service-ips\n\t}\n")
@@ -57,10 +62,7 @@ def classic_change(out, e):
 
 def kp136(out, services, e):
     w = out.write
-    w("table ip kube-proxy {\n")
-    w("\tmap service-ips { type ipv4_addr . inet_proto . inet_service : verdict; elements = {\n")
-    w(",\n".join("\t\t%s . tcp . 80 : goto service-%d" % (ip(VIP, s), s) for s in range(services)))
-    w("\n\t} }\n")
+    service_ips(w, services)
     w("\tchain nat-prerouting {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n"
       "\t\tip daddr . meta l4proto . th dport vmap @service-ips\n\t}\n")
     for s in range(services):

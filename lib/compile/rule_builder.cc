@@ -360,22 +360,22 @@ RuleBuilder& RuleBuilder::masqueradeFullyRandom() {
   return *this;
 }
 
-RuleBuilder& RuleBuilder::rejectTcpReset() {
-  word("reject with tcp reset");
+RuleBuilder& RuleBuilder::reject(uint32_t type, uint32_t code, const std::string& text) {
+  word(text);
   Expr e{Op::kReject};
-  e.key = NFT_REJECT_TCP_RST;
-  e.flags = 0;
+  e.key = type;
+  e.flags = code;
   exprs_.push_back(e);
   return *this;
 }
 
+RuleBuilder& RuleBuilder::rejectTcpReset() {
+  return reject(NFT_REJECT_TCP_RST, 0, "reject with tcp reset");
+}
+
 RuleBuilder& RuleBuilder::rejectIcmpxPortUnreachable() {
-  word("reject with icmpx port-unreachable");
-  Expr e{Op::kReject};
-  e.key = NFT_REJECT_ICMPX_UNREACH;
-  e.flags = NFT_REJECT_ICMPX_PORT_UNREACH;
-  exprs_.push_back(e);
-  return *this;
+  return reject(NFT_REJECT_ICMPX_UNREACH, NFT_REJECT_ICMPX_PORT_UNREACH,
+                "reject with icmpx port-unreachable");
 }
 
 namespace {

@@ -78,6 +78,7 @@ class RuleBuilder {
   std::string fieldsText(const std::vector<Field>& fields) const;
   void needFamily(IpFamily f);
   void verdict(int code, const std::string& chain, const std::string& text);
+  RuleBuilder& reject(uint32_t type, uint32_t code, const std::string& text);
 
   std::string text_;
   std::vector<ir::Expr> exprs_;

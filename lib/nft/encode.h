@@ -64,6 +64,9 @@ SetPtr encodeDeletes(const std::string& table, const std::string& set,
 // to 4 bytes in a concatenation; `end`: CIDRs give their last address (range ends).
 std::vector<uint8_t> elementBytes(const std::vector<ir::Datum>& fields, bool end = false);
 
+// The kernel's code for a verdict element (NFT_GOTO, NFT_JUMP, NF_DROP).
+int verdictCode(const ir::Verdict& v);
+
 // "inet svcnft CHAIN\n  [ payload load ... ]\n..." as `nft --debug=netlink` prints rules.
 std::string bytecode(const std::string& table, const std::string& chain, const ir::Rule& rule);
 

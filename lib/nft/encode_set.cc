@@ -284,6 +284,15 @@ void addIntervalElements(nftnl_set* out, const ir::Set& s, std::size_t n) {
 
 }  // namespace
 
+int verdictCode(const ir::Verdict& v) {
+  switch (v.kind) {
+    case ir::Verdict::Kind::kGoto: return NFT_GOTO;
+    case ir::Verdict::Kind::kJump: return NFT_JUMP;
+    case ir::Verdict::Kind::kDrop: return NF_DROP;
+  }
+  return NF_DROP;
+}
+
 std::vector<uint8_t> elementBytes(const std::vector<ir::Datum>& fields, bool end) {
   return concatBytes(fields, end);
 }
@@ -375,10 +384,7 @@ void addElement(nftnl_set* p, const ir::Set& s, const ir::Element& el) {
   }
   if (el.verdict) {
     const bool toChain = el.verdict->kind != ir::Verdict::Kind::kDrop;
-    const int code = el.verdict->kind == ir::Verdict::Kind::kGoto   ? NFT_GOTO
-                     : el.verdict->kind == ir::Verdict::Kind::kJump ? NFT_JUMP
-                                                                    : NF_DROP;
-    nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_VERDICT, static_cast<uint32_t>(code));
+    nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_VERDICT, static_cast<uint32_t>(verdictCode(*el.verdict)));
     if (toChain) nftnl_set_elem_set_str(e, NFTNL_SET_ELEM_CHAIN, el.verdict->chain.c_str());
   } else if (!el.data.empty()) {
     const std::vector<uint8_t> data = concatBytes(el.data);

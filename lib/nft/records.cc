@@ -77,11 +77,8 @@ std::vector<diff::ElementRecord> recordsOf(nftnl_set* s) {
 }
 
 std::vector<diff::ElementRecord> desiredRecords(const std::string& table, const ir::Set& set) {
-  if (set.interval && set.key.size() == 1) {
-    // Plain ranges are merged and paired on the way out: read back what was built.
-    SetPtr s = encodeElements(table, set, 0, set.elements.size());
-    return recordsOf(s.get());
-  }
+  // Plain ranges are merged and paired on the way out: read back what was built.
+  if (set.interval && set.key.size() == 1) return encodedRecords(table, set);
   // Everything else maps one element to one record: build the bytes directly (the
   // agent does this for every element on every sync; the libnftnl round trip cost
   // ~0.5 s at 10,000 Services). records_test checks both ways agree.
@@ -93,10 +90,7 @@ std::vector<diff::ElementRecord> desiredRecords(const std::string& table, const 
     r.key = str(elementBytes(e.key));
     if (set.interval) r.keyEnd = str(elementBytes(e.key, /*end=*/true));
     if (e.verdict) {
-      const int code = e.verdict->kind == ir::Verdict::Kind::kGoto   ? NFT_GOTO
-                       : e.verdict->kind == ir::Verdict::Kind::kJump ? NFT_JUMP
-                                                                     : NF_DROP;
-      r.value = "verdict " + std::to_string(code);
+      r.value = "verdict " + std::to_string(verdictCode(*e.verdict));
       if (e.verdict->kind != ir::Verdict::Kind::kDrop) r.value += " " + e.verdict->chain;
     } else if (!e.data.empty()) {
       r.value = str(elementBytes(e.data));

@@ -19,31 +19,28 @@ std::size_t elementBytes(const ir::Element& e) {
   return n;
 }
 
-std::string forWhom(const std::string& services) {
-  return services.empty() ? "" : " for " + services;
-}
-
-std::string servicesIn(const ir::Set& s, std::size_t first, std::size_t last) {
-  std::set<std::string> names;
-  for (std::size_t i = first; i < last; ++i) {
-    const std::string& c = s.elements[i].comment;
-    if (!c.empty()) names.insert(c);
-  }
+// " for a, b, c (+N more)": the Services (element comments) a message concerns.
+std::string whoOf(const std::set<std::string>& names) {
   std::string out;
   int shown = 0;
   for (const auto& n : names) {
+    if (n.empty()) continue;
     if (shown == 3) {
       out += " (+" + std::to_string(names.size() - 3) + " more)";
       break;
     }
     out += (shown++ ? ", " : "") + n;
   }
-  return out;
+  return out.empty() ? "" : " for " + out;
 }
 
-void addElements(Batch& b, const std::string& table, const ir::Set& s) {
-  if (s.elements.empty()) return;
-  if (s.interval && s.key.size() == 1) {  // plain ranges: one message, merged by the encoder
+// NEWSETELEM messages for the elements of `s` at `indices`, each under
+// kElementBytesPerMessage. Plain ranges go in one message: the encoder merges and
+// pairs them all together.
+void addElementRuns(Batch& b, const std::string& table, const ir::Set& s,
+                    const std::vector<std::size_t>& indices) {
+  if (indices.empty()) return;
+  if (s.interval && s.key.size() == 1) {
     b.add(
         NFT_MSG_NEWSETELEM, NLM_F_CREATE,
         [&](nlmsghdr* nlh) {
@@ -53,22 +50,24 @@ void addElements(Batch& b, const std::string& table, const ir::Set& s) {
         "elements of set " + s.name);
     return;
   }
-  std::size_t first = 0;
-  while (first < s.elements.size()) {
+  for (std::size_t first = 0; first < indices.size();) {
     std::size_t last = first, bytes = 0;
-    while (last < s.elements.size() &&
-           bytes + elementBytes(s.elements[last]) < kElementBytesPerMessage) {
-      bytes += elementBytes(s.elements[last]);
+    while (last < indices.size() &&
+           bytes + elementBytes(s.elements[indices[last]]) < kElementBytesPerMessage) {
+      bytes += elementBytes(s.elements[indices[last]]);
       ++last;
     }
     if (last == first) ++last;
+    const std::vector<std::size_t> run(indices.begin() + first, indices.begin() + last);
+    std::set<std::string> names;
+    for (std::size_t i : run) names.insert(s.elements[i].comment);
     b.add(
         NFT_MSG_NEWSETELEM, NLM_F_CREATE,
         [&](nlmsghdr* nlh) {
-          SetPtr p = encodeElements(table, s, first, last);
+          SetPtr p = encodeElementsAt(table, s, run);
           nftnl_set_elems_nlmsg_build_payload(nlh, p.get());
         },
-        "elements of set " + s.name + " for " + servicesIn(s, first, last));
+        "elements of set " + s.name + whoOf(names));
     first = last;
   }
 }
@@ -109,7 +108,11 @@ Batch fullRuleset(const ir::Ruleset& rs, bool replace, uint32_t firstSeq) {
         },
         "set " + s.name);
   }
-  for (const auto& s : rs.sets) addElements(b, rs.table, s);
+  for (const auto& s : rs.sets) {
+    std::vector<std::size_t> all(s.elements.size());
+    for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+    addElementRuns(b, rs.table, s, all);
+  }
   for (const auto& c : rs.chains) {
     for (const auto& r : c.rules) {
       b.add(
@@ -164,16 +167,6 @@ void addChainWithRules(Batch& b, const std::string& table, const ir::Chain& c) {
   }
 }
 
-std::string describe(const std::vector<diff::ElementRecord>& records) {
-  std::set<std::string> names;
-  for (const auto& r : records) {
-    if (!r.comment.empty()) names.insert(r.comment);
-  }
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
-}
-
 }  // namespace
 
 Batch incremental(const ir::Ruleset& rs, const diff::Plan& plan, uint32_t firstSeq) {
@@ -195,40 +188,20 @@ Batch incremental(const ir::Ruleset& rs, const diff::Plan& plan, uint32_t firstS
           "flush of set " + d.set);
     }
     for (std::size_t first = 0; first < d.remove.size();) {
-      std::size_t last = std::min(d.remove.size(), first + kElementBytesPerMessage / 128);
-      std::vector<diff::ElementRecord> chunk(d.remove.begin() + first, d.remove.begin() + last);
-      b.add(
-          NFT_MSG_DELSETELEM, 0,
-          [&](nlmsghdr* nlh) {
-            SetPtr p = encodeDeletes(table, d.set, chunk);
-            nftnl_set_elems_nlmsg_build_payload(nlh, p.get());
-          },
-          "removing elements of set " + d.set + " for " + describe(chunk));
-      first = last;
-    }
-    for (std::size_t first = 0; first < d.add.size();) {
-      std::size_t last = first, bytes = 0;
-      while (last < d.add.size() &&
-             bytes + elementBytes(s->elements[d.add[last]]) < kElementBytesPerMessage) {
-        bytes += elementBytes(s->elements[d.add[last]]);
-        ++last;
-      }
-      if (last == first) ++last;
-      std::vector<std::size_t> chunk(d.add.begin() + first, d.add.begin() + last);
+      const std::size_t last = std::min(d.remove.size(), first + kElementBytesPerMessage / 128);
+      const std::vector<diff::ElementRecord> run(d.remove.begin() + first, d.remove.begin() + last);
       std::set<std::string> names;
-      for (std::size_t i : chunk) names.insert(s->elements[i].comment);
-      std::string who;
-      for (const auto& n : names) who += (who.empty() ? "" : ", ") + n;
+      for (const auto& r : run) names.insert(r.comment);
       b.add(
-          NFT_MSG_NEWSETELEM, NLM_F_CREATE,
+          s->dynamic ? kMsgDestroySetElem : NFT_MSG_DELSETELEM, 0,
           [&](nlmsghdr* nlh) {
-            SetPtr p = encodeElementsAt(table, *s, chunk);
+            SetPtr p = encodeDeletes(table, d.set, run);
             nftnl_set_elems_nlmsg_build_payload(nlh, p.get());
           },
-          "elements of set " + d.set + " for " + who);
-      if (s->interval && s->key.size() == 1) break;  // encodeElementsAt sent them all
+          "removing elements of set " + d.set + whoOf(names));
       first = last;
     }
+    addElementRuns(b, table, *s, d.add);
   }
   for (const auto& name : plan.chains.remove) {
     b.add(
