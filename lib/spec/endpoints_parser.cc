@@ -12,38 +12,37 @@ constexpr int kMaxWeight = 1000;
 
 // svcnft.io/weights: a JSON object from endpoint address to integer weight 0-1000.
 // Returns address → weight; reports a malformed value at the annotation.
-std::map<IpAddress, int> parseWeights(FieldReader& r, const YAML::Node& doc) {
+std::map<IpAddress, int> parseWeights(FieldReader& r, const YamlNode& doc) {
   std::map<IpAddress, int> weights;
-  YAML::Node meta = r.map(doc, "metadata", "metadata");
-  YAML::Node annotations = r.map(meta, "annotations", "metadata.annotations");
-  if (!annotations.IsDefined()) return weights;
-  YAML::Node raw = annotations[kWeightsAnnotation];
-  if (!raw.IsDefined() || raw.IsNull()) return weights;
+  YamlNode meta = r.map(doc, "metadata", "metadata");
+  YamlNode annotations = r.map(meta, "annotations", "metadata.annotations");
+  if (!annotations.defined()) return weights;
+  YamlNode raw = annotations[kWeightsAnnotation];
+  if (!raw.defined() || raw.isNull()) return weights;
   const std::string path = std::string("metadata.annotations[") + kWeightsAnnotation + "]";
-  if (!raw.IsScalar()) {
+  if (!raw.isScalar()) {
     r.error(raw, path, "expected a JSON object as a string");
     return weights;
   }
-  YAML::Node parsed;
-  try {
-    parsed = YAML::Load(raw.Scalar());
-  } catch (const YAML::Exception& e) {
-    r.error(raw, path, "malformed JSON: " + e.msg);
+  YamlDocument parsedDoc;
+  if (auto err = parseYaml(raw.scalar(), parsedDoc)) {
+    r.error(raw, path, "malformed JSON: " + err->message);
     return weights;
   }
-  if (!parsed.IsMap()) {
+  const YamlNode parsed = parsedDoc.root();
+  if (!parsed.isMap()) {
     r.error(raw, path, "expected a JSON object from address to weight");
     return weights;
   }
-  for (const auto& kv : parsed) {
-    const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "";
+  for (std::size_t i = 0; i < parsed.size(); ++i) {
+    const std::string key(parsed.keyAt(i));
     auto addr = IpAddress::parse(key);
     if (!addr) {
       r.error(raw, path, "\"" + key + "\" is not an IPv4 or IPv6 address");
       continue;
     }
     int64_t w = 0;
-    if (!isPlainInteger(kv.second, &w)) {
+    if (!isPlainInteger(parsed.valueAt(i), &w)) {
       r.error(raw, path, "weight of " + key + " is not an integer");
       continue;
     }
@@ -56,7 +55,7 @@ std::map<IpAddress, int> parseWeights(FieldReader& r, const YAML::Node& doc) {
   return weights;
 }
 
-void applyWeights(FieldReader& r, const YAML::Node& doc, const std::map<IpAddress, int>& weights,
+void applyWeights(FieldReader& r, const YamlNode& doc, const std::map<IpAddress, int>& weights,
                   std::vector<EndpointSlice>& slices) {
   std::map<IpAddress, bool> used;
   for (auto& s : slices) {
@@ -77,22 +76,22 @@ void applyWeights(FieldReader& r, const YAML::Node& doc, const std::map<IpAddres
   }
 }
 
-std::vector<EndpointPort> parseEndpointPorts(FieldReader& r, const YAML::Node& list,
+std::vector<EndpointPort> parseEndpointPorts(FieldReader& r, const YamlNode& list,
                                              const std::string& path) {
   std::vector<EndpointPort> ports;
-  if (!list.IsDefined()) return ports;
+  if (!list.defined()) return ports;
   for (std::size_t i = 0; i < list.size(); ++i) {
     const std::string p = path + "[" + std::to_string(i) + "]";
-    const YAML::Node item = list[i];
-    if (!item.IsMap()) {
+    const YamlNode item = list[i];
+    if (!item.isMap()) {
       r.error(item, p, "expected a map");
       continue;
     }
     EndpointPort ep;
     ep.name = r.string(item, "name", p + ".name").value_or("");
     auto proto = parseProtocolField(r, item, p + ".protocol");
-    YAML::Node portNode = item["port"];
-    if (!portNode.IsDefined() || portNode.IsNull()) continue;  // "all ports": unusable for DNAT
+    YamlNode portNode = item["port"];
+    if (!portNode.defined() || portNode.isNull()) continue;  // "all ports": unusable for DNAT
     auto port = parsePortField(r, portNode, p + ".port");
     if (!proto || !port) continue;
     ep.protocol = *proto;
@@ -104,7 +103,7 @@ std::vector<EndpointPort> parseEndpointPorts(FieldReader& r, const YAML::Node& l
 
 }  // namespace
 
-std::optional<EndpointSlice> parseEndpointSlice(FieldReader& r, const YAML::Node& doc) {
+std::optional<EndpointSlice> parseEndpointSlice(FieldReader& r, const YamlNode& doc) {
   auto id = parseObjectName(r, doc);
   if (!id) return std::nullopt;
   EndpointSlice slice;
@@ -113,7 +112,7 @@ std::optional<EndpointSlice> parseEndpointSlice(FieldReader& r, const YAML::Node
   slice.where = r.at(doc);
   r.setObject("EndpointSlice " + slice.ns + "/" + slice.name);
 
-  YAML::Node labels = r.map(r.map(doc, "metadata", "metadata"), "labels", "metadata.labels");
+  YamlNode labels = r.map(r.map(doc, "metadata", "metadata"), "labels", "metadata.labels");
   auto svcName =
       r.string(labels, "kubernetes.io/service-name", "metadata.labels[kubernetes.io/service-name]");
   if (!svcName || svcName->empty()) {
@@ -135,16 +134,16 @@ std::optional<EndpointSlice> parseEndpointSlice(FieldReader& r, const YAML::Node
     return std::nullopt;
   }
 
-  YAML::Node endpoints = r.sequence(doc, "endpoints", "endpoints");
-  if (endpoints.IsDefined()) {
+  YamlNode endpoints = r.sequence(doc, "endpoints", "endpoints");
+  if (endpoints.defined()) {
     for (std::size_t i = 0; i < endpoints.size(); ++i) {
       const std::string path = "endpoints[" + std::to_string(i) + "]";
-      const YAML::Node item = endpoints[i];
-      if (!item.IsMap()) {
+      const YamlNode item = endpoints[i];
+      if (!item.isMap()) {
         r.error(item, path, "expected a map");
         continue;
       }
-      YAML::Node conds = r.map(item, "conditions", path + ".conditions");
+      YamlNode conds = r.map(item, "conditions", path + ".conditions");
       // Kubernetes: an absent ready means ready; an absent serving means "as ready".
       const bool ready = r.boolean(conds, "ready", path + ".conditions.ready").value_or(true);
       const bool serving =
@@ -153,8 +152,8 @@ std::optional<EndpointSlice> parseEndpointSlice(FieldReader& r, const YAML::Node
           r.boolean(conds, "terminating", path + ".conditions.terminating").value_or(false);
       const std::string node = r.string(item, "nodeName", path + ".nodeName").value_or("");
       const std::string zone = r.string(item, "zone", path + ".zone").value_or("");
-      YAML::Node addrs = r.sequence(item, "addresses", path + ".addresses");
-      if (!addrs.IsDefined()) continue;
+      YamlNode addrs = r.sequence(item, "addresses", path + ".addresses");
+      if (!addrs.defined()) continue;
       for (std::size_t j = 0; j < addrs.size(); ++j) {
         const std::string apath = path + ".addresses[" + std::to_string(j) + "]";
         auto a = parseAddressField(r, addrs[j], apath);
@@ -175,17 +174,17 @@ std::optional<EndpointSlice> parseEndpointSlice(FieldReader& r, const YAML::Node
   return one.front();
 }
 
-std::vector<EndpointSlice> parseLegacyEndpoints(FieldReader& r, const YAML::Node& doc) {
+std::vector<EndpointSlice> parseLegacyEndpoints(FieldReader& r, const YamlNode& doc) {
   std::vector<EndpointSlice> out;
   auto id = parseObjectName(r, doc);
   if (!id) return out;
   r.setObject("Endpoints " + id->ns + "/" + id->name);
-  YAML::Node subsets = r.sequence(doc, "subsets", "subsets");
-  if (!subsets.IsDefined()) return out;
+  YamlNode subsets = r.sequence(doc, "subsets", "subsets");
+  if (!subsets.defined()) return out;
   for (std::size_t i = 0; i < subsets.size(); ++i) {
     const std::string path = "subsets[" + std::to_string(i) + "]";
-    const YAML::Node subset = subsets[i];
-    if (!subset.IsMap()) {
+    const YamlNode subset = subsets[i];
+    if (!subset.isMap()) {
       r.error(subset, path, "expected a map");
       continue;
     }
@@ -203,17 +202,17 @@ std::vector<EndpointSlice> parseLegacyEndpoints(FieldReader& r, const YAML::Node
     for (const char* field : {"addresses", "notReadyAddresses"}) {
       const bool ready = std::string(field) == "addresses";
       const std::string fpath = path + "." + field;
-      YAML::Node list = r.sequence(subset, field, fpath);
-      if (!list.IsDefined()) continue;
+      YamlNode list = r.sequence(subset, field, fpath);
+      if (!list.defined()) continue;
       for (std::size_t j = 0; j < list.size(); ++j) {
         const std::string apath = fpath + "[" + std::to_string(j) + "]";
-        const YAML::Node item = list[j];
-        if (!item.IsMap()) {
+        const YamlNode item = list[j];
+        if (!item.isMap()) {
           r.error(item, apath, "expected a map");
           continue;
         }
-        YAML::Node ipNode = item["ip"];
-        if (!ipNode.IsDefined() || ipNode.IsNull()) {
+        YamlNode ipNode = item["ip"];
+        if (!ipNode.defined() || ipNode.isNull()) {
           r.error(item, apath + ".ip", "missing");
           continue;
         }

@@ -1,6 +1,4 @@
 // Files and directories → documents → per-kind parsers.
-#include <yaml-cpp/yaml.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -16,11 +14,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-void parseDocument(const YAML::Node& doc, const std::string& file, int lineOffset, Manifests& out,
+void parseDocument(const YamlNode& doc, const std::string& file, int lineOffset, Manifests& out,
                    Diagnostics& diags) {
-  if (!doc.IsDefined() || doc.IsNull()) return;  // empty document between "---"
+  if (!doc.defined() || doc.isNull()) return;  // empty document between "---"
   FieldReader r(diags, file, "document", doc, lineOffset);
-  if (!doc.IsMap()) {
+  if (!doc.isMap()) {
     r.error(doc, "(top level)", "expected a Kubernetes object (a map)");
     return;
   }
@@ -33,9 +31,9 @@ void parseDocument(const YAML::Node& doc, const std::string& file, int lineOffse
   }
 
   if (kind == "List" || (kind.size() > 4 && kind.ends_with("List"))) {
-    YAML::Node items = r.sequence(doc, "items", "items");
-    if (!items.IsDefined()) return;
-    for (const auto& item : items) parseDocument(item, file, lineOffset, out, diags);
+    YamlNode items = r.sequence(doc, "items", "items");
+    if (!items.defined()) return;
+    for (std::size_t i = 0; i < items.size(); ++i) parseDocument(items[i], file, lineOffset, out, diags);
     return;
   }
   if (kind == "Service" && (api == "v1" || api.empty())) {
@@ -69,7 +67,7 @@ bool isManifestFile(const fs::path& p) {
 // Splits a stream into its documents at "---" / "..." lines. A marker at column 0
 // can only be a document boundary (YAML forbids it inside scalars), so this is
 // exact; it lets each document be parsed and dropped in turn, which keeps memory
-// at one document instead of the whole file (yaml-cpp nodes cost ~60x the text).
+// at one document instead of the whole file (a parsed tree costs several times the text).
 struct DocumentText {
   std::string_view text;
   int firstLine = 0;  // 0-based line of the document's first line in the file
@@ -111,18 +109,16 @@ namespace {
 // Parses documents [first, last) into `out` and `diags`, in order.
 void parseDocuments(const std::vector<DocumentText>& docs, std::size_t first, std::size_t last,
                     const std::string& fileName, Manifests& out, Diagnostics& diags) {
+  YamlDocument doc;  // reused: its buffers keep their capacity from one document to the next
   for (std::size_t i = first; i < last; ++i) {
     const DocumentText& d = docs[i];
-    YAML::Node doc;
-    try {
-      doc = YAML::Load(std::string(d.text));
-    } catch (const YAML::Exception& e) {
-      diags.error({fileName, e.mark.is_null() ? 0 : e.mark.line + 1 + d.firstLine,
-                   e.mark.is_null() ? 0 : e.mark.column + 1},
-                  "malformed YAML/JSON: " + e.msg);
+    if (auto err = parseYaml(d.text, doc)) {
+      diags.error({fileName, err->mark.line < 0 ? 0 : err->mark.line + 1 + d.firstLine,
+                   err->mark.line < 0 ? 0 : err->mark.column + 1},
+                  "malformed YAML/JSON: " + err->message);
       continue;  // the other documents still load, and still report
     }
-    parseDocument(doc, fileName, d.firstLine, out, diags);
+    parseDocument(doc.root(), fileName, d.firstLine, out, diags);
   }
 }
 
@@ -141,10 +137,9 @@ void parseManifestText(const std::string& text, const std::string& fileName, Man
     parseDocuments(docs, 0, docs.size(), fileName, out, diags);
     return;
   }
-  // Documents are independent (yaml-cpp keeps no global state), so big files are
-  // parsed in contiguous slices on every core and joined in document order: the
-  // result and its diagnostics are the same as one thread's. yaml-cpp is ~75% of a
-  // large compile (callgrind), so this is where the cores pay.
+  // Documents are independent (neither parser keeps global state), so big files
+  // are parsed in contiguous slices on every core and joined in document order:
+  // the result and its diagnostics are the same as one thread's.
   std::vector<Manifests> parts(workers);
   std::vector<Diagnostics> partDiags(workers);
   std::vector<std::thread> threads;

@@ -9,9 +9,9 @@ namespace svcnft::spec {
 
 namespace {
 
-void parseCidrList(FieldReader& r, const YAML::Node& doc, const char* key, std::vector<Cidr>& out) {
-  YAML::Node list = r.sequence(doc, key, key);
-  if (!list.IsDefined()) return;
+void parseCidrList(FieldReader& r, const YamlNode& doc, const char* key, std::vector<Cidr>& out) {
+  YamlNode list = r.sequence(doc, key, key);
+  if (!list.defined()) return;
   for (std::size_t i = 0; i < list.size(); ++i) {
     auto c = parseCidrField(r, list[i], std::string(key) + "[" + std::to_string(i) + "]");
     if (c) out.push_back(*c);
@@ -39,24 +39,22 @@ bool parseRange(const std::string& text, PortRange& out) {
 NodeConfig parseNodeConfigText(const std::string& text, const std::string& fileName,
                                Diagnostics& diags) {
   NodeConfig cfg;
-  YAML::Node doc;
-  try {
-    doc = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    diags.error({fileName, e.mark.is_null() ? 0 : e.mark.line + 1,
-                 e.mark.is_null() ? 0 : e.mark.column + 1},
-                "malformed YAML/JSON: " + e.msg);
+  YamlDocument parsed;
+  if (auto err = parseYaml(text, parsed)) {
+    diags.error({fileName, err->mark.line + 1, err->mark.column + 1},
+                "malformed YAML/JSON: " + err->message);
     return cfg;
   }
-  if (!doc.IsDefined() || doc.IsNull()) return cfg;
+  const YamlNode doc = parsed.root();
+  if (!doc.defined() || doc.isNull()) return cfg;
   FieldReader r(diags, fileName, "node config", doc);
-  if (!doc.IsMap()) {
+  if (!doc.isMap()) {
     r.error(doc, "(top level)", "expected a map");
     return cfg;
   }
   cfg.nodeName = r.string(doc, "nodeName", "nodeName").value_or("");
-  YAML::Node ips = r.sequence(doc, "nodeIPs", "nodeIPs");
-  if (ips.IsDefined()) {
+  YamlNode ips = r.sequence(doc, "nodeIPs", "nodeIPs");
+  if (ips.defined()) {
     for (std::size_t i = 0; i < ips.size(); ++i) {
       const std::string path = "nodeIPs[" + std::to_string(i) + "]";
       auto a = parseAddressField(r, ips[i], path);

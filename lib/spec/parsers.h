@@ -3,8 +3,6 @@
 // unusable. Internal to lib/spec.
 #pragma once
 
-#include <yaml-cpp/yaml.h>
-
 #include <optional>
 #include <vector>
 
@@ -13,29 +11,29 @@
 
 namespace svcnft::spec {
 
-std::optional<Service> parseService(FieldReader& r, const YAML::Node& doc);
+std::optional<Service> parseService(FieldReader& r, const YamlNode& doc);
 
 // EndpointSlice (discovery.k8s.io/v1), with the svcnft.io/weights annotation.
-std::optional<EndpointSlice> parseEndpointSlice(FieldReader& r, const YAML::Node& doc);
+std::optional<EndpointSlice> parseEndpointSlice(FieldReader& r, const YamlNode& doc);
 
 // Legacy v1 Endpoints: one slice per (subset, address family).
-std::vector<EndpointSlice> parseLegacyEndpoints(FieldReader& r, const YAML::Node& doc);
+std::vector<EndpointSlice> parseLegacyEndpoints(FieldReader& r, const YamlNode& doc);
 
 // "namespace/name" from metadata, reporting a missing name; nullopt without one.
 struct ObjectName {
   std::string ns;
   std::string name;
 };
-std::optional<ObjectName> parseObjectName(FieldReader& r, const YAML::Node& doc);
+std::optional<ObjectName> parseObjectName(FieldReader& r, const YamlNode& doc);
 
 // Parses an address field value; reports `path` on failure.
-std::optional<IpAddress> parseAddressField(FieldReader& r, const YAML::Node& node,
+std::optional<IpAddress> parseAddressField(FieldReader& r, const YamlNode& node,
                                            const std::string& path);
-std::optional<Cidr> parseCidrField(FieldReader& r, const YAML::Node& node, const std::string& path);
+std::optional<Cidr> parseCidrField(FieldReader& r, const YamlNode& node, const std::string& path);
 // A port number 1-65535.
-std::optional<uint16_t> parsePortField(FieldReader& r, const YAML::Node& node,
+std::optional<uint16_t> parsePortField(FieldReader& r, const YamlNode& node,
                                        const std::string& path);
-std::optional<Protocol> parseProtocolField(FieldReader& r, const YAML::Node& parent,
+std::optional<Protocol> parseProtocolField(FieldReader& r, const YamlNode& parent,
                                            const std::string& path);
 
 }  // namespace svcnft::spec

@@ -5,18 +5,18 @@
 
 namespace svcnft::spec {
 
-std::optional<ObjectName> parseObjectName(FieldReader& r, const YAML::Node& doc) {
-  YAML::Node meta = r.map(doc, "metadata", "metadata");
+std::optional<ObjectName> parseObjectName(FieldReader& r, const YamlNode& doc) {
+  YamlNode meta = r.map(doc, "metadata", "metadata");
   auto name = r.string(meta, "name", "metadata.name");
   if (!name || name->empty()) {
-    r.error(meta.IsDefined() ? meta : doc, "metadata.name", "missing");
+    r.error(meta.defined() ? meta : doc, "metadata.name", "missing");
     return std::nullopt;
   }
   auto ns = r.string(meta, "namespace", "metadata.namespace");
   return ObjectName{ns && !ns->empty() ? *ns : "default", *name};
 }
 
-std::optional<IpAddress> parseAddressField(FieldReader& r, const YAML::Node& node,
+std::optional<IpAddress> parseAddressField(FieldReader& r, const YamlNode& node,
                                            const std::string& path) {
   auto text = r.asString(node, path);
   if (!text) return std::nullopt;
@@ -25,7 +25,7 @@ std::optional<IpAddress> parseAddressField(FieldReader& r, const YAML::Node& nod
   return addr;
 }
 
-std::optional<Cidr> parseCidrField(FieldReader& r, const YAML::Node& node,
+std::optional<Cidr> parseCidrField(FieldReader& r, const YamlNode& node,
                                    const std::string& path) {
   auto text = r.asString(node, path);
   if (!text) return std::nullopt;
@@ -36,7 +36,7 @@ std::optional<Cidr> parseCidrField(FieldReader& r, const YAML::Node& node,
   return cidr;
 }
 
-std::optional<uint16_t> parsePortField(FieldReader& r, const YAML::Node& node,
+std::optional<uint16_t> parsePortField(FieldReader& r, const YamlNode& node,
                                        const std::string& path) {
   auto v = r.asInteger(node, path);
   if (!v) return std::nullopt;
@@ -47,10 +47,10 @@ std::optional<uint16_t> parsePortField(FieldReader& r, const YAML::Node& node,
   return static_cast<uint16_t>(*v);
 }
 
-std::optional<Protocol> parseProtocolField(FieldReader& r, const YAML::Node& parent,
+std::optional<Protocol> parseProtocolField(FieldReader& r, const YamlNode& parent,
                                            const std::string& path) {
-  YAML::Node n = parent["protocol"];
-  if (!n.IsDefined() || n.IsNull()) return Protocol::kTcp;
+  YamlNode n = parent["protocol"];
+  if (!n.defined() || n.isNull()) return Protocol::kTcp;
   auto text = r.asString(n, path);
   if (!text) return std::nullopt;
   auto p = parseProtocol(*text);
@@ -60,7 +60,7 @@ std::optional<Protocol> parseProtocolField(FieldReader& r, const YAML::Node& par
 
 namespace {
 
-std::optional<TrafficPolicy> parsePolicy(FieldReader& r, const YAML::Node& spec, const char* key,
+std::optional<TrafficPolicy> parsePolicy(FieldReader& r, const YamlNode& spec, const char* key,
                                          const std::string& path) {
   auto text = r.string(spec, key, path);
   if (!text || *text == "Cluster" || text->empty()) return TrafficPolicy::kCluster;
@@ -69,13 +69,13 @@ std::optional<TrafficPolicy> parsePolicy(FieldReader& r, const YAML::Node& spec,
   return std::nullopt;
 }
 
-void parsePorts(FieldReader& r, const YAML::Node& spec, Service& svc) {
-  YAML::Node ports = r.sequence(spec, "ports", "spec.ports");
-  if (!ports.IsDefined()) return;
+void parsePorts(FieldReader& r, const YamlNode& spec, Service& svc) {
+  YamlNode ports = r.sequence(spec, "ports", "spec.ports");
+  if (!ports.defined()) return;
   for (std::size_t i = 0; i < ports.size(); ++i) {
-    const YAML::Node p = ports[i];
+    const YamlNode p = ports[i];
     const std::string path = "spec.ports[" + std::to_string(i) + "]";
-    if (!p.IsMap()) {
+    if (!p.isMap()) {
       r.error(p, path, "expected a map");
       continue;
     }
@@ -83,8 +83,8 @@ void parsePorts(FieldReader& r, const YAML::Node& spec, Service& svc) {
     sp.where = r.at(p);
     sp.name = r.string(p, "name", path + ".name").value_or("");
     auto proto = parseProtocolField(r, p, path + ".protocol");
-    YAML::Node portNode = p["port"];
-    if (!portNode.IsDefined() || portNode.IsNull()) {
+    YamlNode portNode = p["port"];
+    if (!portNode.defined() || portNode.isNull()) {
       r.error(p, path + ".port", "missing");
       continue;
     }
@@ -93,15 +93,15 @@ void parsePorts(FieldReader& r, const YAML::Node& spec, Service& svc) {
     sp.protocol = *proto;
     sp.port = *port;
 
-    YAML::Node target = p["targetPort"];
-    if (target.IsDefined() && !target.IsNull()) {
+    YamlNode target = p["targetPort"];
+    if (target.defined() && !target.isNull()) {
       int64_t n = 0;
       if (isPlainInteger(target, &n)) {
         auto tp = parsePortField(r, target, path + ".targetPort");
         if (!tp) continue;
         sp.targetPortNumber = *tp;
-      } else if (target.IsScalar() && !target.Scalar().empty()) {
-        sp.targetPortName = target.Scalar();
+      } else if (target.isScalar() && !target.scalar().empty()) {
+        sp.targetPortName = std::string(target.scalar());
       } else {
         r.error(target, path + ".targetPort", "expected a port number or a port name");
         continue;
@@ -110,8 +110,8 @@ void parsePorts(FieldReader& r, const YAML::Node& spec, Service& svc) {
       sp.targetPortNumber = sp.port;  // Kubernetes defaults targetPort to port
     }
 
-    YAML::Node nodePort = p["nodePort"];
-    if (nodePort.IsDefined() && !nodePort.IsNull()) {
+    YamlNode nodePort = p["nodePort"];
+    if (nodePort.defined() && !nodePort.isNull()) {
       auto np = parsePortField(r, nodePort, path + ".nodePort");
       if (!np) continue;
       sp.nodePort = *np;
@@ -121,9 +121,9 @@ void parsePorts(FieldReader& r, const YAML::Node& spec, Service& svc) {
   }
 }
 
-void parseAddresses(FieldReader& r, const YAML::Node& list, const std::string& path,
+void parseAddresses(FieldReader& r, const YamlNode& list, const std::string& path,
                     std::vector<IpAddress>& out, std::vector<SourceLocation>* where = nullptr) {
-  if (!list.IsDefined()) return;
+  if (!list.defined()) return;
   for (std::size_t i = 0; i < list.size(); ++i) {
     auto a = parseAddressField(r, list[i], path + "[" + std::to_string(i) + "]");
     if (!a) continue;
@@ -132,12 +132,12 @@ void parseAddresses(FieldReader& r, const YAML::Node& list, const std::string& p
   }
 }
 
-void parseClusterIPs(FieldReader& r, const YAML::Node& spec, Service& svc) {
-  YAML::Node list = r.sequence(spec, "clusterIPs", "spec.clusterIPs");
+void parseClusterIPs(FieldReader& r, const YamlNode& spec, Service& svc) {
+  YamlNode list = r.sequence(spec, "clusterIPs", "spec.clusterIPs");
   auto single = r.string(spec, "clusterIP", "spec.clusterIP");
-  auto isNone = [](const std::string& s) { return s == "None"; };
-  if (list.IsDefined() && list.size() > 0) {
-    if (list[0].IsScalar() && isNone(list[0].Scalar())) {
+  auto isNone = [](std::string_view s) { return s == "None"; };
+  if (list.defined() && list.size() > 0) {
+    if (list[0].isScalar() && isNone(list[0].scalar())) {
       svc.headless = true;
       return;
     }
@@ -153,22 +153,22 @@ void parseClusterIPs(FieldReader& r, const YAML::Node& spec, Service& svc) {
   if (a) svc.clusterIPs.push_back(*a);
 }
 
-void parseLoadBalancerStatus(FieldReader& r, const YAML::Node& doc, Service& svc) {
-  YAML::Node status = r.map(doc, "status", "status");
-  YAML::Node lb = r.map(status, "loadBalancer", "status.loadBalancer");
-  YAML::Node ingress = r.sequence(lb, "ingress", "status.loadBalancer.ingress");
-  if (!ingress.IsDefined()) return;
+void parseLoadBalancerStatus(FieldReader& r, const YamlNode& doc, Service& svc) {
+  YamlNode status = r.map(doc, "status", "status");
+  YamlNode lb = r.map(status, "loadBalancer", "status.loadBalancer");
+  YamlNode ingress = r.sequence(lb, "ingress", "status.loadBalancer.ingress");
+  if (!ingress.defined()) return;
   for (std::size_t i = 0; i < ingress.size(); ++i) {
     const std::string path = "status.loadBalancer.ingress[" + std::to_string(i) + "]";
-    const YAML::Node item = ingress[i];
-    if (!item.IsMap()) {
+    const YamlNode item = ingress[i];
+    if (!item.isMap()) {
       r.error(item, path, "expected a map");
       continue;
     }
     // An ingress with ipMode Proxy is a proxying load balancer: it needs no rules.
     auto mode = r.string(item, "ipMode", path + ".ipMode");
     if (mode && *mode == "Proxy") continue;
-    if (!item["ip"].IsDefined() || item["ip"].IsNull()) continue;  // hostname-only ingress
+    if (!item["ip"].defined() || item["ip"].isNull()) continue;  // hostname-only ingress
     auto a = parseAddressField(r, item["ip"], path + ".ip");
     if (!a) continue;
     svc.loadBalancerIPs.push_back(*a);
@@ -178,7 +178,7 @@ void parseLoadBalancerStatus(FieldReader& r, const YAML::Node& doc, Service& svc
 
 }  // namespace
 
-std::optional<Service> parseService(FieldReader& r, const YAML::Node& doc) {
+std::optional<Service> parseService(FieldReader& r, const YamlNode& doc) {
   auto id = parseObjectName(r, doc);
   if (!id) return std::nullopt;
   Service svc;
@@ -187,7 +187,7 @@ std::optional<Service> parseService(FieldReader& r, const YAML::Node& doc) {
   svc.where = r.at(doc);
   r.setObject("Service " + svc.key());
 
-  YAML::Node spec = r.map(doc, "spec", "spec");
+  YamlNode spec = r.map(doc, "spec", "spec");
   auto type = r.string(spec, "type", "spec.type").value_or("ClusterIP");
   if (type == "ClusterIP") {
     svc.type = ServiceType::kClusterIP;
@@ -204,8 +204,8 @@ std::optional<Service> parseService(FieldReader& r, const YAML::Node& doc) {
   }
 
   parseClusterIPs(r, spec, svc);
-  YAML::Node families = r.sequence(spec, "ipFamilies", "spec.ipFamilies");
-  if (families.IsDefined()) {
+  YamlNode families = r.sequence(spec, "ipFamilies", "spec.ipFamilies");
+  if (families.defined()) {
     for (std::size_t i = 0; i < families.size(); ++i) {
       const std::string path = "spec.ipFamilies[" + std::to_string(i) + "]";
       auto f = r.asString(families[i], path);
@@ -224,8 +224,8 @@ std::optional<Service> parseService(FieldReader& r, const YAML::Node& doc) {
                  svc.externalIPs, &svc.externalIPWhere);
   if (svc.type == ServiceType::kLoadBalancer) parseLoadBalancerStatus(r, doc, svc);
 
-  YAML::Node ranges = r.sequence(spec, "loadBalancerSourceRanges", "spec.loadBalancerSourceRanges");
-  if (ranges.IsDefined()) {
+  YamlNode ranges = r.sequence(spec, "loadBalancerSourceRanges", "spec.loadBalancerSourceRanges");
+  if (ranges.defined()) {
     for (std::size_t i = 0; i < ranges.size(); ++i) {
       auto c =
           parseCidrField(r, ranges[i], "spec.loadBalancerSourceRanges[" + std::to_string(i) + "]");
@@ -247,8 +247,8 @@ std::optional<Service> parseService(FieldReader& r, const YAML::Node& doc) {
     r.error(spec["sessionAffinity"], "spec.sessionAffinity",
             "\"" + affinity + "\" is not None or ClientIP");
   }
-  YAML::Node cfg = r.map(spec, "sessionAffinityConfig", "spec.sessionAffinityConfig");
-  YAML::Node clientIP = r.map(cfg, "clientIP", "spec.sessionAffinityConfig.clientIP");
+  YamlNode cfg = r.map(spec, "sessionAffinityConfig", "spec.sessionAffinityConfig");
+  YamlNode clientIP = r.map(cfg, "clientIP", "spec.sessionAffinityConfig.clientIP");
   const std::string timeoutPath = "spec.sessionAffinityConfig.clientIP.timeoutSeconds";
   if (auto t = r.integer(clientIP, "timeoutSeconds", timeoutPath)) {
     // Kubernetes' own bound: 1 second to 1 day.
@@ -259,8 +259,8 @@ std::optional<Service> parseService(FieldReader& r, const YAML::Node& doc) {
     }
   }
 
-  YAML::Node hc = spec["healthCheckNodePort"];
-  if (hc.IsDefined() && !hc.IsNull()) {
+  YamlNode hc = spec["healthCheckNodePort"];
+  if (hc.defined() && !hc.isNull()) {
     if (auto p = parsePortField(r, hc, "spec.healthCheckNodePort")) svc.healthCheckNodePort = *p;
   }
   return svc;

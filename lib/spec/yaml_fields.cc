@@ -4,11 +4,11 @@
 
 namespace svcnft::spec {
 
-SourceLocation locationOf(const std::string& file, const YAML::Node& node, int lineOffset) {
+SourceLocation locationOf(const std::string& file, const YamlNode& node, int lineOffset) {
   SourceLocation where{file, 0, 0};
-  if (node.IsDefined()) {
-    const YAML::Mark m = node.Mark();
-    if (!m.is_null()) {
+  if (node.defined()) {
+    const YamlMark m = node.mark();
+    if (m.line >= 0) {
       where.line = m.line + 1 + lineOffset;
       where.column = m.column + 1;
     }
@@ -16,32 +16,32 @@ SourceLocation locationOf(const std::string& file, const YAML::Node& node, int l
   return where;
 }
 
-SourceLocation FieldReader::at(const YAML::Node& node) const {
+SourceLocation FieldReader::at(const YamlNode& node) const {
   SourceLocation where = locationOf(file_, node, lineOffset_);
   if (where.line == 0) where = locationOf(file_, root_, lineOffset_);
   return where;
 }
 
-void FieldReader::error(const YAML::Node& node, const std::string& field,
+void FieldReader::error(const YamlNode& node, const std::string& field,
                         const std::string& message) {
   diags_.error(at(node), object_ + ": " + field + ": " + message);
 }
 
-void FieldReader::warning(const YAML::Node& node, const std::string& field,
+void FieldReader::warning(const YamlNode& node, const std::string& field,
                           const std::string& message) {
   diags_.warning(at(node), object_ + ": " + field + ": " + message);
 }
 
-YAML::Node FieldReader::child(const YAML::Node& parent, const char* key) {
-  if (!parent.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
-  YAML::Node n = parent[key];
-  if (!n.IsDefined() || n.IsNull()) return YAML::Node(YAML::NodeType::Undefined);
+YamlNode FieldReader::child(const YamlNode& parent, const char* key) {
+  if (!parent.isMap()) return YamlNode();
+  YamlNode n = parent[key];
+  if (!n.defined() || n.isNull()) return YamlNode();
   return n;
 }
 
-bool isPlainInteger(const YAML::Node& node, int64_t* out) {
-  if (!node.IsScalar() || node.Tag() == "!") return false;  // "!" marks a quoted scalar
-  const std::string& s = node.Scalar();
+bool isPlainInteger(const YamlNode& node, int64_t* out) {
+  if (!node.isScalar() || node.quoted()) return false;  // "!" marks a quoted scalar
+  const std::string_view s = node.scalar();
   int64_t v = 0;
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc() || end != s.data() + s.size()) return false;
@@ -49,67 +49,67 @@ bool isPlainInteger(const YAML::Node& node, int64_t* out) {
   return true;
 }
 
-std::optional<std::string> FieldReader::asString(const YAML::Node& node, const std::string& path) {
-  if (!node.IsScalar()) {
+std::optional<std::string> FieldReader::asString(const YamlNode& node, const std::string& path) {
+  if (!node.isScalar()) {
     error(node, path, "expected a string");
     return std::nullopt;
   }
-  return node.Scalar();
+  return std::string(node.scalar());
 }
 
-std::optional<int64_t> FieldReader::asInteger(const YAML::Node& node, const std::string& path) {
+std::optional<int64_t> FieldReader::asInteger(const YamlNode& node, const std::string& path) {
   int64_t v = 0;
   if (!isPlainInteger(node, &v)) {
     error(node, path,
           "expected an integer, got " +
-              (node.IsScalar() ? "\"" + node.Scalar() + "\""
-                               : std::string("a ") + (node.IsMap() ? "map" : "list")));
+              (node.isScalar() ? "\"" + std::string(node.scalar()) + "\""
+                               : std::string("a ") + (node.isMap() ? "map" : "list")));
     return std::nullopt;
   }
   return v;
 }
 
-std::optional<std::string> FieldReader::string(const YAML::Node& parent, const char* key,
+std::optional<std::string> FieldReader::string(const YamlNode& parent, const char* key,
                                                const std::string& path) {
-  YAML::Node n = child(parent, key);
-  if (!n.IsDefined()) return std::nullopt;
+  YamlNode n = child(parent, key);
+  if (!n.defined()) return std::nullopt;
   return asString(n, path);
 }
 
-std::optional<int64_t> FieldReader::integer(const YAML::Node& parent, const char* key,
+std::optional<int64_t> FieldReader::integer(const YamlNode& parent, const char* key,
                                             const std::string& path) {
-  YAML::Node n = child(parent, key);
-  if (!n.IsDefined()) return std::nullopt;
+  YamlNode n = child(parent, key);
+  if (!n.defined()) return std::nullopt;
   return asInteger(n, path);
 }
 
-std::optional<bool> FieldReader::boolean(const YAML::Node& parent, const char* key,
+std::optional<bool> FieldReader::boolean(const YamlNode& parent, const char* key,
                                          const std::string& path) {
-  YAML::Node n = child(parent, key);
-  if (!n.IsDefined()) return std::nullopt;
-  if (n.IsScalar() && n.Tag() != "!") {
-    if (n.Scalar() == "true") return true;
-    if (n.Scalar() == "false") return false;
+  YamlNode n = child(parent, key);
+  if (!n.defined()) return std::nullopt;
+  if (n.isScalar() && !n.quoted()) {
+    if (n.scalar() == "true") return true;
+    if (n.scalar() == "false") return false;
   }
   error(n, path, "expected true or false");
   return std::nullopt;
 }
 
-YAML::Node FieldReader::map(const YAML::Node& parent, const char* key, const std::string& path) {
-  YAML::Node n = child(parent, key);
-  if (n.IsDefined() && !n.IsMap()) {
+YamlNode FieldReader::map(const YamlNode& parent, const char* key, const std::string& path) {
+  YamlNode n = child(parent, key);
+  if (n.defined() && !n.isMap()) {
     error(n, path, "expected a map");
-    return YAML::Node(YAML::NodeType::Undefined);
+    return YamlNode();
   }
   return n;
 }
 
-YAML::Node FieldReader::sequence(const YAML::Node& parent, const char* key,
+YamlNode FieldReader::sequence(const YamlNode& parent, const char* key,
                                  const std::string& path) {
-  YAML::Node n = child(parent, key);
-  if (n.IsDefined() && !n.IsSequence()) {
+  YamlNode n = child(parent, key);
+  if (n.defined() && !n.isSequence()) {
     error(n, path, "expected a list");
-    return YAML::Node(YAML::NodeType::Undefined);
+    return YamlNode();
   }
   return n;
 }

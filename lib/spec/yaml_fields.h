@@ -1,27 +1,26 @@
 // Typed reads of YAML/JSON fields with Kubernetes' strictness: a wrong type is an
 // error naming FILE:LINE:COL, the object and the field path; an absent field is
 // simply absent. Unknown fields are never looked at, so they are ignored.
-// Internal to lib/spec (yaml-cpp does not leak out of this layer).
+// Internal to lib/spec (no YAML type leaks out of this layer).
 #pragma once
-
-#include <yaml-cpp/yaml.h>
 
 #include <cstdint>
 #include <optional>
 #include <string>
 
 #include "common/diagnostics.h"
+#include "spec/yaml_tree.h"
 
 namespace svcnft::spec {
 
 // lineOffset: the line the node's document starts at in its file (documents are
 // parsed one at a time, see manifest_loader.cc).
-SourceLocation locationOf(const std::string& file, const YAML::Node& node, int lineOffset = 0);
+SourceLocation locationOf(const std::string& file, const YamlNode& node, int lineOffset = 0);
 
 // One object being read: where errors go and how they name the object.
 class FieldReader {
  public:
-  FieldReader(Diagnostics& diags, std::string file, std::string object, YAML::Node root,
+  FieldReader(Diagnostics& diags, std::string file, std::string object, YamlNode root,
               int lineOffset = 0)
       : diags_(diags),
         file_(std::move(file)),
@@ -34,36 +33,36 @@ class FieldReader {
   void setObject(std::string object) { object_ = std::move(object); }
 
   // Reports `OBJECT: FIELD: MESSAGE` at `node` (or at the object when node has no mark).
-  void error(const YAML::Node& node, const std::string& field, const std::string& message);
-  void warning(const YAML::Node& node, const std::string& field, const std::string& message);
-  SourceLocation at(const YAML::Node& node) const;
+  void error(const YamlNode& node, const std::string& field, const std::string& message);
+  void warning(const YamlNode& node, const std::string& field, const std::string& message);
+  SourceLocation at(const YamlNode& node) const;
 
   // Each returns nullopt when the field is absent or null, and also (after
   // reporting) when it has the wrong type.
-  std::optional<std::string> string(const YAML::Node& parent, const char* key,
+  std::optional<std::string> string(const YamlNode& parent, const char* key,
                                     const std::string& path);
-  std::optional<int64_t> integer(const YAML::Node& parent, const char* key,
+  std::optional<int64_t> integer(const YamlNode& parent, const char* key,
                                  const std::string& path);
-  std::optional<bool> boolean(const YAML::Node& parent, const char* key, const std::string& path);
+  std::optional<bool> boolean(const YamlNode& parent, const char* key, const std::string& path);
   // An undefined node when absent; also undefined (after reporting) on a wrong type.
-  YAML::Node map(const YAML::Node& parent, const char* key, const std::string& path);
-  YAML::Node sequence(const YAML::Node& parent, const char* key, const std::string& path);
+  YamlNode map(const YamlNode& parent, const char* key, const std::string& path);
+  YamlNode sequence(const YamlNode& parent, const char* key, const std::string& path);
 
   // Scalar conversions for sequence items and the like.
-  std::optional<std::string> asString(const YAML::Node& node, const std::string& path);
-  std::optional<int64_t> asInteger(const YAML::Node& node, const std::string& path);
+  std::optional<std::string> asString(const YamlNode& node, const std::string& path);
+  std::optional<int64_t> asInteger(const YamlNode& node, const std::string& path);
 
  private:
-  YAML::Node child(const YAML::Node& parent, const char* key);
+  YamlNode child(const YamlNode& parent, const char* key);
 
   Diagnostics& diags_;
   std::string file_;
   std::string object_;
-  YAML::Node root_;
+  YamlNode root_;
   int lineOffset_ = 0;
 };
 
 // True for a scalar written as a plain (unquoted) integer literal.
-bool isPlainInteger(const YAML::Node& node, int64_t* out);
+bool isPlainInteger(const YamlNode& node, int64_t* out);
 
 }  // namespace svcnft::spec

@@ -1,0 +1,164 @@
+// The document tree, and the yaml-cpp path that fills it when the scanner cannot.
+#include "spec/yaml_tree.h"
+
+#include <yaml-cpp/yaml.h>
+
+namespace svcnft::spec {
+
+YamlKind YamlNode::kind() const {
+  return doc_ ? doc_->entries_[index_].kind : YamlKind::kUndefined;
+}
+
+std::string_view YamlNode::scalar() const {
+  return isScalar() ? doc_->entries_[index_].text : std::string_view();
+}
+
+bool YamlNode::quoted() const { return doc_ && doc_->entries_[index_].quoted; }
+
+YamlMark YamlNode::mark() const { return doc_ ? doc_->entries_[index_].mark : YamlMark{}; }
+
+std::size_t YamlNode::size() const {
+  if (!isMap() && !isSequence()) return 0;
+  return doc_->entries_[index_].count;
+}
+
+YamlNode YamlNode::operator[](std::size_t i) const {
+  if (!isSequence() || i >= size()) return {};
+  return {doc_, doc_->children_[doc_->entries_[index_].first + i].node};
+}
+
+YamlNode YamlNode::operator[](std::string_view key) const {
+  if (!isMap()) return {};
+  const auto& e = doc_->entries_[index_];
+  for (uint32_t i = 0; i < e.count; ++i) {
+    const auto& c = doc_->children_[e.first + i];
+    if (c.key == key) return {doc_, c.node};
+  }
+  return {};
+}
+
+std::string_view YamlNode::keyAt(std::size_t i) const {
+  if (!isMap() || i >= size()) return {};
+  return doc_->children_[doc_->entries_[index_].first + i].key;
+}
+
+YamlNode YamlNode::valueAt(std::size_t i) const {
+  if (!isMap() || i >= size()) return {};
+  return {doc_, doc_->children_[doc_->entries_[index_].first + i].node};
+}
+
+YamlNode YamlDocument::root() const {
+  if (!root_) return {};
+  return {this, *root_};
+}
+
+uint32_t YamlDocument::addScalar(std::string_view text, bool quoted, YamlMark mark) {
+  Entry e;
+  e.kind = YamlKind::kScalar;
+  e.quoted = quoted;
+  e.mark = mark;
+  e.text = text;
+  entries_.push_back(e);
+  return static_cast<uint32_t>(entries_.size() - 1);
+}
+
+uint32_t YamlDocument::addNull(YamlMark mark) {
+  Entry e;
+  e.kind = YamlKind::kNull;
+  e.mark = mark;
+  entries_.push_back(e);
+  return static_cast<uint32_t>(entries_.size() - 1);
+}
+
+uint32_t YamlDocument::open(YamlKind kind, YamlMark mark) {
+  Entry e;
+  e.kind = kind;
+  e.mark = mark;
+  e.pendingStart = static_cast<uint32_t>(pending_.size());
+  entries_.push_back(e);
+  return static_cast<uint32_t>(entries_.size() - 1);
+}
+
+void YamlDocument::addChild(std::string_view key, uint32_t node) { pending_.push_back({key, node}); }
+
+void YamlDocument::close(uint32_t collection) {
+  // Children of nested collections were moved out when those closed, so this
+  // collection's own children are exactly the tail of pending_.
+  Entry& e = entries_[collection];
+  e.first = static_cast<uint32_t>(children_.size());
+  e.count = static_cast<uint32_t>(pending_.size() - e.pendingStart);
+  children_.insert(children_.end(), pending_.begin() + e.pendingStart, pending_.end());
+  pending_.resize(e.pendingStart);
+}
+
+std::string_view YamlDocument::own(std::string text) {
+  owned_.push_back(std::move(text));
+  return owned_.back();
+}
+
+void YamlDocument::clear() {
+  entries_.clear();
+  children_.clear();
+  pending_.clear();
+  owned_.clear();
+  root_.reset();
+}
+
+namespace {
+
+YamlMark markOf(const YAML::Node& n) {
+  const YAML::Mark m = n.Mark();
+  if (m.is_null()) return {};
+  return {m.line, m.column};
+}
+
+uint32_t convert(const YAML::Node& n, YamlDocument& out) {
+  switch (n.Type()) {
+    case YAML::NodeType::Scalar:
+      // yaml-cpp tags every non-plain scalar "!"; that is what "quoted" means to us.
+      return out.addScalar(out.own(n.Scalar()), n.Tag() == "!", markOf(n));
+    case YAML::NodeType::Sequence: {
+      const uint32_t seq = out.open(YamlKind::kSequence, markOf(n));
+      for (const auto& item : n) out.addChild({}, convert(item, out));
+      out.close(seq);
+      return seq;
+    }
+    case YAML::NodeType::Map: {
+      const uint32_t map = out.open(YamlKind::kMap, markOf(n));
+      for (const auto& kv : n) {
+        // Keys that are collections have no meaning in a manifest; they read as "".
+        const std::string_view key =
+            kv.first.IsScalar() ? out.own(kv.first.Scalar()) : std::string_view();
+        out.addChild(key, convert(kv.second, out));
+      }
+      out.close(map);
+      return map;
+    }
+    default:
+      return out.addNull(markOf(n));
+  }
+}
+
+}  // namespace
+
+std::optional<YamlError> parseYamlFull(std::string_view text, YamlDocument& out) {
+  out.clear();
+  YAML::Node doc;
+  try {
+    doc = YAML::Load(std::string(text));
+  } catch (const YAML::Exception& e) {
+    YamlError err;
+    if (!e.mark.is_null()) err.mark = {e.mark.line, e.mark.column};
+    err.message = e.msg;
+    return err;
+  }
+  out.setRoot(convert(doc, out));
+  return std::nullopt;
+}
+
+std::optional<YamlError> parseYaml(std::string_view text, YamlDocument& out) {
+  if (parseYamlSubset(text, out)) return std::nullopt;
+  return parseYamlFull(text, out);
+}
+
+}  // namespace svcnft::spec
