@@ -2,6 +2,7 @@
 // 0 success; 1 invalid input (diagnostics on stderr); 2 usage; 3 kernel failure.
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <cstdlib>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -60,6 +61,15 @@ bool loadAndCompile(const std::vector<std::string>& paths, const std::string& no
   return true;
 }
 
+// One-shot commands end here instead of returning: freeing a 10,000-Service IR,
+// its element records and the batch one allocation at a time costs ~0.1-0.2 s
+// that the process exit does for free (measured with /usr/bin/time at 10k x 10).
+[[noreturn]] void exitWithoutFreeing(int code) {
+  std::cout.flush();
+  std::cerr.flush();
+  std::_Exit(code);
+}
+
 int runCompile(const std::vector<std::string>& paths, const std::string& nodeConfig, bool stats) {
   Compiled c;
   if (!loadAndCompile(paths, nodeConfig, c)) return kExitInvalidInput;
@@ -78,7 +88,7 @@ int runCompile(const std::vector<std::string>& paths, const std::string& nodeCon
               << "parse " << parseMs << " ms, compile " << compileMs << " ms, render "
               << millisSince(t2) << " ms\n";
   }
-  return kExitOk;
+  exitWithoutFreeing(kExitOk);
 }
 
 svcnft::Result<svcnft::netlink::Socket> openSocket() {
@@ -112,7 +122,7 @@ int runApply(const std::vector<std::string>& paths, const std::string& nodeConfi
   if (!report->why.empty()) std::cerr << " (" << report->why << ")";
   std::cerr << "; read back " << report->readMs << " ms, diff " << report->planMs << " ms, commit "
             << report->commitMs << " ms, total " << millisSince(t0) << " ms\n";
-  return kExitOk;
+  exitWithoutFreeing(kExitOk);
 }
 
 int runDiff(const std::vector<std::string>& paths, const std::string& nodeConfig) {
