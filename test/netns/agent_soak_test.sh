@@ -110,6 +110,6 @@ tcp_total=$(wc -l <"$tmp/tcp.log"); tcp_failed=$(grep -c FAIL "$tmp/tcp.log")
 udp_total=$(wc -l <"$tmp/udp.log"); udp_failed=$(grep -c FAIL "$tmp/udp.log")
 echo "soak: 1000 endpoint changes in $syncs coalesced syncs; TCP $tcp_total requests, $tcp_failed failed; UDP $udp_total queries, $udp_failed failed"
 [[ $tcp_failed -eq 0 && $udp_failed -eq 0 && $tcp_total -ge 100 && $udp_total -ge 20 ]] || fail "failed requests under load"
-on node1 nft list map inet svcnft backends-v4 | grep -q 198.18.100.20 || fail "churn Service not installed at the end"
+grep -q 198.18.100.20 <<<"$(on node1 nft list map inet svcnft backends-v4)" || fail "churn Service not installed at the end"
 echo "agent_soak: $((failures == 0 ? 1 : 0)) passed, $failures failed"
 [[ $failures -eq 0 ]]

@@ -39,9 +39,11 @@ grep -q "default/nginx-nodeport-service:http" "$tmp/err" && ok ||
 ip netns exec "$ns" nft list ruleset >"$tmp/after"
 cmp -s "$tmp/before" "$tmp/after" && ok || { bad "rejected change altered the ruleset"; diff "$tmp/before" "$tmp/after" | head; }
 # And the same change, not spoiled, goes through.
-ip netns exec "$ns" "$svcnft" apply -f "$tmp/changed.yaml" --node-config "$seed/node-config.yaml" 2>/dev/null &&
-  ip netns exec "$ns" nft list map inet svcnft np-backends-v4 | grep -q 198.18.3.99 && ok ||
-  bad "the unspoiled change did not apply"
+# (The listing is read whole before grep: with pipefail, `nft list | grep -q` fails
+# whenever grep exits before nft has written everything and nft gets SIGPIPE.)
+ip netns exec "$ns" "$svcnft" apply -f "$tmp/changed.yaml" --node-config "$seed/node-config.yaml" 2>"$tmp/err" &&
+  grep -q 198.18.3.99 <<<"$(ip netns exec "$ns" nft list map inet svcnft np-backends-v4)" && ok ||
+  bad "the unspoiled change did not apply: $(cat "$tmp/err")"
 
 echo "rejected_transaction: $passes passed, $failures failed"
 [[ $failures -eq 0 ]]
