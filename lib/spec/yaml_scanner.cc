@@ -66,6 +66,14 @@ class Scanner {
     return at(p) == '#' && p < t_.size() && (p == lineStart_ || t_[p - 1] == ' ');
   }
   bool isSeqEntry() const { return at(pos_) == '-' && endsToken(pos_ + 1); }
+  // t_[start, end) without trailing spaces.
+  std::string_view trimmed(std::size_t start, std::size_t end) const {
+    while (end > start && t_[end - 1] == ' ') --end;
+    return t_.substr(start, end - start);
+  }
+  uint32_t addPlain(std::string_view text, YamlMark at) {
+    return isNullPlain(text) ? doc_.addNull(at) : doc_.addScalar(text, false, at);
+  }
 
   // From the start of a line: skips blank and comment lines and the indentation;
   // false at the end of the document ("..." ends it too).
@@ -207,9 +215,7 @@ class Scanner {
     if (startsIndicator(pos_)) return std::nullopt;
     for (std::size_t p = pos_; p < t_.size() && t_[p] != '\n'; ++p) {
       if (t_[p] == ':' && endsToken(p + 1)) {
-        std::size_t end = p;
-        while (end > pos_ && t_[end - 1] == ' ') --end;
-        std::string_view text = t_.substr(pos_, end - pos_);
+        const std::string_view text = trimmed(pos_, p);
         if (text.find_first_of("[]{}") != std::string_view::npos) return std::nullopt;
         return Key{text, p + 1};
       }
@@ -242,12 +248,10 @@ class Scanner {
         if (t_[p] == ':' && endsToken(p + 1)) return false;  // "a: b: c"
         ++p;
       }
-      std::size_t end = p;
-      while (end > pos_ && t_[end - 1] == ' ') --end;
-      std::string_view text = t_.substr(pos_, end - pos_);
+      const std::string_view text = trimmed(pos_, p);
       if (text.find_first_of("[]{}") != std::string_view::npos) return false;
-      pos_ = end;
-      out = isNullPlain(text) ? doc_.addNull(here) : doc_.addScalar(text, false, here);
+      pos_ += text.size();
+      out = addPlain(text, here);
     }
     return finishLine();
   }
@@ -420,14 +424,8 @@ class Scanner {
       return true;
     }
     if (startsIndicator(pos_)) return false;
-    const std::size_t start = pos_;
-    while (pos_ < t_.size() && std::strchr(":,[]{}\n", t_[pos_]) == nullptr && !isComment(pos_)) {
-      ++pos_;
-    }
+    key = scanFlowPlain();
     if (at(pos_) != ':' || !endsToken(pos_ + 1)) return false;
-    std::size_t end = pos_;
-    while (end > start && t_[end - 1] == ' ') --end;
-    key = t_.substr(start, end - start);
     ++pos_;
     return !key.empty();
   }
@@ -443,16 +441,20 @@ class Scanner {
     }
     if (c == '[' || c == '{') return parseFlow(out);
     if (startsIndicator(pos_)) return false;
+    const std::string_view text = scanFlowPlain();
+    if (at(pos_) == ':' && pos_ < t_.size()) return false;  // "a:b" or a key: not ours
+    out = addPlain(text, here);
+    return true;
+  }
+
+  // A plain scalar inside a flow collection: up to a flow character, a comment or
+  // the line's end (where pos_ stays); returned without trailing spaces.
+  std::string_view scanFlowPlain() {
     const std::size_t start = pos_;
     while (pos_ < t_.size() && std::strchr(":,[]{}\n", t_[pos_]) == nullptr && !isComment(pos_)) {
       ++pos_;
     }
-    if (at(pos_) == ':' && pos_ < t_.size()) return false;  // "a:b" or a key: not ours
-    std::size_t end = pos_;
-    while (end > start && t_[end - 1] == ' ') --end;
-    const std::string_view text = t_.substr(start, end - start);
-    out = isNullPlain(text) ? doc_.addNull(here) : doc_.addScalar(text, false, here);
-    return true;
+    return trimmed(start, pos_);
   }
 
   std::string_view t_;
