@@ -53,18 +53,28 @@ std::string elementComment(const Service& svc, const ServicePort& port) {
 
 class Compiler {
  public:
-  Compiler(const Inputs& in, Diagnostics& diags)
-      : in_(in), diags_(diags), rs_(skeleton::build(in.node)) {}
+  Compiler(const NodeConfig& node, Diagnostics& diags, ir::Ruleset base)
+      : node_(node), diags_(diags), rs_(std::move(base)) {}
 
-  ir::Ruleset run() {
+  ir::Ruleset run(const Inputs& in) {
     addNodeElements();
     std::map<std::string, std::vector<const EndpointSlice*>> slicesByService;
-    for (const auto& s : in_.slices) slicesByService[s.serviceKey()].push_back(&s);
+    for (const auto& s : in.slices) slicesByService[s.serviceKey()].push_back(&s);
     std::vector<const Service*> services;
-    for (const auto& s : in_.services) services.push_back(&s);
+    for (const auto& s : in.services) services.push_back(&s);
     std::sort(services.begin(), services.end(),
               [](const Service* a, const Service* b) { return a->key() < b->key(); });
     for (const Service* svc : services) compileService(*svc, slicesByService[svc->key()]);
+    return finish();
+  }
+
+  ir::Ruleset runOne(const Service& svc, const std::vector<const EndpointSlice*>& slices) {
+    compileService(svc, slices);
+    return finish();
+  }
+
+ private:
+  ir::Ruleset finish() {
     addDynamicChains();
     for (auto& set : rs_.sets) {
       std::stable_sort(set.elements.begin(), set.elements.end(),
@@ -73,7 +83,6 @@ class Compiler {
     return std::move(rs_);
   }
 
- private:
   void add(const std::string& setName, ir::Element e) {
     set(setName).elements.push_back(std::move(e));
   }
@@ -84,12 +93,12 @@ class Compiler {
   }
 
   void addNodeElements() {
-    for (const auto& c : in_.node.clusterCIDRs)
+    for (const auto& c : node_.clusterCIDRs)
       add(name("cluster-cidrs", c.family()), {{c}, {}, {}, ""});
-    for (const auto& c : in_.node.serviceCIDRs)
+    for (const auto& c : node_.serviceCIDRs)
       add(name("service-cidrs", c.family()), {{c}, {}, {}, ""});
     std::set<IpAddress> seen;
-    for (const auto& a : in_.node.nodeIPs) {
+    for (const auto& a : node_.nodeIPs) {
       if (seen.insert(a).second) add(name("nodeport-ips", a.family()), {{a}, {}, {}, ""});
     }
   }
@@ -134,7 +143,7 @@ class Compiler {
       }
       for (const auto& e : slice->endpoints) {
         if (!seen.insert(e.address).second) continue;
-        const bool local = !in_.node.nodeName.empty() && e.nodeName == in_.node.nodeName;
+        const bool local = !node_.nodeName.empty() && e.nodeName == node_.nodeName;
         out.push_back({e.address, port, e.weight, local, e.ready, e.serving, e.terminating});
       }
     }
@@ -330,7 +339,7 @@ class Compiler {
     }
   }
 
-  const Inputs& in_;
+  const NodeConfig& node_;
   Diagnostics& diags_;
   ir::Ruleset rs_;
   std::map<std::tuple<FrontKind, IpFamily, std::vector<ir::Datum>>, const Service*> owners_;
@@ -343,6 +352,18 @@ class Compiler {
 }  // namespace
 
 ir::Ruleset compileRuleset(const Inputs& inputs, Diagnostics& diags) {
-  return Compiler(inputs, diags).run();
+  return Compiler(inputs.node, diags, skeleton::build(inputs.node)).run(inputs);
+}
+
+ir::Ruleset shareBase(const NodeConfig& node) {
+  ir::Ruleset base = skeleton::build(node);
+  base.chains.clear();
+  return base;
+}
+
+ir::Ruleset compileServiceShare(const Service& svc, const std::vector<const EndpointSlice*>& slices,
+                                const NodeConfig& node, const ir::Ruleset& base,
+                                Diagnostics& diags) {
+  return Compiler(node, diags, base).runOne(svc, slices);
 }
 }  // namespace svcnft

@@ -4,6 +4,7 @@
 
 #include "nft/encode.h"
 #include "nft/records.h"
+#include "writer/live_table.h"
 
 namespace svcnft::writer {
 
@@ -32,17 +33,7 @@ void addStaleAffinity(const Installed& installed,
     }
     diff::SetDelta stale;
     stale.set = "affinity" + suffix;
-    for (const auto& r : affinity->second) {
-      if (r.key.size() < 2 * addr) continue;
-      const std::string front = r.key.substr(addr);         // address . proto . port
-      const std::string nodePort = r.key.substr(2 * addr);  // proto . port
-      auto byAddress = endpoints.find(front);
-      auto byNodePort = endpoints.find(nodePort);
-      const std::string endpoint = r.value.substr(0, addr);
-      const bool live = (byAddress != endpoints.end() && byAddress->second.count(endpoint)) ||
-                        (byNodePort != endpoints.end() && byNodePort->second.count(endpoint));
-      if (!live) stale.remove.push_back(r);
-    }
+    stale.remove = staleAffinity(affinity->second, endpoints, /*fronts=*/nullptr, addr);
     if (!stale.remove.empty()) plan.sets.push_back(std::move(stale));
   }
 }

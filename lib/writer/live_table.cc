@@ -1,0 +1,372 @@
+#include "writer/live_table.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "compile/compiler.h"
+#include "nft/records.h"
+
+namespace svcnft::writer {
+
+namespace {
+
+// Packed records: per element [set][flags][key][key end][value][comment], each
+// string preceded by its length in one byte (keys are at most 40 bytes, comments
+// 128, verdicts a chain name). Generated chains are entries of set kChainTag with
+// the chain's name as key.
+constexpr uint8_t kChainTag = 0xff;
+
+struct Entry {
+  uint8_t set = 0;
+  diff::ElementRecord record;
+  auto operator<=>(const Entry&) const = default;
+};
+
+void putString(std::string& out, const std::string& s) {
+  if (s.size() > 255) throw std::logic_error("element field longer than 255 bytes: " + s);
+  out.push_back(static_cast<char>(s.size()));
+  out += s;
+}
+
+void putEntry(std::string& out, const Entry& e) {
+  out.push_back(static_cast<char>(e.set));
+  out.push_back(static_cast<char>(e.record.flags));
+  putString(out, e.record.key);
+  putString(out, e.record.keyEnd);
+  putString(out, e.record.value);
+  putString(out, e.record.comment);
+}
+
+std::vector<Entry> unpack(const std::string& packed) {
+  std::vector<Entry> out;
+  std::size_t at = 0;
+  auto take = [&](std::string& into) {
+    const std::size_t n = static_cast<uint8_t>(packed[at++]);
+    into.assign(packed, at, n);
+    at += n;
+  };
+  while (at < packed.size()) {
+    Entry e;
+    e.set = static_cast<uint8_t>(packed[at++]);
+    e.record.flags = static_cast<uint8_t>(packed[at++]);
+    take(e.record.key);
+    take(e.record.keyEnd);
+    take(e.record.value);
+    take(e.record.comment);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::string sharedId(const Entry& e) {
+  return std::string(1, static_cast<char>(e.set)) + e.record.key;
+}
+
+bool endsWith(const std::string& s, const std::string& tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+}  // namespace
+
+LiveTable::LiveTable(const NodeConfig& node)
+    : table_(node.table), node_(node), base_(shareBase(node)) {
+  for (const auto& s : base_.sets) {
+    SetInfo info;
+    info.name = s.name;
+    info.family = endsWith(s.name, "-v6") ? IpFamily::kV6 : IpFamily::kV4;
+    const std::string stem = s.name.substr(0, s.name.size() - 3);
+    const uint8_t familyBit = info.family == IpFamily::kV6 ? 2 : 0;
+    if (stem == "cluster-ips" || stem == "hairpin") {
+      info.role = Role::kShared;
+    } else if (stem == "service-ips" || stem == "no-endpoints") {
+      info.role = Role::kFront;
+      info.claimSpace = familyBit;
+    } else if (stem == "nodeports" || stem == "np-no-endpoints") {
+      info.role = Role::kFront;
+      info.claimSpace = familyBit | 1;
+    } else if (stem == "target-ports" || stem == "np-target-ports") {
+      info.role = Role::kAffinityFront;
+    } else if (stem == "backends" || stem == "np-backends") {
+      info.role = Role::kBackends;
+    }
+    sets_.push_back(std::move(info));
+  }
+  if (sets_.size() >= kChainTag) throw std::logic_error("too many sets for the packed form");
+}
+
+LiveTable::Pending LiveTable::prepare(const std::vector<ServiceInput>& changed, Diagnostics& diags,
+                                      const ShareObserver& observe, bool operations) const {
+  Pending p;
+  std::set<std::string> changedKeys;
+  for (const auto& in : changed) changedKeys.insert(in.key);
+
+  std::vector<diff::SetDelta> deltas(base_.sets.size());
+  if (operations) {
+    p.adds = base_;
+    for (std::size_t i = 0; i < deltas.size(); ++i) deltas[i].set = base_.sets[i].name;
+  }
+  // Shared entries and chains: how many more (or fewer) Services use each, and one
+  // instance of it to add or remove.
+  std::map<std::string, int> sharedDelta;
+  std::map<std::string, const ir::Element*> sharedNew;
+  std::map<std::string, diff::ElementRecord> sharedOld;
+  std::map<std::string, int> chainDelta;
+  std::map<std::string, const ir::Chain*> chainNew;
+  std::map<std::string, std::string> newClaims;  // claim → Service key
+  std::vector<ir::Ruleset> shares;               // alive until the adds are copied
+  shares.reserve(changed.size());
+  std::map<IpFamily, std::map<std::string, std::set<std::string>>> endpointsNow;
+
+  for (const auto& in : changed) {
+    std::vector<Entry> before;
+    if (auto it = packed_.find(in.key); it != packed_.end()) before = unpack(it->second);
+    std::vector<Entry> after;
+    std::vector<const ir::Element*> afterElements;  // parallel to `after` (null: a chain)
+    if (in.service) {
+      shares.push_back(compileServiceShare(*in.service, in.slices, node_, base_, diags));
+      const ir::Ruleset& share = shares.back();
+      if (observe) observe(in.key, share);
+      for (std::size_t i = 0; i < share.sets.size(); ++i) {
+        const ir::Set& set = share.sets[i];
+        if (set.elements.empty()) continue;
+        std::vector<diff::ElementRecord> recs = nft::desiredRecords(table_, set);
+        for (std::size_t j = 0; j < recs.size(); ++j) {
+          after.push_back({static_cast<uint8_t>(i), std::move(recs[j])});
+          afterElements.push_back(&set.elements[j]);
+        }
+      }
+      for (const auto& c : share.chains) {
+        Entry e;
+        e.set = kChainTag;
+        e.record.key = c.name;
+        after.push_back(std::move(e));
+        afterElements.push_back(nullptr);
+        chainNew.emplace(c.name, &c);
+      }
+    }
+
+    // Claims, shared entries and chains, counted; the Service's own elements, diffed.
+    std::vector<Entry> ownBefore, ownAfter;
+    std::vector<const ir::Element*> ownAfterElements;
+    for (auto& e : before) {
+      if (e.set == kChainTag) {
+        --chainDelta[e.record.key];
+      } else if (sets_[e.set].role == Role::kShared) {
+        const std::string id = sharedId(e);
+        --sharedDelta[id];
+        sharedOld.emplace(id, e.record);
+      } else {
+        if (sets_[e.set].role == Role::kAffinityFront) {
+          p.affinityFronts[sets_[e.set].family].insert(e.record.key);
+        }
+        ownBefore.push_back(std::move(e));
+      }
+    }
+    for (std::size_t i = 0; i < after.size(); ++i) {
+      const Entry& e = after[i];
+      if (e.set == kChainTag) {
+        ++chainDelta[e.record.key];
+        continue;
+      }
+      const SetInfo& info = sets_[e.set];
+      if (info.role == Role::kShared) {
+        const std::string id = sharedId(e);
+        ++sharedDelta[id];
+        sharedNew.emplace(id, afterElements[i]);
+        continue;
+      }
+      if (info.role == Role::kFront) {
+        const std::string claim = std::string(1, static_cast<char>(info.claimSpace)) + e.record.key;
+        auto [it, fresh] = newClaims.emplace(claim, in.key);
+        if (!fresh && it->second != in.key && p.conflict.empty()) {
+          p.conflict = "Services " + it->second + " and " + in.key + " claim the same front";
+        }
+      }
+      if (info.role == Role::kBackends) {
+        const std::size_t addr = info.family == IpFamily::kV4 ? 4 : 16;
+        endpointsNow[info.family][e.record.key.substr(0, e.record.key.size() - 4)].insert(
+            e.record.value.substr(0, addr));
+      }
+      ownAfter.push_back(e);
+      ownAfterElements.push_back(afterElements[i]);
+    }
+
+    std::string packed;
+    for (const auto& e : after) putEntry(packed, e);
+    p.packed.emplace_back(
+        in.key, in.service ? std::optional<std::string>(std::move(packed)) : std::nullopt);
+    if (!operations) continue;
+
+    // Own elements: what left, what came (a changed value is both).
+    std::sort(ownBefore.begin(), ownBefore.end());
+    std::vector<std::size_t> order(ownAfter.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(),
+              [&](std::size_t a, std::size_t b) { return ownAfter[a] < ownAfter[b]; });
+    std::size_t i = 0, j = 0;
+    auto addNew = [&](std::size_t k) {
+      const Entry& e = ownAfter[k];
+      auto& elements = p.adds.sets[e.set].elements;
+      elements.push_back(*ownAfterElements[k]);
+      deltas[e.set].add.push_back(elements.size() - 1);
+    };
+    while (i < ownBefore.size() || j < order.size()) {
+      if (j == order.size() || (i < ownBefore.size() && ownBefore[i] < ownAfter[order[j]])) {
+        deltas[ownBefore[i].set].remove.push_back(ownBefore[i].record);
+        ++i;
+      } else if (i == ownBefore.size() || ownAfter[order[j]] < ownBefore[i]) {
+        addNew(order[j++]);
+      } else {
+        ++i;
+        ++j;
+      }
+    }
+  }
+  for (const auto& [claim, key] : newClaims) {
+    auto owner = owners_.find(claim);
+    if (owner != owners_.end() && !changedKeys.count(owner->second) && p.conflict.empty()) {
+      p.conflict = "Services " + owner->second + " and " + key + " claim the same front";
+    }
+  }
+  if (!p.conflict.empty()) return p;
+
+  for (const auto& [family, fronts] : p.affinityFronts) {
+    for (const auto& front : fronts) {
+      auto it = endpointsNow[family].find(front);
+      p.affinityEndpoints[family][front] =
+          it == endpointsNow[family].end() ? std::set<std::string>{} : it->second;
+    }
+  }
+  if (!operations) return p;
+
+  for (const auto& [id, delta] : sharedDelta) {
+    if (delta == 0) continue;
+    auto it = shared_.find(id);
+    const int now = it == shared_.end() ? 0 : it->second;
+    const uint8_t set = static_cast<uint8_t>(id[0]);
+    if (now == 0 && now + delta > 0) {
+      auto& elements = p.adds.sets[set].elements;
+      elements.push_back(*sharedNew.at(id));
+      deltas[set].add.push_back(elements.size() - 1);
+    } else if (now > 0 && now + delta <= 0) {
+      deltas[set].remove.push_back(sharedOld.at(id));
+    }
+  }
+  for (const auto& [name, delta] : chainDelta) {
+    if (delta == 0) continue;
+    auto it = chainRefs_.find(name);
+    const int now = it == chainRefs_.end() ? 0 : it->second;
+    if (now == 0 && now + delta > 0) {
+      p.adds.chains.push_back(*chainNew.at(name));
+      p.plan.chains.add.push_back(name);
+    } else if (now > 0 && now + delta <= 0) {
+      p.plan.chains.remove.push_back(name);
+    }
+  }
+  for (auto& d : deltas) {
+    if (!d.remove.empty() || !d.add.empty()) p.plan.sets.push_back(std::move(d));
+  }
+  return p;
+}
+
+void LiveTable::commit(Pending&& pending) {
+  // Everything the changed Services had goes first, so a front or an entry that
+  // moves from one of them to another in this sync ends up owned and counted.
+  for (const auto& [key, next] : pending.packed) {
+    auto it = packed_.find(key);
+    if (it == packed_.end()) continue;
+    for (const auto& e : unpack(it->second)) {
+      if (e.set == kChainTag) {
+        if (--chainRefs_[e.record.key] <= 0) chainRefs_.erase(e.record.key);
+        continue;
+      }
+      const SetInfo& info = sets_[e.set];
+      if (info.role == Role::kShared) {
+        const std::string id = sharedId(e);
+        if (--shared_[id] <= 0) shared_.erase(id);
+        continue;
+      }
+      --ownElements_;
+      if (info.role == Role::kFront) {
+        auto owner =
+            owners_.find(std::string(1, static_cast<char>(info.claimSpace)) + e.record.key);
+        if (owner != owners_.end() && owner->second == key) owners_.erase(owner);
+      }
+    }
+    packed_.erase(it);
+  }
+  for (auto& [key, next] : pending.packed) {
+    if (!next) continue;
+    for (const auto& e : unpack(*next)) {
+      if (e.set == kChainTag) {
+        ++chainRefs_[e.record.key];
+        continue;
+      }
+      const SetInfo& info = sets_[e.set];
+      if (info.role == Role::kShared) {
+        ++shared_[sharedId(e)];
+        continue;
+      }
+      ++ownElements_;
+      if (info.role == Role::kFront) {
+        owners_[std::string(1, static_cast<char>(info.claimSpace)) + e.record.key] = key;
+      }
+    }
+    packed_[key] = std::move(*next);
+  }
+}
+
+std::map<std::string, std::vector<diff::ElementRecord>> LiveTable::records() const {
+  std::map<std::string, std::vector<diff::ElementRecord>> out;
+  for (const auto& [key, packed] : packed_) {
+    for (auto& e : unpack(packed)) {
+      if (e.set != kChainTag && sets_[e.set].role != Role::kShared) {
+        out[sets_[e.set].name].push_back(std::move(e.record));
+      }
+    }
+  }
+  for (const auto& [id, count] : shared_) {
+    diff::ElementRecord r;
+    r.key = id.substr(1);
+    out[sets_[static_cast<uint8_t>(id[0])].name].push_back(std::move(r));
+  }
+  for (auto& [name, recs] : out) std::sort(recs.begin(), recs.end());
+  return out;
+}
+
+std::set<std::string> LiveTable::chains() const {
+  std::set<std::string> out;
+  for (const auto& [name, count] : chainRefs_) out.insert(name);
+  return out;
+}
+
+std::vector<diff::ElementRecord> staleAffinity(
+    const std::vector<diff::ElementRecord>& affinity,
+    const std::map<std::string, std::set<std::string>>& endpoints,
+    const std::set<std::string>* fronts, std::size_t addressBytes) {
+  std::vector<diff::ElementRecord> out;
+  auto lists = [&](const std::string& front, const std::string& endpoint) {
+    auto it = endpoints.find(front);
+    return it != endpoints.end() && it->second.count(endpoint) > 0;
+  };
+  for (const auto& r : affinity) {
+    if (r.key.size() < 2 * addressBytes) continue;
+    const std::string byAddress = r.key.substr(addressBytes);       // address . proto . port
+    const std::string byNodePort = r.key.substr(2 * addressBytes);  // proto . port
+    const std::string endpoint = r.value.substr(0, addressBytes);
+    bool stale;
+    if (!fronts) {
+      stale = !lists(byAddress, endpoint) && !lists(byNodePort, endpoint);
+    } else if (fronts->count(byAddress)) {
+      stale = !lists(byAddress, endpoint);
+    } else if (fronts->count(byNodePort)) {
+      stale = !lists(byNodePort, endpoint);
+    } else {
+      continue;  // a front this sync did not touch
+    }
+    if (stale) out.push_back(r);
+  }
+  return out;
+}
+
+}  // namespace svcnft::writer
