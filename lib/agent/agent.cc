@@ -11,6 +11,7 @@
 #include <iostream>
 
 #include "compile/compiler.h"
+#include "compile/skeleton.h"
 #include "netlink/conntrack.h"
 #include "spec/loader.h"
 #include "writer/sync_plan.h"
@@ -27,12 +28,6 @@ double unixNow() {
 }
 
 void log(const std::string& line) { std::cerr << "svcnft agent: " << line << std::endl; }
-
-std::size_t endpointCount(const Inputs& in) {
-  std::size_t n = 0;
-  for (const auto& s : in.slices) n += s.endpoints.size();
-  return n;
-}
 
 }  // namespace
 
@@ -62,11 +57,98 @@ void Agent::sync(bool verify) {
 
   // A file's own problems: logged and counted once; its last good contents stand in.
   Diagnostics fileProblems;
-  spec::Manifests manifests = source_.current(fileProblems);
+  const std::set<std::string> changed = source_.refresh(fileProblems);
   for (const auto& d : fileProblems.all()) log(d.format());
   if (fileProblems.errorCount() > 0) metrics_.inputErrors(fileProblems.errorCount());
+
+  if (!verify && live_ && !source_.inventory().hasConflicts() &&
+      syncServices(changed, start, seen)) {
+    return;
+  }
+  syncAll(verify, changed, start, seen);
+}
+
+bool Agent::syncServices(const std::set<std::string>& changed, TimePoint start,
+                         std::optional<TimePoint> seen) {
+  const Inventory& inventory = source_.inventory();
+  std::vector<writer::ServiceInput> inputs;
+  spec::Manifests orphans;  // slices of Services that are not defined: warned about
+  for (const auto& key : changed) {
+    inputs.push_back(inventory.lookup(key));
+    if (!inputs.back().service) {
+      for (const auto* s : inputs.back().slices) orphans.slices.push_back(*s);
+    }
+  }
+  Diagnostics problems;
+  spec::validate(orphans, node_, problems);
+  std::unordered_map<std::string, UdpFronts> udpNow;
+  auto pending =
+      live_->prepare(inputs, problems, [&](const std::string& key, const ir::Ruleset& share) {
+        UdpFronts u = udpFronts(share);
+        if (!u.empty()) udpNow.emplace(key, std::move(u));
+      });
+  for (const auto& d : problems.all()) log(d.format());
+  if (!pending.conflict.empty() || problems.hasErrors()) return false;
+
+  // Affinity entries pointing at endpoints that left go in the same transaction.
+  for (const auto& [family, fronts] : pending.affinityFronts) {
+    const std::string set = skeleton::name("affinity", family);
+    auto entries = writer::readSetElements(transport_, node_.table, set);
+    if (!entries) {
+      syncFailed("reading " + set + ": " + entries.error().message);
+      return true;
+    }
+    diff::SetDelta stale;
+    stale.set = set;
+    stale.remove = writer::staleAffinity(*entries, pending.affinityEndpoints[family], &fronts,
+                                         family == IpFamily::kV4 ? 4 : 16);
+    if (!stale.remove.empty()) pending.plan.sets.push_back(std::move(stale));
+  }
+
+  if (!pending.plan.empty()) {
+    auto applied = writer::applyPlan(transport_, pending.adds, pending.plan, /*tableExists=*/true);
+    if (!applied) {
+      syncFailed(applied.error().message);
+      return true;
+    }
+  }
+  live_->commit(std::move(pending));
+  trusted_ = true;
+
+  UdpFronts before, after;
+  for (const auto& key : changed) {
+    if (auto it = udpByService_.find(key); it != udpByService_.end()) {
+      before.insert(it->second.begin(), it->second.end());
+      udpByService_.erase(it);
+    }
+    if (auto it = udpNow.find(key); it != udpNow.end()) {
+      after.insert(it->second.begin(), it->second.end());
+      udpByService_.emplace(key, std::move(it->second));
+    }
+  }
+  cleanUdpConntrack(changedFronts(before, after));
+
+  Inputs touched;
+  touched.node = node_;
+  for (const auto& in : inputs) {
+    if (!in.service) continue;
+    touched.services.push_back(*in.service);
+    for (const auto* s : in.slices) touched.slices.push_back(*s);
+  }
+  std::erase_if(healthWanted_, [&](const auto& entry) {
+    return changed.count(entry.second.ns + "/" + entry.second.name) > 0;
+  });
+  healthWanted_.merge(healthChecks(touched));
+  healthChecks_.update(healthWanted_);
+  finishSync(/*full=*/false, live_->elementCount(), start, seen);
+  return true;
+}
+
+void Agent::syncAll(bool verify, const std::set<std::string>& changed, TimePoint start,
+                    std::optional<TimePoint> seen) {
   // Problems between files (a nodePort claimed twice, say) block the sync: the last
   // good ruleset stays until they are fixed.
+  spec::Manifests manifests = source_.inventory().all();
   Diagnostics problems;
   spec::validate(manifests, node_, problems);
   Inputs inputs{std::move(manifests.services), std::move(manifests.slices), node_};
@@ -75,63 +157,96 @@ void Agent::sync(bool verify) {
   for (const auto& d : problems.all()) log(d.format());
   if (problems.hasErrors()) {
     metrics_.inputErrors(problems.errorCount());
-    log(installed_ ? "the inputs do not validate together; the installed rules stay as they are"
-                   : "the inputs do not validate together; nothing installed until they do");
+    log(trusted_ ? "the inputs do not validate together; the installed rules stay as they are"
+                 : "the inputs do not validate together; nothing installed until they do");
+    live_.reset();  // the changes held back are not in it: start over once they validate
     return;
   }
 
-  // What the kernel will hold once this sync commits: the base of the next diff.
-  writer::Installed desired = writer::installedFrom(rs);
-  diff::Plan plan;
-  bool tableMissing = false;
-  if (verify || !installed_) {
-    auto planned = writer::planApply(transport_, rs, desired);
-    if (!planned) {
-      log("reading the kernel: " + planned.error().message);
-      metrics_.syncFailed();
-      verifyAt_ = Clock::now() + options_.minSyncInterval;
-      return;
-    }
-    tableMissing = !planned->tableExists;
-    plan = std::move(planned->plan);
-    lastFullCheck_ = Clock::now();
-  } else {
-    plan = writer::planSync(rs, desired, *installed_);
+  auto planned = writer::planApply(transport_, rs);
+  if (!planned) {
+    syncFailed("reading the kernel: " + planned.error().message);
+    return;
   }
-
-  const bool full = tableMissing || plan.replaceAll;
-  auto applied = writer::applyPlan(transport_, rs, plan, !tableMissing);
+  lastFullCheck_ = Clock::now();
+  const bool full = !planned->tableExists || planned->plan.replaceAll;
+  auto applied = writer::applyPlan(transport_, rs, planned->plan, planned->tableExists);
   if (!applied) {
-    log(applied.error().message);
-    metrics_.syncFailed();
-    installed_.reset();  // trust nothing: the next sync reads the kernel back
-    verifyAt_ = Clock::now() + options_.minSyncInterval;
+    syncFailed(applied.error().message);
     return;
   }
-  const bool changed = applied->kind != writer::ApplyReport::Kind::kUnchanged;
-  if (changed && verify && installed_ && !seen) {
+  const bool differed = applied->kind != writer::ApplyReport::Kind::kUnchanged;
+  if (differed && verify && trusted_ && !seen) {
     // Nothing of ours was pending, yet the kernel differed: someone else changed it.
     metrics_.driftRepaired();
     log("the installed table had been changed by someone else; restored" +
-        (plan.why.empty() ? std::string() : " (" + plan.why + ")"));
+        (planned->plan.why.empty() ? std::string() : " (" + planned->plan.why + ")"));
   }
-  installed_ = std::move(desired);
-  cleanUdpConntrack(rs);
-  healthChecks_.update(healthChecks(inputs));
-  // A sync's parse trees, ruleset and batch are gone by now; give their pages
+  trusted_ = true;
+
+  UdpFronts before;
+  for (const auto& [key, fronts] : udpByService_) before.insert(fronts.begin(), fronts.end());
+  const UdpFronts after = udpFronts(rs);
+  const std::size_t elements = rs.elementCount();
+  rs = {};
+  if (!adoptServices(changed)) live_.reset();
+  cleanUdpConntrack(changedFronts(before, after));
+  healthWanted_ = healthChecks(inputs);
+  healthChecks_.update(healthWanted_);
+  inputs = {};
+  // A full sync's parse trees, ruleset and batch are gone by now; give their pages
   // back, so the resident size between syncs is what the agent keeps.
   malloc_trim(0);
+  finishSync(full, elements, start, seen);
+}
 
+bool Agent::adoptServices(const std::set<std::string>& changed) {
+  const Inventory& inventory = source_.inventory();
+  std::vector<writer::ServiceInput> inputs;
+  if (live_) {
+    for (const auto& key : changed) inputs.push_back(inventory.lookup(key));
+  } else {
+    live_.emplace(node_);
+    udpByService_.clear();
+    for (const auto& key : inventory.serviceKeys()) inputs.push_back(inventory.lookup(key));
+  }
+  for (const auto& in : inputs) udpByService_.erase(in.key);
+  Diagnostics ignored;  // the full compile has reported them already
+  auto pending = live_->prepare(
+      inputs, ignored,
+      [&](const std::string& key, const ir::Ruleset& share) {
+        UdpFronts u = udpFronts(share);
+        if (!u.empty()) udpByService_.emplace(key, std::move(u));
+      },
+      /*operations=*/false);
+  if (!pending.conflict.empty()) {
+    log("keeping Services apart: " + pending.conflict + "; the next sync goes the full way");
+    return false;
+  }
+  live_->commit(std::move(pending));
+  return true;
+}
+
+void Agent::syncFailed(const std::string& why) {
+  log(why);
+  metrics_.syncFailed();
+  live_.reset();  // trust nothing kept: the next sync reads the kernel back
+  trusted_ = false;
+  verifyAt_ = Clock::now() + options_.minSyncInterval;
+}
+
+void Agent::finishSync(bool full, std::size_t elements, TimePoint start,
+                       std::optional<TimePoint> seen) {
+  const Inventory& inventory = source_.inventory();
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   metrics_.observeSync(full, seconds);
-  metrics_.synced(unixNow(), inputs.services.size(), endpointCount(inputs));
+  metrics_.synced(unixNow(), inventory.serviceCount(), inventory.endpointCount());
   if (seen) {
     metrics_.observeProgramming(std::chrono::duration<double>(Clock::now() - *seen).count());
   }
   char status[160];
   std::snprintf(status, sizeof status, "synced %zu services, %zu elements (%s, %.1f ms)",
-                inputs.services.size(), rs.elementCount(), full ? "full" : "partial",
-                seconds * 1000);
+                inventory.serviceCount(), elements, full ? "full" : "partial", seconds * 1000);
   {
     std::lock_guard<std::mutex> l(healthMu_);
     health_.synced = true;
@@ -151,10 +266,7 @@ void Agent::sync(bool verify) {
   }
 }
 
-void Agent::cleanUdpConntrack(const ir::Ruleset& rs) {
-  UdpFronts now = udpFronts(rs);
-  const UdpFronts stale = changed(udpFronts_, now);
-  udpFronts_ = std::move(now);
+void Agent::cleanUdpConntrack(const UdpFronts& stale) {
   if (stale.empty()) return;
   auto deleted = netlink::deleteUdpFlows([&](const netlink::UdpFlow& f) {
     auto it = stale.find({false, f.originalDestination, f.originalPort});

@@ -4,6 +4,10 @@
 // - No kernel change until every input has been read once; at start the
 //   installed table is read back and adopted (no flush, no lost connection).
 // - Changes are coalesced: at most one sync per min-sync-interval, never two at once.
+// - A sync costs what changed: only the Services whose inputs differ are compiled
+//   and diffed (writer::LiveTable), and the transaction holds only their elements.
+//   The full way (compile everything, read the kernel back) is taken at start, for
+//   drift checks, and while the inputs conflict.
 // - Bad input never breaks what works: a file keeps its last good contents; when
 //   the files together do not validate, the last good ruleset stays.
 // - Drift: nf_tables events about our table from anyone else, and a periodic full
@@ -12,9 +16,12 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
+#include <unordered_map>
 
 #include "agent/health_check_ports.h"
 #include "agent/metrics.h"
@@ -24,7 +31,7 @@
 #include "compile/ir.h"
 #include "model/service.h"
 #include "netlink/transport.h"
-#include "writer/installed.h"
+#include "writer/live_table.h"
 
 namespace svcnft::agent {
 
@@ -53,12 +60,25 @@ class Agent {
 
  private:
   using Clock = std::chrono::steady_clock;
-  // One sync: compile the current inputs and make the kernel hold them. `verify`
-  // reads the installed table back instead of trusting what we last wrote.
+  using TimePoint = Clock::time_point;
+  // One sync of whatever changed since the last. `verify` reads the installed
+  // table back instead of trusting what we last committed.
   void sync(bool verify);
-  // After a commit: delete UDP conntrack entries of fronts whose endpoints changed
-  // that no current endpoint answers.
-  void cleanUdpConntrack(const ir::Ruleset& rs);
+  // Only the Services in `changed`; false: this needs the full way.
+  bool syncServices(const std::set<std::string>& changed, TimePoint start,
+                    std::optional<TimePoint> seen);
+  // Everything: compile all inputs, read the kernel back, send the difference.
+  void syncAll(bool verify, const std::set<std::string>& changed, TimePoint start,
+               std::optional<TimePoint> seen);
+  // Brings the per-Service state (table, UDP fronts) up to date with `keys` after a
+  // full sync committed; builds it anew when there is none. False: it could not.
+  bool adoptServices(const std::set<std::string>& changed);
+  // Deletes UDP conntrack entries of `stale` fronts that no current endpoint answers.
+  void cleanUdpConntrack(const UdpFronts& stale);
+  // A sync that committed: metrics, health, sd_notify status, the log line.
+  void finishSync(bool full, std::size_t elements, TimePoint start, std::optional<TimePoint> seen);
+  // A sync the kernel refused or that could not read it: trust nothing kept.
+  void syncFailed(const std::string& why);
 
   Options options_;
   NodeConfig node_;
@@ -68,8 +88,11 @@ class Agent {
   Notifier& notifier_;
   Metrics& metrics_;
 
-  std::optional<writer::Installed> installed_;  // what we last committed
-  UdpFronts udpFronts_;                         // ... and its UDP fronts' endpoints
+  // What we last committed, Service by Service (none: the next sync goes the full way).
+  std::optional<writer::LiveTable> live_;
+  std::unordered_map<std::string, UdpFronts> udpByService_;  // ... its UDP fronts
+  std::map<uint16_t, HealthCheck> healthWanted_;             // ... its health checks
+  bool trusted_ = false;  // the last sync committed: a difference found now is drift
   HealthCheckServers healthChecks_;
   std::optional<Clock::time_point> pendingSince_;
   Clock::time_point lastSyncStart_{};

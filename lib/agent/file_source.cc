@@ -22,11 +22,6 @@ bool isManifest(const fs::path& p) {
   return ext == ".yaml" || ext == ".yml" || ext == ".json";
 }
 
-void append(spec::Manifests& into, const spec::Manifests& from) {
-  into.services.insert(into.services.end(), from.services.begin(), from.services.end());
-  into.slices.insert(into.slices.end(), from.slices.begin(), from.slices.end());
-}
-
 }  // namespace
 
 FileSource::FileSource(std::string dir, NodeConfig node, Diagnostics& diags)
@@ -53,56 +48,76 @@ bool FileSource::consumeEvents() {
       const auto* ev = reinterpret_cast<const inotify_event*>(buf + at);
       // Editors and kubectl write temporary files and rename them into place; only
       // manifest names count, and a file being written counts when it is closed.
-      if (ev->len > 0 && isManifest(ev->name) && !(ev->mask & IN_CREATE)) relevant = true;
-      if (ev->mask & IN_Q_OVERFLOW) relevant = true;
+      if (ev->len > 0 && isManifest(ev->name) && !(ev->mask & IN_CREATE)) {
+        dirty_.insert((fs::path(dir_) / ev->name).string());
+        relevant = true;
+      }
+      if (ev->mask & IN_Q_OVERFLOW) {
+        rescan_ = true;  // events were lost: look at everything
+        relevant = true;
+      }
       at += static_cast<ssize_t>(sizeof(inotify_event) + ev->len);
     }
   }
   return relevant;
 }
 
-spec::Manifests FileSource::current(Diagnostics& problems) {
-  std::set<std::string> present;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(dir_, ec)) {
-    if (!entry.is_regular_file() || !isManifest(entry.path())) continue;
-    const std::string path = entry.path().string();
-    present.insert(path);
-    struct stat st {};
-    if (stat(path.c_str(), &st) != 0) continue;
-    FileState& state = files_[path];
-    const long long mtime = st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
-    if (mtime == state.mtimeNs && st.st_size == state.size) continue;  // unchanged
-    state.mtimeNs = mtime;
-    state.size = st.st_size;
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    spec::Manifests parsed;
-    Diagnostics fileDiags;
-    spec::parseManifestText(text.str(), path, parsed, fileDiags);
-    // This file on its own; conflicts between files are the loop's to find.
-    if (!fileDiags.hasErrors()) spec::validate(parsed, node_, fileDiags);
-    for (const auto& d : fileDiags.all()) {
-      if (d.severity == Severity::kError) {
-        problems.error(d.where, d.message + " (the file's last good contents stay in force)");
-      } else {
-        problems.warning(d.where, d.message);
-      }
-    }
-    if (!fileDiags.hasErrors()) {
-      state.good = std::move(parsed);
-      state.haveGood = true;
+void FileSource::reload(const std::string& path, bool force, Diagnostics& problems,
+                        std::set<std::string>& changed) {
+  auto merge = [&](const std::set<std::string>& keys) { changed.insert(keys.begin(), keys.end()); };
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    files_.erase(path);
+    merge(inventory_.replace(path, {}));  // deleted, or renamed away
+    return;
+  }
+  FileState& state = files_[path];
+  const long long mtime = st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+  if (!force && mtime == state.mtimeNs && st.st_size == state.size) return;  // unchanged
+  state.mtimeNs = mtime;
+  state.size = st.st_size;
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  spec::Manifests parsed;
+  Diagnostics fileDiags;
+  spec::parseManifestText(text.str(), path, parsed, fileDiags);
+  // This file on its own; conflicts between files are the loop's to find.
+  if (!fileDiags.hasErrors()) spec::validate(parsed, node_, fileDiags);
+  for (const auto& d : fileDiags.all()) {
+    if (d.severity == Severity::kError) {
+      problems.error(d.where, d.message + " (the file's last good contents stay in force)");
+    } else {
+      problems.warning(d.where, d.message);
     }
   }
-  for (auto it = files_.begin(); it != files_.end();) {
-    it = present.count(it->first) ? std::next(it) : files_.erase(it);  // deleted files
+  if (!fileDiags.hasErrors()) merge(inventory_.replace(path, std::move(parsed)));
+}
+
+std::set<std::string> FileSource::refresh(Diagnostics& problems) {
+  std::set<std::string> changed;
+  if (rescan_) {
+    rescan_ = false;
+    dirty_.clear();
+    std::set<std::string> present;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(dir_, ec)) {
+      if (!entry.is_regular_file() || !isManifest(entry.path())) continue;
+      present.insert(entry.path().string());
+      reload(entry.path().string(), /*force=*/false, problems, changed);
+    }
+    std::vector<std::string> gone;
+    for (const auto& [path, state] : files_) {
+      if (!present.count(path)) gone.push_back(path);
+    }
+    for (const auto& path : gone) reload(path, false, problems, changed);
+    return changed;
   }
-  spec::Manifests merged;
-  for (const auto& [path, state] : files_) {
-    if (state.haveGood) append(merged, state.good);
-  }
-  return merged;
+  // inotify named these: read them again even if size and time look the same.
+  const std::set<std::string> dirty = std::move(dirty_);
+  dirty_.clear();
+  for (const auto& path : dirty) reload(path, /*force=*/true, problems, changed);
+  return changed;
 }
 
 }  // namespace svcnft::agent

@@ -1,10 +1,13 @@
 // The file source: a directory of manifests (*.yaml, *.yml, *.json), watched with
-// inotify (files written, renamed into place, deleted). A file that fails to parse
-// or validate keeps its last good contents; its errors are reported once per
-// change of the file, not on every sync.
+// inotify (files written, renamed into place, deleted). Only the files inotify
+// names are read again (the whole directory at start and after an event queue
+// overflow), so a change costs the changed file, not the directory. A file that
+// fails to parse or validate keeps its last good contents; its errors are
+// reported once per change of the file, not on every sync.
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 
 #include "agent/source.h"
@@ -23,20 +26,25 @@ class FileSource : public Source {
 
   int fd() const override { return inotify_; }
   bool consumeEvents() override;
-  spec::Manifests current(Diagnostics& problems) override;
+  std::set<std::string> refresh(Diagnostics& problems) override;
+  const Inventory& inventory() const override { return inventory_; }
 
  private:
   struct FileState {
     long long mtimeNs = -1;
     long long size = -1;
-    bool haveGood = false;
-    spec::Manifests good;
   };
+  // Reads one file again if it changed (or `force`), or drops it if it is gone.
+  void reload(const std::string& path, bool force, Diagnostics& problems,
+              std::set<std::string>& changed);
 
   std::string dir_;
   NodeConfig node_;
   int inotify_ = -1;
+  bool rescan_ = true;           // read the whole directory at the next refresh
+  std::set<std::string> dirty_;  // files inotify named since the last refresh
   std::map<std::string, FileState> files_;
+  Inventory inventory_;  // each file's last good contents
 };
 
 }  // namespace svcnft::agent

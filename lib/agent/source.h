@@ -3,8 +3,11 @@
 // touching the loop.
 #pragma once
 
+#include <set>
+#include <string>
+
+#include "agent/inventory.h"
 #include "common/diagnostics.h"
-#include "spec/loader.h"
 
 namespace svcnft::agent {
 
@@ -15,9 +18,13 @@ class Source {
   virtual int fd() const = 0;
   // Reads what made fd() readable; true if the inputs may now differ.
   virtual bool consumeEvents() = 0;
-  // The inputs now: for each part (a file), its last contents that loaded cleanly.
-  // Problems found since the last call go to `problems`, each reported once.
-  virtual spec::Manifests current(Diagnostics& problems) = 0;
+  // Takes in what changed since the last call (the first call reads everything)
+  // and returns the keys of the Services whose inputs differ now. Problems found
+  // go to `problems`, each reported once; a part with problems keeps its last
+  // contents that loaded cleanly.
+  virtual std::set<std::string> refresh(Diagnostics& problems) = 0;
+  // The inputs as of the last refresh().
+  virtual const Inventory& inventory() const = 0;
 };
 
 }  // namespace svcnft::agent

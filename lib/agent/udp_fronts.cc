@@ -51,7 +51,7 @@ UdpFronts udpFronts(const ir::Ruleset& rs) {
   return out;
 }
 
-UdpFronts changed(const UdpFronts& before, const UdpFronts& after) {
+UdpFronts changedFronts(const UdpFronts& before, const UdpFronts& after) {
   UdpFronts out;
   for (const auto& [key, had] : before) {
     auto it = after.find(key);

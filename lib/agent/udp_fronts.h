@@ -22,6 +22,6 @@ UdpFronts udpFronts(const ir::Ruleset& rs);
 // changed), each with the endpoints it has now: a flow to such a front that is not
 // answered by one of them is stale: it goes to a pod that left, or it was made
 // before the front had endpoints and so was never DNATed at all.
-UdpFronts changed(const UdpFronts& before, const UdpFronts& after);
+UdpFronts changedFronts(const UdpFronts& before, const UdpFronts& after);
 
 }  // namespace svcnft::agent

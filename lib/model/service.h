@@ -34,6 +34,7 @@ struct ServicePort {
   uint16_t nodePort = 0;          // 0: none
   SourceLocation where;
   SourceLocation nodePortWhere;
+  bool operator==(const ServicePort&) const = default;
 };
 
 struct Service {
@@ -57,6 +58,7 @@ struct Service {
   SourceLocation where;
 
   std::string key() const { return ns + "/" + name; }
+  bool operator==(const Service&) const = default;
 };
 
 struct Endpoint {
@@ -67,12 +69,14 @@ struct Endpoint {
   std::string nodeName;
   std::string zone;
   int weight = 1;  // svcnft.io/weights; 0 = draining
+  bool operator==(const Endpoint&) const = default;
 };
 
 struct EndpointPort {
   std::string name;
   Protocol protocol = Protocol::kTcp;
   uint16_t port = 0;
+  bool operator==(const EndpointPort&) const = default;
 };
 
 struct EndpointSlice {
@@ -85,6 +89,7 @@ struct EndpointSlice {
   SourceLocation where;
 
   std::string serviceKey() const { return ns + "/" + serviceName; }
+  bool operator==(const EndpointSlice&) const = default;
 };
 
 struct PortRange {

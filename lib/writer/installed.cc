@@ -72,23 +72,31 @@ Result<Installed> readInstalled(netlink::Transport& sock, const std::string& tab
   if (!rules) return rules.error();
 
   for (const auto& name : setNames) {
-    auto& records = out.elements[name];
-    auto elems = sock.dump(request(NFT_MSG_GETSETELEM,
-                                   [&](nlmsghdr* nlh) {
-                                     nft::SetPtr f(nftnl_set_alloc());
-                                     nftnl_set_set_str(f.get(), NFTNL_SET_TABLE, table.c_str());
-                                     nftnl_set_set_str(f.get(), NFTNL_SET_NAME, name.c_str());
-                                     nftnl_set_elems_nlmsg_build_payload(nlh, f.get());
-                                   }),
-                           [&](const nlmsghdr* m) {
-                             nft::SetPtr s(nftnl_set_alloc());
-                             if (nftnl_set_elems_nlmsg_parse(m, s.get()) < 0) return;
-                             for (auto& r : nft::recordsOf(s.get()))
-                               records.push_back(std::move(r));
-                           });
+    auto elems = readSetElements(sock, table, name);
     if (!elems) return elems.error();
+    out.elements[name] = std::move(*elems);
   }
   return out;
+}
+
+Result<std::vector<diff::ElementRecord>> readSetElements(netlink::Transport& sock,
+                                                         const std::string& table,
+                                                         const std::string& set) {
+  std::vector<diff::ElementRecord> records;
+  auto elems = sock.dump(request(NFT_MSG_GETSETELEM,
+                                 [&](nlmsghdr* nlh) {
+                                   nft::SetPtr f(nftnl_set_alloc());
+                                   nftnl_set_set_str(f.get(), NFTNL_SET_TABLE, table.c_str());
+                                   nftnl_set_set_str(f.get(), NFTNL_SET_NAME, set.c_str());
+                                   nftnl_set_elems_nlmsg_build_payload(nlh, f.get());
+                                 }),
+                         [&](const nlmsghdr* m) {
+                           nft::SetPtr s(nftnl_set_alloc());
+                           if (nftnl_set_elems_nlmsg_parse(m, s.get()) < 0) return;
+                           for (auto& r : nft::recordsOf(s.get())) records.push_back(std::move(r));
+                         });
+  if (!elems) return elems.error();
+  return records;
 }
 
 }  // namespace svcnft::writer

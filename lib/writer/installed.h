@@ -20,5 +20,9 @@ struct Installed {
 };
 
 Result<Installed> readInstalled(netlink::Transport& sock, const std::string& table);
+// One set's elements (the agent reads the affinity maps this way).
+Result<std::vector<diff::ElementRecord>> readSetElements(netlink::Transport& sock,
+                                                         const std::string& table,
+                                                         const std::string& set);
 
 }  // namespace svcnft::writer

@@ -6,7 +6,7 @@
 #include "test_support.h"
 
 using svcnft::IpAddress;
-using svcnft::agent::changed;
+using svcnft::agent::changedFronts;
 using svcnft::agent::udpFronts;
 
 namespace {
@@ -45,11 +45,11 @@ TEST_CASE("UDP fronts: ClusterIP and NodePort, TCP left out", "[conntrack]") {
 TEST_CASE("a replaced endpoint marks its fronts changed; nothing else does", "[conntrack]") {
   const auto before = udpFronts(compileWith("198.18.2.11"));
   const auto after = udpFronts(compileWith("198.18.3.11"));
-  const auto c = changed(before, after);
+  const auto c = changedFronts(before, after);
   CHECK(c.size() == 2);
   CHECK(c.at({false, *IpAddress::parse("198.18.100.53"), 53}) ==
         std::set<IpAddress>{*IpAddress::parse("198.18.3.11")});
-  CHECK(changed(after, after).empty());
+  CHECK(changedFronts(after, after).empty());
   // First sync after a start: every front is new, so flows made before it are checked.
-  CHECK(changed({}, after).size() == 2);
+  CHECK(changedFronts({}, after).size() == 2);
 }

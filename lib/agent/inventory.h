@@ -1,0 +1,58 @@
+// The agent's inputs, part by part (a file), indexed by Service: which Service
+// object and which EndpointSlices each "namespace/name" has now. Replacing a part
+// names the Services whose objects differ, so a sync recompiles only those.
+//
+// Order is the batch compile's: parts by name, objects in part order. Problems
+// between parts that only the full validation words well (a Service defined twice,
+// a nodePort/protocol used twice) are counted, not resolved: while any exists,
+// hasConflicts() is true and the agent syncs the full way, which reports them.
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "spec/loader.h"
+#include "writer/live_table.h"
+
+namespace svcnft::agent {
+
+class Inventory {
+ public:
+  // The part's contents now (empty: the part is gone). Returns the keys of the
+  // Services whose Service object or slices changed.
+  std::set<std::string> replace(const std::string& part, spec::Manifests contents);
+
+  // A Service's inputs now: its first definition (in part order) and all its slices.
+  writer::ServiceInput lookup(const std::string& key) const;
+  // Every key with a Service, in order.
+  std::vector<std::string> serviceKeys() const;
+  // Everything, merged in part order, as the batch compile reads it.
+  spec::Manifests all() const;
+
+  bool hasConflicts() const { return duplicated_ > 0 || nodePortsReused_ > 0; }
+  std::size_t serviceCount() const { return serviceCount_; }
+  std::size_t endpointCount() const { return endpointCount_; }
+
+ private:
+  struct Entry {
+    // (part, object) pairs, kept in part order then object order.
+    std::vector<std::pair<const std::string*, const Service*>> services;
+    std::vector<std::pair<const std::string*, const EndpointSlice*>> slices;
+  };
+  void index(const std::string& part, const spec::Manifests& m, int sign);
+  void countNodePorts(const Service& svc, int sign);
+
+  std::map<std::string, spec::Manifests> parts_;
+  std::unordered_map<std::string, Entry> byKey_;
+  std::map<std::pair<Protocol, uint16_t>, int> nodePortUses_;
+  int duplicated_ = 0;       // keys with more than one Service definition
+  int nodePortsReused_ = 0;  // nodePorts claimed more than once
+  std::size_t serviceCount_ = 0;
+  std::size_t endpointCount_ = 0;
+};
+
+}  // namespace svcnft::agent
