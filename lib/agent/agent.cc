@@ -146,56 +146,61 @@ bool Agent::syncServices(const std::set<std::string>& changed, TimePoint start,
 
 void Agent::syncAll(bool verify, const std::set<std::string>& changed, TimePoint start,
                     std::optional<TimePoint> seen) {
-  // Problems between files (a nodePort claimed twice, say) block the sync: the last
-  // good ruleset stays until they are fixed.
-  spec::Manifests manifests = source_.inventory().all();
-  Diagnostics problems;
-  spec::validate(manifests, node_, problems);
-  Inputs inputs{std::move(manifests.services), std::move(manifests.slices), node_};
-  ir::Ruleset rs;
-  if (!problems.hasErrors()) rs = compileRuleset(inputs, problems);
-  for (const auto& d : problems.all()) log(d.format());
-  if (problems.hasErrors()) {
-    metrics_.inputErrors(problems.errorCount());
-    log(trusted_ ? "the inputs do not validate together; the installed rules stay as they are"
-                 : "the inputs do not validate together; nothing installed until they do");
-    live_.reset();  // the changes held back are not in it: start over once they validate
-    return;
-  }
+  bool full = false;
+  std::size_t elements = 0;
+  UdpFronts after;
+  {
+    // Problems between files (a nodePort claimed twice, say) block the sync: the
+    // last good ruleset stays until they are fixed.
+    spec::Manifests manifests = source_.inventory().all();
+    Diagnostics problems;
+    spec::validate(manifests, node_, problems);
+    Inputs inputs{std::move(manifests.services), std::move(manifests.slices), node_};
+    ir::Ruleset rs;
+    if (!problems.hasErrors()) rs = compileRuleset(inputs, problems);
+    for (const auto& d : problems.all()) log(d.format());
+    if (problems.hasErrors()) {
+      metrics_.inputErrors(problems.errorCount());
+      log(trusted_ ? "the inputs do not validate together; the installed rules stay as they are"
+                   : "the inputs do not validate together; nothing installed until they do");
+      live_.reset();  // the changes held back are not in it: start over once they validate
+      return;
+    }
 
-  auto planned = writer::planApply(transport_, rs);
-  if (!planned) {
-    syncFailed("reading the kernel: " + planned.error().message);
-    return;
+    auto planned = writer::planApply(transport_, rs);
+    if (!planned) {
+      syncFailed("reading the kernel: " + planned.error().message);
+      return;
+    }
+    lastFullCheck_ = Clock::now();
+    full = !planned->tableExists || planned->plan.replaceAll;
+    auto applied = writer::applyPlan(transport_, rs, planned->plan, planned->tableExists);
+    if (!applied) {
+      syncFailed(applied.error().message);
+      return;
+    }
+    const bool differed = applied->kind != writer::ApplyReport::Kind::kUnchanged;
+    if (differed && verify && trusted_ && !seen) {
+      // Nothing of ours was pending, yet the kernel differed: someone else changed it.
+      metrics_.driftRepaired();
+      log("the installed table had been changed by someone else; restored" +
+          (planned->plan.why.empty() ? std::string() : " (" + planned->plan.why + ")"));
+    }
+    trusted_ = true;
+    after = udpFronts(rs);
+    elements = rs.elementCount();
+    healthWanted_ = healthChecks(inputs);
   }
-  lastFullCheck_ = Clock::now();
-  const bool full = !planned->tableExists || planned->plan.replaceAll;
-  auto applied = writer::applyPlan(transport_, rs, planned->plan, planned->tableExists);
-  if (!applied) {
-    syncFailed(applied.error().message);
-    return;
-  }
-  const bool differed = applied->kind != writer::ApplyReport::Kind::kUnchanged;
-  if (differed && verify && trusted_ && !seen) {
-    // Nothing of ours was pending, yet the kernel differed: someone else changed it.
-    metrics_.driftRepaired();
-    log("the installed table had been changed by someone else; restored" +
-        (planned->plan.why.empty() ? std::string() : " (" + planned->plan.why + ")"));
-  }
-  trusted_ = true;
-
+  // The full sync's inputs, ruleset and batch are gone: what is kept from here on
+  // is allocated into free space that is contiguous again, not between them.
+  malloc_trim(0);
   UdpFronts before;
   for (const auto& [key, fronts] : udpByService_) before.insert(fronts.begin(), fronts.end());
-  const UdpFronts after = udpFronts(rs);
-  const std::size_t elements = rs.elementCount();
-  rs = {};
   if (!adoptServices(changed)) live_.reset();
   cleanUdpConntrack(changedFronts(before, after));
-  healthWanted_ = healthChecks(inputs);
   healthChecks_.update(healthWanted_);
-  inputs = {};
-  // A full sync's parse trees, ruleset and batch are gone by now; give their pages
-  // back, so the resident size between syncs is what the agent keeps.
+  // Give the pages freed since back, so the resident size between syncs is what the
+  // agent keeps.
   malloc_trim(0);
   finishSync(full, elements, start, seen);
 }

@@ -37,12 +37,12 @@ void putEntry(std::string& out, const Entry& e) {
   putString(out, e.record.comment);
 }
 
-std::vector<Entry> unpack(const std::string& packed) {
+std::vector<Entry> unpack(std::string_view packed) {
   std::vector<Entry> out;
   std::size_t at = 0;
   auto take = [&](std::string& into) {
     const std::size_t n = static_cast<uint8_t>(packed[at++]);
-    into.assign(packed, at, n);
+    into.assign(packed.substr(at, n));
     at += n;
   };
   while (at < packed.size()) {
@@ -113,8 +113,10 @@ LiveTable::Pending LiveTable::prepare(const std::vector<ServiceInput>& changed, 
   std::map<std::string, int> chainDelta;
   std::map<std::string, const ir::Chain*> chainNew;
   std::map<std::string, std::string> newClaims;  // claim → Service key
-  std::vector<ir::Ruleset> shares;               // alive until the adds are copied
-  shares.reserve(changed.size());
+  // Shares stay alive until the adds are copied, when there are adds to build.
+  // Otherwise each goes at once, so that over thousands of Services the packed
+  // records kept are not scattered between dead shares (RSS, not just heap use).
+  std::vector<ir::Ruleset> shares;
   std::map<IpFamily, std::map<std::string, std::set<std::string>>> endpointsNow;
 
   for (const auto& in : changed) {
@@ -122,9 +124,9 @@ LiveTable::Pending LiveTable::prepare(const std::vector<ServiceInput>& changed, 
     if (auto it = packed_.find(in.key); it != packed_.end()) before = unpack(it->second);
     std::vector<Entry> after;
     std::vector<const ir::Element*> afterElements;  // parallel to `after` (null: a chain)
+    ir::Ruleset share;
     if (in.service) {
-      shares.push_back(compileServiceShare(*in.service, in.slices, node_, base_, diags));
-      const ir::Ruleset& share = shares.back();
+      share = compileServiceShare(*in.service, in.slices, node_, base_, diags);
       if (observe) observe(in.key, share);
       for (std::size_t i = 0; i < share.sets.size(); ++i) {
         const ir::Set& set = share.sets[i];
@@ -191,11 +193,12 @@ LiveTable::Pending LiveTable::prepare(const std::vector<ServiceInput>& changed, 
       ownAfterElements.push_back(afterElements[i]);
     }
 
-    std::string packed;
-    for (const auto& e : after) putEntry(packed, e);
-    p.packed.emplace_back(
-        in.key, in.service ? std::optional<std::string>(std::move(packed)) : std::nullopt);
+    Pending::Next next{in.key, in.service == nullptr, p.records.size(), 0};
+    for (const auto& e : after) putEntry(p.records, e);
+    next.size = p.records.size() - next.offset;
+    p.next.push_back(std::move(next));
     if (!operations) continue;
+    shares.push_back(std::move(share));  // element pointers stay valid: buffers move
 
     // Own elements: what left, what came (a changed value is both).
     std::sort(ownBefore.begin(), ownBefore.end());
@@ -272,8 +275,8 @@ LiveTable::Pending LiveTable::prepare(const std::vector<ServiceInput>& changed, 
 void LiveTable::commit(Pending&& pending) {
   // Everything the changed Services had goes first, so a front or an entry that
   // moves from one of them to another in this sync ends up owned and counted.
-  for (const auto& [key, next] : pending.packed) {
-    auto it = packed_.find(key);
+  for (const auto& next : pending.next) {
+    auto it = packed_.find(next.key);
     if (it == packed_.end()) continue;
     for (const auto& e : unpack(it->second)) {
       if (e.set == kChainTag) {
@@ -290,14 +293,15 @@ void LiveTable::commit(Pending&& pending) {
       if (info.role == Role::kFront) {
         auto owner =
             owners_.find(std::string(1, static_cast<char>(info.claimSpace)) + e.record.key);
-        if (owner != owners_.end() && owner->second == key) owners_.erase(owner);
+        if (owner != owners_.end() && owner->second == next.key) owners_.erase(owner);
       }
     }
     packed_.erase(it);
   }
-  for (auto& [key, next] : pending.packed) {
-    if (!next) continue;
-    for (const auto& e : unpack(*next)) {
+  for (const auto& next : pending.next) {
+    if (next.gone) continue;
+    const std::string_view records(pending.records.data() + next.offset, next.size);
+    for (const auto& e : unpack(records)) {
       if (e.set == kChainTag) {
         ++chainRefs_[e.record.key];
         continue;
@@ -309,11 +313,13 @@ void LiveTable::commit(Pending&& pending) {
       }
       ++ownElements_;
       if (info.role == Role::kFront) {
-        owners_[std::string(1, static_cast<char>(info.claimSpace)) + e.record.key] = key;
+        owners_[std::string(1, static_cast<char>(info.claimSpace)) + e.record.key] = next.key;
       }
     }
-    packed_[key] = std::move(*next);
+    packed_[next.key] = std::string(records);
   }
+  pending.next.clear();
+  pending.records.clear();
 }
 
 std::map<std::string, std::vector<diff::ElementRecord>> LiveTable::records() const {

@@ -22,6 +22,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -62,7 +63,16 @@ class LiveTable {
 
    private:
     friend class LiveTable;
-    std::vector<std::pair<std::string, std::optional<std::string>>> packed;  // key → new state
+    // Each changed Service's records, packed one after the other into one buffer:
+    // no small allocation outlives prepare(), so what commit() keeps is not
+    // scattered between prepare()'s freed shares (RSS, not just heap use).
+    struct Next {
+      std::string key;
+      bool gone = false;
+      std::size_t offset = 0, size = 0;
+    };
+    std::vector<Next> next;
+    std::string records;
   };
 
   // Called with each changed Service's new share as it is compiled (for what else
