@@ -111,6 +111,7 @@ bool Agent::syncServices(const std::set<std::string>& changed, TimePoint start,
       syncFailed(applied.error().message);
       return true;
     }
+    drainOwnEvents();
   }
   live_->commit(std::move(pending));
   trusted_ = true;
@@ -179,6 +180,7 @@ void Agent::syncAll(bool verify, const std::set<std::string>& changed, TimePoint
       syncFailed(applied.error().message);
       return;
     }
+    drainOwnEvents();
     const bool differed = applied->kind != writer::ApplyReport::Kind::kUnchanged;
     if (differed && verify && trusted_ && !seen) {
       // Nothing of ours was pending, yet the kernel differed: someone else changed it.
@@ -230,6 +232,13 @@ bool Agent::adoptServices(const std::set<std::string>& changed) {
   }
   live_->commit(std::move(pending));
   return true;
+}
+
+void Agent::drainOwnEvents() {
+  // Someone else's change in the same moment still shows; read it soon.
+  if (monitor_.changedBySomeoneElseAfterOwn(node_.table, transport_.portId()) && !verifyAt_) {
+    verifyAt_ = Clock::now() + std::chrono::milliseconds(20);
+  }
 }
 
 void Agent::syncFailed(const std::string& why) {

@@ -77,6 +77,9 @@ class Agent {
   void cleanUdpConntrack(const UdpFronts& stale);
   // A sync that committed: metrics, health, sd_notify status, the log line.
   void finishSync(bool full, std::size_t elements, TimePoint start, std::optional<TimePoint> seen);
+  // Reads the events our own transaction caused, so its overrun of the event
+  // socket is not taken for drift (that cost a second full sync after each start).
+  void drainOwnEvents();
   // A sync the kernel refused or that could not read it: trust nothing kept.
   void syncFailed(const std::string& why);
 

@@ -175,13 +175,21 @@ Monitor::~Monitor() {
 int Monitor::fd() const { return mnl_socket_get_fd(socket_); }
 
 bool Monitor::changedBySomeoneElse(const std::string& table, uint32_t ignorePort) {
+  return read(table, ignorePort, /*overrunIsChange=*/true);
+}
+
+bool Monitor::changedBySomeoneElseAfterOwn(const std::string& table, uint32_t ignorePort) {
+  return read(table, ignorePort, /*overrunIsChange=*/false);
+}
+
+bool Monitor::read(const std::string& table, uint32_t ignorePort, bool overrunIsChange) {
   bool changed = false;
   std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE * 4);
   for (;;) {
     const ssize_t n = mnl_socket_recvfrom(socket_, buf.data(), buf.size());
     if (n < 0) {
-      if (errno == ENOBUFS) {  // events were lost: assume the worst
-        changed = true;
+      if (errno == ENOBUFS) {  // events were lost: assume the worst, unless told
+        changed = changed || overrunIsChange;
         continue;
       }
       break;  // EAGAIN: drained

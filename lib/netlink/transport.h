@@ -80,9 +80,15 @@ class Monitor {
   // Reads what is pending; true if some event, sent by a port other than
   // `ignorePort`, concerned table `table` (or the socket overran and anything may have).
   bool changedBySomeoneElse(const std::string& table, uint32_t ignorePort);
+  // The same, right after a transaction of our own: an overrun now is taken to be
+  // that transaction's own events (a full install at 10,000 Services sends ~200,000
+  // element events), not a sign of someone else's change; the periodic full check
+  // covers the window.
+  bool changedBySomeoneElseAfterOwn(const std::string& table, uint32_t ignorePort);
 
  private:
   explicit Monitor(mnl_socket* s) : socket_(s) {}
+  bool read(const std::string& table, uint32_t ignorePort, bool overrunIsChange);
   mnl_socket* socket_ = nullptr;
 };
 
