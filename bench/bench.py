@@ -14,9 +14,10 @@ parse+compile alone and the agent's RSS. A command still running after the cap
 And first-packet latency: TCP connect p50/p99 over 5,000 connections from a client
 namespace to the first and the last of S Services, against the backend's own
 address through the same node without DNAT (bench/connect_latency.cc).
-Usage: bench.py SVCNFT CONNECT_LATENCY [--quick] [--out docs/benchmarks.md]"""
+Usage: bench.py SVCNFT CONNECT_LATENCY [--quick] [--cases SxE,...] [--out docs/benchmarks.md]"""
 import argparse
 import ipaddress
+import math
 import os
 import re
 import shutil
@@ -29,18 +30,36 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 CAP = 600  # seconds per command
 
 
-def sh(cmd, timeout=CAP, stdin=None):
-    """Runs cmd under /usr/bin/time; returns (seconds, peak KB, stdout+stderr) or None on timeout."""
+def sh(cmd, timeout=CAP, stdin=None, quiet=False):
+    """Runs cmd under /usr/bin/time; returns (seconds, peak KB, stdout+stderr) or None on
+    timeout. quiet: stdout is thrown away (a dump of millions of elements)."""
     fmt = "SVCNFT_TIME %e %M"
     try:
-        p = subprocess.run(["/usr/bin/time", "-f", fmt] + cmd, stdin=stdin, capture_output=True,
-                           text=True, timeout=timeout)
+        p = subprocess.run(["/usr/bin/time", "-f", fmt] + cmd, stdin=stdin, text=True,
+                           stdout=subprocess.DEVNULL if quiet else subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=timeout)
     except subprocess.TimeoutExpired:
         return None
     m = re.search(r"SVCNFT_TIME ([\d.]+) (\d+)", p.stderr)
     if p.returncode != 0 or not m:
         raise RuntimeError("%s failed (%d): %s" % (" ".join(cmd), p.returncode, p.stderr[-2000:]))
-    return float(m.group(1)), int(m.group(2)), p.stdout + p.stderr
+    return float(m.group(1)), int(m.group(2)), (p.stdout or "") + p.stderr
+
+
+def settle(limit=90):
+    """Waits until the machine is idle (under 10% CPU over half a second, at most
+    `limit` s): a deleted namespace's tables are torn down by the kernel in the
+    background, and that must not be billed to the next measurement."""
+    def busy_idle():
+        v = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+        return sum(v) - v[3] - v[4], v[3] + v[4]
+    deadline = time.time() + limit
+    while time.time() < deadline:
+        b1, i1 = busy_idle()
+        time.sleep(0.5)
+        b2, i2 = busy_idle()
+        if (b2 - b1) <= 0.1 * max(1, (b2 - b1) + (i2 - i1)):
+            return
 
 
 class Netns:
@@ -48,6 +67,7 @@ class Netns:
         self.name = "svcnft-bench-%d-%d" % (os.getpid(), int(time.time() * 1000) % 100000)
 
     def __enter__(self):
+        settle()
         subprocess.run(["ip", "netns", "add", self.name], check=True)
         subprocess.run(["ip", "-n", self.name, "link", "set", "lo", "up"], check=True)
         return self
@@ -60,8 +80,10 @@ class Netns:
 
 
 def objects(ns):
-    """Chains, sets, rules and elements the kernel holds, counted from `nft list ruleset`."""
-    out = subprocess.run(ns.cmd("nft", "list", "ruleset"), capture_output=True, text=True).stdout
+    """Chains, sets and rules the kernel holds, counted from `nft --terse list ruleset`
+    (without elements: listing millions of them takes nft minutes)."""
+    out = subprocess.run(ns.cmd("nft", "--terse", "list", "ruleset"), capture_output=True,
+                         text=True).stdout
     chains = len(re.findall(r"^\s*chain ", out, re.M))
     sets = len(re.findall(r"^\s*(set|map) ", out, re.M))
     rules = 0
@@ -84,20 +106,72 @@ def ipt_objects(ns, tool):
     return (len(re.findall(r"^:", out, re.M)), 0, len(re.findall(r"^-A ", out, re.M)))
 
 
+COMPETITORS = [
+    # (name, shape written by gen_competitors.py, full-sync command, change command, objects)
+    ("classic nft", "classic", lambda d: ["nft", "-f", os.path.join(d, "classic.nft")],
+     lambda d: ["nft", "-f", os.path.join(d, "classic-change.nft")], objects),
+    ("kp 1.36 nft", "kp136", lambda d: ["nft", "-f", os.path.join(d, "kp136.nft")],
+     lambda d: ["nft", "-f", os.path.join(d, "kp136-change.nft")], objects),
+    ("iptables-nft", "iptables", lambda d: ["iptables-nft-restore", os.path.join(d, "iptables.rules")],
+     lambda d: ["iptables-nft-restore", "--noflush", os.path.join(d, "iptables-change.rules")],
+     lambda ns: ipt_objects(ns, "iptables-nft-restore")),
+    ("iptables-legacy", "iptables",
+     lambda d: ["iptables-legacy-restore", os.path.join(d, "iptables.rules")],
+     lambda d: ["iptables-legacy-restore", "--noflush", os.path.join(d, "iptables-change.rules")],
+     lambda ns: ipt_objects(ns, "iptables-legacy-restore")),
+]
+
+# tool -> [(S, E, full sync seconds or None for "did not finish")], filled as cases run.
+HISTORY = {}
+
+
+def not_run(tool, s, e):
+    """Why `tool` is not run at S x E (None: run it). A case is skipped when a smaller
+    one already did not finish, or when its time, extrapolated from the two nearest
+    smaller cases along S (same E) or along E (same S), is past the cap: each such
+    case would otherwise spend the whole cap to say "did not finish"."""
+    past = HISTORY.get(tool, [])
+    for ps, pe, t in past:
+        if t is None and ps <= s and pe <= e:
+            return "not run: %d x %d did not finish" % (ps, pe)
+    guesses = []
+    for axis in ("S", "E"):
+        line = sorted((ps if axis == "S" else pe, t) for ps, pe, t in past
+                      if t is not None and (pe == e and ps < s if axis == "S" else ps == s and pe < e))
+        if len(line) < 2 or line[-2][1] < 0.05:
+            continue
+        (x1, t1), (x2, t2) = line[-2], line[-1]
+        x = s if axis == "S" else e
+        size = (lambda v: v) if axis == "S" else (lambda v: v + 1)  # E: endpoints plus the Service
+        k = min(2.5, max(0.5, math.log(t2 / t1) / math.log(size(x2) / size(x1))))
+        guesses.append((t2 * (size(x) / size(x2)) ** k, t2, x2, axis, k))
+    if guesses:
+        guess = max(guesses)
+        if guess[0] > CAP:
+            return "not run: predicted %.0f s from %.1f s at %s = %d (growth ^%.1f)" % (
+                guess[0], guess[1], guess[3], guess[2], guess[4])
+    return None
+
+
 def run_case(svcnft, s, e, work):
     d = os.path.join(work, "%d-%d" % (s, e))
     subprocess.run([sys.executable, os.path.join(HERE, "gen_manifests.py"), "--services", str(s),
                     "--endpoints", str(e), "--out", d], check=True)
-    subprocess.run([sys.executable, os.path.join(HERE, "gen_competitors.py"), "--services", str(s),
-                    "--endpoints", str(e), "--out", d], check=True)
+    skip = {tool: not_run(tool, s, e) for tool, *_ in COMPETITORS}
+    shapes = sorted({shape for tool, shape, *_ in COMPETITORS if not skip[tool]})
+    if shapes:
+        subprocess.run([sys.executable, os.path.join(HERE, "gen_competitors.py"), "--services",
+                        str(s), "--endpoints", str(e), "--out", d, "--only"] + shapes, check=True)
     man, node = os.path.join(d, "manifests.yaml"), os.path.join(d, "node-config.yaml")
     changed = os.path.join(d, "changed.yaml")
+    # Service 0's endpoint 5 (or its last) moves, as in gen_competitors.py's -change files.
+    moved = str(ipaddress.IPv4Address(int(ipaddress.IPv4Address("198.19.0.0")) + min(5, e - 1)))
     with open(man) as f, open(changed, "w") as g:
-        g.write(f.read().replace('"%s"' % "198.19.0.5", '"198.19.250.5"', 1))
+        g.write(f.read().replace('"%s"' % moved, '"198.19.250.5"', 1))
     rows = []
 
     # svcnft
-    r = sh([svcnft, "compile", "-f", man, "--node-config", node, "--stats"])
+    r = sh([svcnft, "compile", "-f", man, "--node-config", node, "--stats"], quiet=True)
     parse = float(re.search(r"parse ([\d.]+) ms", r[2]).group(1))
     comp = float(re.search(r"compile ([\d.]+) ms", r[2]).group(1))
     with Netns() as ns:
@@ -112,24 +186,19 @@ def run_case(svcnft, s, e, work):
                            "compile %.0f ms; agent RSS %s MB" % (commit, ch_commit, parse, comp,
                                                                    rss)))
     # competitors
-    for tool, full_cmd, change_cmd, objf in [
-            ("classic nft", ["nft", "-f", os.path.join(d, "classic.nft")],
-             ["nft", "-f", os.path.join(d, "classic-change.nft")], objects),
-            ("kp 1.36 nft", ["nft", "-f", os.path.join(d, "kp136.nft")],
-             ["nft", "-f", os.path.join(d, "kp136-change.nft")], objects),
-            ("iptables-nft", ["iptables-nft-restore", os.path.join(d, "iptables.rules")],
-             ["iptables-nft-restore", "--noflush", os.path.join(d, "iptables-change.rules")],
-             lambda ns: ipt_objects(ns, "iptables-nft-restore")),
-            ("iptables-legacy", ["iptables-legacy-restore", os.path.join(d, "iptables.rules")],
-             ["iptables-legacy-restore", "--noflush", os.path.join(d, "iptables-change.rules")],
-             lambda ns: ipt_objects(ns, "iptables-legacy-restore"))]:
+    for tool, shape, full_cmd, change_cmd, objf in COMPETITORS:
+        if skip[tool]:
+            HISTORY.setdefault(tool, []).append((s, e, None))
+            rows.append(dict(tool=tool, full=None, why=skip[tool]))
+            continue
         with Netns() as ns:
-            full = sh(ns.cmd(*full_cmd))
+            full = sh(ns.cmd(*full_cmd(d)))
+            HISTORY.setdefault(tool, []).append((s, e, full[0] if full else None))
             if full is None:
-                rows.append(dict(tool=tool, full=None))
+                rows.append(dict(tool=tool, full=None, why="past the %d s cap" % CAP))
                 continue
             obj = objf(ns)
-            ch = sh(ns.cmd(*change_cmd))
+            ch = sh(ns.cmd(*change_cmd(d)))
             rows.append(dict(tool=tool, full=full[0], kb=full[1], obj=obj,
                              change=ch[0] if ch else None, extra=""))
     shutil.rmtree(d, ignore_errors=True)
@@ -278,9 +347,12 @@ def main():
     ap.add_argument("connect_latency")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--out", default=None)
+    ap.add_argument("--cases", default=None, help="SxE,... instead of the grid (e.g. 100x1,100x10)")
     a = ap.parse_args()
     cases = [(1000, 10), (10000, 10)] if a.quick else \
         [(s, e) for s in (1000, 10000, 50000) for e in (1, 10, 100)]
+    if a.cases:
+        cases = [tuple(int(v) for v in c.split("x")) for c in a.cases.split(",")]
     work = tempfile.mkdtemp(prefix="svcnft-bench-")
     lines = ["| S x E | loader | full sync s | vs classic | peak MB | chains / sets / rules | "
              "one-endpoint change s | vs classic | notes |",
@@ -291,9 +363,15 @@ def main():
             classic = next(r for r in rows if r["tool"] == "classic nft")
             for r in rows:
                 if r["full"] is None:
-                    lines.append("| %d x %d | %s | did not finish | | | | | | |" % (s, e, r["tool"]))
+                    lines.append("| %d x %d | %s | did not finish | | | | | | %s |" % (
+                        s, e, r["tool"], r["why"]))
                     continue
-                ratio = lambda k: ("%.1fx" % (classic[k] / r[k])) if classic.get(k) and r.get(k) else ""
+                def ratio(k):
+                    if classic.get(k) and r.get(k):
+                        return "%.1fx" % (classic[k] / r[k])
+                    if k == "full" and classic["full"] is None:  # classic: past the cap
+                        return "> %.0fx" % (CAP / r[k])
+                    return ""
                 lines.append("| %d x %d | %s | %s | %s | %.0f | %d / %d / %d | %s | %s | %s |" % (
                     s, e, r["tool"], fmt_s(r["full"]), ratio("full"), r["kb"] / 1024,
                     r["obj"][0], r["obj"][1], r["obj"][2], fmt_s(r["change"]), ratio("change"),
@@ -338,8 +416,12 @@ def main():
                     "Ratios: how many times faster than kube-proxy's classic nftables shape loaded "
                     "with `nft -f` (higher is better). Full sync into an empty namespace; the "
                     "change moves one endpoint of one Service (svcnft: `svcnft apply`, which also "
-                    "reads the table back and diffs; the transaction alone is in the notes).\n\n%s\n"
-                    % (" --quick" if a.quick else "", time.strftime("%Y-%m-%d"), machine, table))
+                    "reads the table back and diffs; the transaction alone is in the notes). "
+                    "A command still running after %d s did not finish; a case is not run when a "
+                    "smaller one did not finish or when its time, extrapolated from the two "
+                    "nearest smaller cases, is past that cap (the note says so).\n\n%s\n"
+                    % (" --quick" if a.quick else "", time.strftime("%Y-%m-%d"), machine, CAP,
+                       table))
 
 
 if __name__ == "__main__":

@@ -18,7 +18,12 @@ import os
 
 VIP = int(ipaddress.IPv4Address("198.18.128.0"))
 EP = int(ipaddress.IPv4Address("198.19.0.0"))
-MOVED = "198.19.250.5"  # what service 0's endpoint 5 becomes in every -change file
+MOVED = "198.19.250.5"  # what service 0's endpoint changed() becomes in every -change file
+
+
+def changed(e):
+    """The endpoint of service 0 that every -change file moves (5, or the last one)."""
+    return min(5, e - 1)
 
 
 def ip(base, i):
@@ -54,10 +59,10 @@ def classic(out, services, e):
 
 
 def classic_change(out, e):
-    a = MOVED
-    out.write("flush chain ip kube-proxy endpoint-0-5\n"
-              "add rule ip kube-proxy endpoint-0-5 ip saddr %s jump mark-for-masquerade\n"
-              "add rule ip kube-proxy endpoint-0-5 meta l4proto tcp dnat to %s:8080\n" % (a, a))
+    a, c = MOVED, "endpoint-0-%d" % changed(e)
+    out.write("flush chain ip kube-proxy %s\n"
+              "add rule ip kube-proxy %s ip saddr %s jump mark-for-masquerade\n"
+              "add rule ip kube-proxy %s meta l4proto tcp dnat to %s:8080\n" % (c, c, a, c, a))
 
 
 def kp136(out, services, e):
@@ -74,7 +79,7 @@ def kp136(out, services, e):
 
 def kp136_change(out, services, e):
     eps = endpoints(0, e)
-    eps[5 % e] = MOVED
+    eps[changed(e)] = MOVED
     out.write("flush chain ip kube-proxy service-0\n"
               "add rule ip kube-proxy service-0 meta l4proto tcp dnat ip to numgen random mod %d map { %s }\n"
               % (e, ", ".join("%d : %s . 8080" % (j, a) for j, a in enumerate(eps))))
@@ -101,11 +106,11 @@ def iptables(out, services, e):
     w("COMMIT\n")
 
 
-def iptables_change(out):
+def iptables_change(out, e):
     # iptables-restore --noflush, as kube-proxy's partial syncs do: rewrite one chain.
-    a = MOVED
-    out.write("*nat\n:KUBE-SEP-0-5 - [0:0]\n-A KUBE-SEP-0-5 -s %s/32 -j KUBE-MARK-MASQ\n"
-              "-A KUBE-SEP-0-5 -p tcp -m tcp -j DNAT --to-destination %s:8080\nCOMMIT\n" % (a, a))
+    a, c = MOVED, "KUBE-SEP-0-%d" % changed(e)
+    out.write("*nat\n:%s - [0:0]\n-A %s -s %s/32 -j KUBE-MARK-MASQ\n"
+              "-A %s -p tcp -m tcp -j DNAT --to-destination %s:8080\nCOMMIT\n" % (c, c, a, c, a))
 
 
 def main():
@@ -113,20 +118,22 @@ def main():
     ap.add_argument("--services", type=int, required=True)
     ap.add_argument("--endpoints", type=int, default=10)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--only", nargs="*", default=["classic", "kp136", "iptables"],
+                    help="shapes to write (the benchmark skips those it will not run)")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
-    with open(os.path.join(a.out, "classic.nft"), "w") as f:
-        classic(f, a.services, a.endpoints)
-    with open(os.path.join(a.out, "classic-change.nft"), "w") as f:
-        classic_change(f, a.endpoints)
-    with open(os.path.join(a.out, "kp136.nft"), "w") as f:
-        kp136(f, a.services, a.endpoints)
-    with open(os.path.join(a.out, "kp136-change.nft"), "w") as f:
-        kp136_change(f, a.services, a.endpoints)
-    with open(os.path.join(a.out, "iptables.rules"), "w") as f:
-        iptables(f, a.services, a.endpoints)
-    with open(os.path.join(a.out, "iptables-change.rules"), "w") as f:
-        iptables_change(f)
+    writers = {
+        "classic": [("classic.nft", lambda f: classic(f, a.services, a.endpoints)),
+                    ("classic-change.nft", lambda f: classic_change(f, a.endpoints))],
+        "kp136": [("kp136.nft", lambda f: kp136(f, a.services, a.endpoints)),
+                  ("kp136-change.nft", lambda f: kp136_change(f, a.services, a.endpoints))],
+        "iptables": [("iptables.rules", lambda f: iptables(f, a.services, a.endpoints)),
+                     ("iptables-change.rules", lambda f: iptables_change(f, a.endpoints))],
+    }
+    for shape in a.only:
+        for name, write in writers[shape]:
+            with open(os.path.join(a.out, name), "w") as f:
+                write(f)
 
 
 if __name__ == "__main__":
