@@ -76,11 +76,51 @@ class Compiler {
  private:
   ir::Ruleset finish() {
     addDynamicChains();
-    for (auto& set : rs_.sets) {
-      std::stable_sort(set.elements.begin(), set.elements.end(),
-                       [](const ir::Element& a, const ir::Element& b) { return a.key < b.key; });
-    }
+    for (auto& set : rs_.sets) sortByKey(set.elements);
     return std::move(rs_);
+  }
+
+  // Elements in key order (the dump's order), equal keys as added. Compares keys as
+  // order-preserving bytes and moves each element once: comparing variants and
+  // moving elements inside the sort were a quarter of a 50,000-Service compile.
+  static void sortByKey(std::vector<ir::Element>& elements) {
+    std::vector<std::string> keys(elements.size());
+    for (std::size_t i = 0; i < elements.size(); ++i) {
+      for (const auto& d : elements[i].key) appendSortable(keys[i], d);
+    }
+    std::vector<std::size_t> order(elements.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t a, std::size_t b) { return keys[a] < keys[b]; });
+    std::vector<ir::Element> sorted;
+    sorted.reserve(elements.size());
+    for (std::size_t i : order) sorted.push_back(std::move(elements[i]));
+    elements.swap(sorted);
+  }
+
+  // A field as bytes that compare like the field: its kind, then its value, big
+  // endian, fixed length per kind (so a key's bytes compare like the key).
+  static void appendSortable(std::string& out, const ir::Datum& d) {
+    out.push_back(static_cast<char>(d.index()));
+    auto big = [&](uint32_t v, int bytes) {
+      for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+    };
+    auto address = [&](const IpAddress& a) {
+      out.push_back(static_cast<char>(a.family()));
+      out.append(reinterpret_cast<const char*>(a.bytes().data()), a.bytes().size());
+    };
+    if (const auto* a = std::get_if<IpAddress>(&d)) {
+      address(*a);
+    } else if (const auto* c = std::get_if<Cidr>(&d)) {
+      address(c->base());
+      big(static_cast<uint32_t>(c->prefixLength()), 1);
+    } else if (const auto* p = std::get_if<Protocol>(&d)) {
+      big(static_cast<uint32_t>(*p), 1);
+    } else if (const auto* port = std::get_if<ir::Port>(&d)) {
+      big(port->value, 2);
+    } else {
+      big(std::get<ir::Integer>(d).value, 4);
+    }
   }
 
   void add(const std::string& setName, ir::Element e) {
