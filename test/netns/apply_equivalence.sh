@@ -19,16 +19,8 @@ trap 'ip netns del "$a" 2>/dev/null; ip netns del "$b" 2>/dev/null; rm -rf "$tmp
 passes=0
 failures=0
 ok() { passes=$((passes + 1)); }
-# nft list with its top-level blocks (sets, chains) sorted: chains added by an
-# incremental apply are listed after the older ones, which is no difference.
-listed() {
-  ip netns exec "$1" nft list table inet "$2" | python3 -c '
-import sys
-text = sys.stdin.read()
-body = text[text.index("{") + 1:text.rindex("}")]
-blocks = [b.strip("\n") for b in body.split("\n\n") if b.strip()]
-print("\n\n".join(sorted(blocks)))'
-}
+# shellcheck source=cluster_lib.sh
+source "$root/test/netns/cluster_lib.sh"  # listed
 bad() { echo "FAIL: $1"; failures=$((failures + 1)); }
 
 for dir in "$root"/examples/*/; do

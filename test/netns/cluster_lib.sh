@@ -5,6 +5,7 @@
 #   get NAME ARGS...     curl from NAME, bounded to 2 s
 #   pass MSG / fail MSG  count and print a result (passes, failures)
 #   until_ok SECONDS CMD...  retry CMD every 20 ms for at most SECONDS; print the wait in ms
+#   listed NETNS TABLE   `nft list table inet TABLE` with its sets and chains sorted
 passes=0
 failures=0
 
@@ -28,4 +29,15 @@ until_ok() {
     sleep 0.02
   done
   echo $(( ($(date +%s%N) - start) / 1000000 ))
+}
+
+# nft list with its top-level blocks (sets, chains) sorted: chains added by an
+# incremental apply are listed after the older ones, which is no difference.
+listed() {
+  ip netns exec "$1" nft list table inet "$2" | python3 -c '
+import sys
+text = sys.stdin.read()
+body = text[text.index("{") + 1:text.rindex("}")]
+blocks = [b.strip("\n") for b in body.split("\n\n") if b.strip()]
+print("\n\n".join(sorted(blocks)))'
 }
