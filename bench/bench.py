@@ -282,6 +282,7 @@ def first_packet(svcnft, latency_tool, services, work, count=5000):
                    ("direct", "198.18.1.11")]
         out = {}
         for name, addr in targets:
+            settle()  # no namespace teardown of an earlier case billed to this target
             subprocess.run(on("client", latency_tool, addr, "80", "200"), capture_output=True)  # warm up
             r = subprocess.run(on("client", latency_tool, addr, "80", str(count)), capture_output=True,
                                text=True, timeout=CAP)

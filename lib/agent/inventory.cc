@@ -29,11 +29,19 @@ bool sameObjects(const std::vector<const T*>& a, const std::vector<const T*>& b)
                     [](const T* x, const T* y) { return *x == *y; });
 }
 
+// Adds (sign > 0) or removes one object of `part` in an entry's list, keeping the
+// list in part order, then object order (one part's objects sit in one vector).
 template <typename T>
-void sortByPart(std::vector<std::pair<const std::string*, const T*>>& v) {
-  std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) {
+void edit(std::vector<std::pair<const std::string*, const T*>>& list, const std::string& part,
+          const T& object, int sign) {
+  if (sign < 0) {
+    std::erase(list, std::make_pair(&part, &object));
+    return;
+  }
+  list.emplace_back(&part, &object);
+  std::sort(list.begin(), list.end(), [](const auto& a, const auto& b) {
     if (a.first != b.first) return *a.first < *b.first;
-    return a.second < b.second;  // one part's objects sit in one vector, in order
+    return a.second < b.second;
   });
 }
 
@@ -94,25 +102,11 @@ void Inventory::index(const std::string& part, const spec::Manifests& m, int sig
   };
   for (const auto& s : m.services) {
     countNodePorts(s, sign);
-    touch(s.key(), [&](Entry& e) {
-      if (sign > 0) {
-        e.services.emplace_back(&part, &s);
-        sortByPart(e.services);
-      } else {
-        std::erase(e.services, std::make_pair(&part, &s));
-      }
-    });
+    touch(s.key(), [&](Entry& e) { edit(e.services, part, s, sign); });
   }
   for (const auto& s : m.slices) {
     endpointCount_ += sign > 0 ? s.endpoints.size() : -s.endpoints.size();
-    touch(s.serviceKey(), [&](Entry& e) {
-      if (sign > 0) {
-        e.slices.emplace_back(&part, &s);
-        sortByPart(e.slices);
-      } else {
-        std::erase(e.slices, std::make_pair(&part, &s));
-      }
-    });
+    touch(s.serviceKey(), [&](Entry& e) { edit(e.slices, part, s, sign); });
   }
 }
 
