@@ -97,13 +97,15 @@ svcnft::Result<svcnft::netlink::Socket> openSocket() {
   return sock;
 }
 
-int runApply(const std::vector<std::string>& paths, const std::string& nodeConfig) {
+int runApply(const std::vector<std::string>& paths, const std::string& nodeConfig, bool refill) {
   Compiled c;
   if (!loadAndCompile(paths, nodeConfig, c)) return kExitInvalidInput;
   auto sock = openSocket();
   if (!sock) return kExitKernel;
   const auto t0 = Clock::now();
-  auto report = svcnft::writer::apply(sock.value(), c.rs);
+  auto report = svcnft::writer::apply(
+      sock.value(), c.rs,
+      refill ? svcnft::writer::ReadBack::kNever : svcnft::writer::ReadBack::kAuto);
   if (!report) {
     std::cerr << "svcnft: " << report.error().message << "\n";
     return kExitKernel;
@@ -112,6 +114,7 @@ int runApply(const std::vector<std::string>& paths, const std::string& nodeConfi
   const char* what = report->kind == Kind::kInstalled     ? "installed"
                      : report->kind == Kind::kReplaced    ? "replaced"
                      : report->kind == Kind::kIncremental ? "updated"
+                     : report->kind == Kind::kRefilled    ? "refilled"
                                                           : "unchanged";
   std::cerr << "svcnft: " << what << " table inet " << c.rs.table << ": "
             << c.inputs.services.size() << " services, " << c.rs.elementCount() << " elements";
@@ -130,7 +133,7 @@ int runDiff(const std::vector<std::string>& paths, const std::string& nodeConfig
   if (!loadAndCompile(paths, nodeConfig, c)) return kExitInvalidInput;
   auto sock = openSocket();
   if (!sock) return kExitKernel;
-  auto planned = svcnft::writer::planApply(sock.value(), c.rs);
+  auto planned = svcnft::writer::planApply(sock.value(), c.rs, svcnft::writer::ReadBack::kAlways);
   if (!planned) {
     std::cerr << "svcnft: " << planned.error().message << "\n";
     return kExitKernel;
@@ -274,6 +277,10 @@ int main(int argc, char** argv) {
       "apply", "install the ruleset in one atomic transaction (replacing ours if present)");
   apply->add_option("-f,--filename", paths, "manifest file or directory (repeatable)")->required();
   apply->add_option("--node-config", nodeConfig, "node config YAML");
+  bool refill = false;
+  apply->add_flag("--refill", refill,
+                  "do not read the installed elements back: flush and refill every set in the "
+                  "transaction (the default past 200,000 elements, where reading back is slow)");
 
   CLI::App* diffCmd = app.add_subcommand("diff", "print what apply would change, changing nothing");
   diffCmd->add_option("-f,--filename", paths, "manifest file or directory (repeatable)")
@@ -309,7 +316,7 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   if (compile->parsed()) return runCompile(paths, nodeConfig, stats);
-  if (apply->parsed()) return runApply(paths, nodeConfig);
+  if (apply->parsed()) return runApply(paths, nodeConfig, refill);
   if (cleanup->parsed()) return runCleanup(table);
   if (diffCmd->parsed()) return runDiff(paths, nodeConfig);
   if (show->parsed()) return runShow(table);

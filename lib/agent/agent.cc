@@ -115,6 +115,7 @@ bool Agent::syncServices(const std::set<std::string>& changed, TimePoint start,
   }
   live_->commit(std::move(pending));
   trusted_ = true;
+  noteSynced();
 
   UdpFronts before, after;
   for (const auto& key : changed) {
@@ -174,14 +175,16 @@ void Agent::syncAll(bool verify, const std::set<std::string>& changed, TimePoint
       return;
     }
     lastFullCheck_ = Clock::now();
-    full = !planned->tableExists || planned->plan.replaceAll;
+    full = !planned->tableExists || planned->plan.replaceAll || planned->plan.refill;
     auto applied = writer::applyPlan(transport_, rs, planned->plan, planned->tableExists);
     if (!applied) {
       syncFailed(applied.error().message);
       return;
     }
     drainOwnEvents();
-    const bool differed = applied->kind != writer::ApplyReport::Kind::kUnchanged;
+    // A refill (a table too large to read back) says nothing about what differed.
+    const bool differed = applied->kind != writer::ApplyReport::Kind::kUnchanged &&
+                          applied->kind != writer::ApplyReport::Kind::kRefilled;
     if (differed && verify && trusted_ && !seen) {
       // Nothing of ours was pending, yet the kernel differed: someone else changed it.
       metrics_.driftRepaired();
@@ -189,6 +192,7 @@ void Agent::syncAll(bool verify, const std::set<std::string>& changed, TimePoint
           (planned->plan.why.empty() ? std::string() : " (" + planned->plan.why + ")"));
     }
     trusted_ = true;
+    noteSynced();
     after = udpFronts(rs);
     elements = rs.elementCount();
     healthWanted_ = healthChecks(inputs);
@@ -234,6 +238,21 @@ bool Agent::adoptServices(const std::set<std::string>& changed) {
   return true;
 }
 
+void Agent::noteSynced() {
+  auto gen = writer::generation(transport_);
+  if (gen) {
+    syncedGeneration_ = *gen;
+  } else {
+    syncedGeneration_.reset();
+  }
+}
+
+bool Agent::nothingCommittedSinceSync() {
+  if (!syncedGeneration_) return false;
+  auto gen = writer::generation(transport_);
+  return gen && *gen == *syncedGeneration_;
+}
+
 void Agent::drainOwnEvents() {
   // Someone else's change in the same moment still shows; read it soon.
   if (monitor_.changedBySomeoneElseAfterOwn(node_.table, transport_.portId()) && !verifyAt_) {
@@ -246,6 +265,7 @@ void Agent::syncFailed(const std::string& why) {
   metrics_.syncFailed();
   live_.reset();  // trust nothing kept: the next sync reads the kernel back
   trusted_ = false;
+  syncedGeneration_.reset();
   verifyAt_ = Clock::now() + options_.minSyncInterval;
 }
 
@@ -353,8 +373,12 @@ int Agent::run() {
       notifier_.watchdog();
       lastWatchdog = t;
     }
-    const bool verify =
-        (verifyAt_ && t >= *verifyAt_) || t >= lastFullCheck_ + options_.fullCheckPeriod;
+    const bool suspected = verifyAt_ && t >= *verifyAt_;
+    bool verify = suspected || t >= lastFullCheck_ + options_.fullCheckPeriod;
+    if (verify && !suspected && nothingCommittedSinceSync()) {
+      lastFullCheck_ = t;  // the periodic check: no transaction since ours, nothing to read
+      verify = false;
+    }
     const bool due = pendingSince_ && t >= lastSyncStart_ + options_.minSyncInterval;
     if (verify || due) {
       if (verify) verifyAt_.reset();

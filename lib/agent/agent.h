@@ -77,6 +77,11 @@ class Agent {
   void cleanUdpConntrack(const UdpFronts& stale);
   // A sync that committed: metrics, health, sd_notify status, the log line.
   void finishSync(bool full, std::size_t elements, TimePoint start, std::optional<TimePoint> seen);
+  // Remembers the ruleset generation once the kernel holds what we synced...
+  void noteSynced();
+  // ... so that a periodic check can tell nobody committed anything since, and skip
+  // reading the table back (a dump costs the table's size squared in the kernel).
+  bool nothingCommittedSinceSync();
   // Reads the events our own transaction caused, so its overrun of the event
   // socket is not taken for drift (that cost a second full sync after each start).
   void drainOwnEvents();
@@ -96,6 +101,7 @@ class Agent {
   std::unordered_map<std::string, UdpFronts> udpByService_;  // ... its UDP fronts
   std::map<uint16_t, HealthCheck> healthWanted_;             // ... its health checks
   bool trusted_ = false;  // the last sync committed: a difference found now is drift
+  std::optional<uint32_t> syncedGeneration_;  // the ruleset generation after it
   HealthCheckServers healthChecks_;
   std::optional<Clock::time_point> pendingSince_;
   Clock::time_point lastSyncStart_{};

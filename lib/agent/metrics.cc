@@ -10,7 +10,9 @@ double bucketBound(std::size_t i) { return 0.001 * static_cast<double>(1u << i);
 
 std::string number(double v) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.9g", v);
+  // Nine significant digits keep bucket bounds short ("0.005"); a Unix timestamp
+  // needs its seconds and milliseconds (with %.9g it moved in steps of 10 s).
+  std::snprintf(buf, sizeof buf, v >= 1e6 ? "%.3f" : "%.9g", v);
   return buf;
 }
 

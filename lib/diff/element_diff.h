@@ -39,12 +39,15 @@ struct ChainDelta {
 // swapped whole, still in one transaction.
 struct Plan {
   bool replaceAll = false;
+  // Every static set is flushed and filled again in the transaction: the installed
+  // elements were not read back (too many to read; see writer::kReadBackLimit).
+  bool refill = false;
   std::string why;
   std::vector<SetDelta> sets;
   ChainDelta chains;
 
   bool empty() const {
-    return !replaceAll && sets.empty() && chains.add.empty() && chains.remove.empty();
+    return !replaceAll && !refill && sets.empty() && chains.add.empty() && chains.remove.empty();
   }
 };
 

@@ -144,7 +144,7 @@ Result<int> Socket::dump(const std::vector<uint8_t>& request,
       if (nlh->nlmsg_type == NLMSG_DONE) return messages;
       if (nlh->nlmsg_type == NLMSG_ERROR) {
         const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
-        if (err->error == 0) continue;
+        if (err->error == 0) return messages;  // the ack of a plain get: its reply came first
         return sysError("dump", -err->error);
       }
       ++messages;

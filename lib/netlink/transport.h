@@ -37,7 +37,8 @@ class Transport {
   // Sends `batch` (a complete BATCH_BEGIN..BATCH_END buffer) in one sendmsg and
   // reads replies until each of the `acks` messages that asked for one has answered.
   virtual Result<TransactionResult> transact(const std::vector<uint8_t>& batch, int acks) = 0;
-  // Sends one dump request and calls `onMessage` for every reply message.
+  // Sends one dump request (or a get that asks for an ack) and calls `onMessage`
+  // for every reply message.
   virtual Result<int> dump(const std::vector<uint8_t>& request,
                            const std::function<void(const nlmsghdr*)>& onMessage) = 0;
   // The netlink port the kernel names as the origin of our changes in its events.

@@ -193,7 +193,7 @@ Batch incremental(const ir::Ruleset& rs, const diff::Plan& plan, uint32_t firstS
       std::set<std::string> names;
       for (const auto& r : run) names.insert(r.comment);
       b.add(
-          s->dynamic ? kMsgDestroySetElem : NFT_MSG_DELSETELEM, 0,
+          s->dynamic ? kMsgDestroySetElem : static_cast<uint16_t>(NFT_MSG_DELSETELEM), 0,
           [&](nlmsghdr* nlh) {
             SetPtr p = encodeDeletes(table, d.set, run);
             nftnl_set_elems_nlmsg_build_payload(nlh, p.get());

@@ -22,7 +22,8 @@ std::vector<uint8_t> request(uint16_t type, Build&& build) {
 
 }  // namespace
 
-Result<Installed> readInstalled(netlink::Transport& sock, const std::string& table) {
+Result<Installed> readInstalled(netlink::Transport& sock, const std::string& table,
+                                ElementScope scope) {
   Installed out;
   std::vector<std::string> setNames;
   auto sets = sock.dump(request(NFT_MSG_GETSET,
@@ -37,7 +38,10 @@ Result<Installed> readInstalled(netlink::Transport& sock, const std::string& tab
                           if (table != nftnl_set_get_str(s.get(), NFTNL_SET_TABLE)) return;
                           const std::string name = nftnl_set_get_str(s.get(), NFTNL_SET_NAME);
                           out.sets[name] = nft::signatureOf(s.get());
-                          setNames.push_back(name);
+                          const bool dynamic =
+                              nftnl_set_is_set(s.get(), NFTNL_SET_FLAGS) &&
+                              (nftnl_set_get_u32(s.get(), NFTNL_SET_FLAGS) & NFT_SET_EVAL);
+                          if (scope == ElementScope::kAll || dynamic) setNames.push_back(name);
                         });
   if (!sets) return sets.error();
 

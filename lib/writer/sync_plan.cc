@@ -44,8 +44,10 @@ diff::Plan planSync(const ir::Ruleset& rs, const Installed& installed) {
   return planSync(rs, installedFrom(rs), installed);
 }
 
-diff::Plan planSync(const ir::Ruleset& rs, const Installed& desired, const Installed& installed) {
+diff::Plan planSync(const ir::Ruleset& rs, const Installed& desired, const Installed& installed,
+                    bool refill) {
   diff::Plan plan;
+  plan.refill = refill;
   auto replace = [&](std::string why) {
     plan.replaceAll = true;
     plan.why = std::move(why);
@@ -84,6 +86,14 @@ diff::Plan planSync(const ir::Ruleset& rs, const Installed& desired, const Insta
   // 3. Elements. The affinity maps are the packet path's own state: not ours to diff.
   for (const auto& s : rs.sets) {
     if (s.dynamic) continue;
+    if (refill) {
+      diff::SetDelta d;
+      d.set = s.name;
+      d.flush = true;
+      for (std::size_t i = 0; i < s.elements.size(); ++i) d.add.push_back(i);
+      plan.sets.push_back(std::move(d));
+      continue;
+    }
     auto have = installed.elements.find(s.name);
     diff::SetDelta d =
         diff::diffSet(s.name, have == installed.elements.end() ? kNoElements : have->second,

@@ -10,8 +10,10 @@
 namespace svcnft::writer {
 
 diff::Plan planSync(const ir::Ruleset& desired, const Installed& installed);
-// The same, given installedFrom(desired) already (the agent keeps it for next time).
-diff::Plan planSync(const ir::Ruleset& rs, const Installed& desired, const Installed& installed);
+// The same, given installedFrom(desired) already. `refill`: `installed` holds the
+// elements of the dynamic sets only; every static set is flushed and filled again.
+diff::Plan planSync(const ir::Ruleset& rs, const Installed& desired, const Installed& installed,
+                    bool refill = false);
 
 // What the kernel would hold after installing `rs`, without asking it: the state a
 // long-running agent keeps between syncs, and what tests diff against.

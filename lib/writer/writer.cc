@@ -1,10 +1,13 @@
 #include "writer/writer.h"
 
 #include <libmnl/libmnl.h>
+#include <libnftnl/gen.h>
 #include <libnftnl/table.h>
 #include <linux/netfilter/nf_tables.h>
 
 #include <chrono>
+#include <memory>
+#include <optional>
 
 #include "nft/encode.h"
 #include "nft/transaction.h"
@@ -53,6 +56,24 @@ Result<bool> tableExists(netlink::Transport& sock, const std::string& table) {
   return found;
 }
 
+Result<uint32_t> generation(netlink::Transport& sock) {
+  std::vector<uint8_t> req(MNL_SOCKET_BUFFER_SIZE);
+  nlmsghdr* nlh = nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(req.data()), NFT_MSG_GETGEN,
+                                        AF_UNSPEC, NLM_F_ACK, 1);
+  req.resize(nlh->nlmsg_len);
+  std::optional<uint32_t> id;
+  auto r = sock.dump(req, [&](const nlmsghdr* m) {
+    std::unique_ptr<nftnl_gen, void (*)(const nftnl_gen*)> gen(nftnl_gen_alloc(), nftnl_gen_free);
+    if (gen && nftnl_gen_nlmsg_parse(m, gen.get()) >= 0 &&
+        nftnl_gen_is_set(gen.get(), NFTNL_GEN_ID)) {
+      id = nftnl_gen_get_u32(gen.get(), NFTNL_GEN_ID);
+    }
+  });
+  if (!r) return r.error();
+  if (!id) return Error{"the kernel sent no ruleset generation"};
+  return *id;
+}
+
 namespace {
 
 // The whole table in one transaction; `replace`: ours is there and goes in the same one.
@@ -72,23 +93,21 @@ Result<ApplyReport> installWhole(netlink::Transport& sock, const ir::Ruleset& rs
 
 }  // namespace
 
-Result<SyncPlan> planApply(netlink::Transport& sock, const ir::Ruleset& rs) {
-  return planApply(sock, rs, installedFrom(rs));
-}
-
-Result<SyncPlan> planApply(netlink::Transport& sock, const ir::Ruleset& rs,
-                           const Installed& desired) {
+Result<SyncPlan> planApply(netlink::Transport& sock, const ir::Ruleset& rs, ReadBack readBack) {
   SyncPlan out;
   auto exists = tableExists(sock, rs.table);
   if (!exists) return exists.error();
   out.tableExists = *exists;
   if (!*exists) return out;
+  const bool refill = readBack == ReadBack::kNever ||
+                      (readBack == ReadBack::kAuto && rs.elementCount() > kReadBackLimit);
   const auto t0 = Clock::now();
-  auto installed = readInstalled(sock, rs.table);
+  auto installed =
+      readInstalled(sock, rs.table, refill ? ElementScope::kDynamicOnly : ElementScope::kAll);
   if (!installed) return installed.error();
   out.readMs = msSince(t0);
   const auto t1 = Clock::now();
-  out.plan = planSync(rs, desired, *installed);
+  out.plan = planSync(rs, installedFrom(rs), *installed, refill);
   out.planMs = msSince(t1);
   return out;
 }
@@ -108,15 +127,15 @@ Result<ApplyReport> applyPlan(netlink::Transport& sock, const ir::Ruleset& rs,
   auto sent = send(sock, batch);
   if (!sent) return sent.error();
   report.commitMs = msSince(t0);
-  report.kind = ApplyReport::Kind::kIncremental;
+  report.kind = plan.refill ? ApplyReport::Kind::kRefilled : ApplyReport::Kind::kIncremental;
   report.messages = batch.messageCount();
   report.bytes = batch.bytes().size();
   report.elementOperations = diff::operationCount(plan.sets);
   return report;
 }
 
-Result<ApplyReport> apply(netlink::Transport& sock, const ir::Ruleset& rs) {
-  auto planned = planApply(sock, rs);
+Result<ApplyReport> apply(netlink::Transport& sock, const ir::Ruleset& rs, ReadBack readBack) {
+  auto planned = planApply(sock, rs, readBack);
   if (!planned) return planned.error();
   auto r = applyPlan(sock, rs, planned->plan, planned->tableExists);
   if (r) {

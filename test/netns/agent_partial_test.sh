@@ -4,7 +4,8 @@
 # fresh `svcnft apply` of the same directory installs, and the sync must say it was
 # partial. Also: a session-affinity entry of an endpoint that left goes in that
 # partial sync (another client's entry stays); a conflict between two files holds
-# the installed rules until it is fixed, after which syncs are partial again.
+# the installed rules until it is fixed, after which syncs are partial again; the
+# periodic check reads the table back only after someone else's transaction.
 # Kernel state only, in two throwaway namespaces (packets: agent_test.sh,
 # semantics_test.sh). Usage: agent_partial_test.sh SVCNFT SOURCE_DIR.
 # Exit 77 (skip) without root.
@@ -14,7 +15,7 @@ root=$2
 prefix=agp$$
 # shellcheck source=cluster_lib.sh
 source "$root/test/netns/cluster_lib.sh"
-require nft ip python3
+require nft ip python3 curl
 agent_ns=$prefix-agent
 ref_ns=$prefix-ref
 tmp=$(mktemp -d)
@@ -84,8 +85,9 @@ partial_sync_after() {
     fail "$what: not a partial sync: $line"
 }
 
+ip netns exec "$agent_ns" ip link set lo up
 ip netns exec "$agent_ns" "$svcnft" agent --watch "$watch" --node-config "$tmp/node.yaml" \
-  --healthz-bind "" --metrics-bind "" >>"$tmp/agent.log" 2>&1 &
+  --full-check-period 300ms --healthz-bind "" --metrics-bind 127.0.0.1:10249 >>"$tmp/agent.log" 2>&1 &
 agent_pid=$!
 until_ok 5 ip netns exec "$agent_ns" nft list table inet svcnft >/dev/null ||
   { fail "the agent installed nothing"; cat "$tmp/agent.log"; exit 1; }
@@ -157,6 +159,25 @@ n=$(syncs)
 edit '*-endpointslice-web.yaml' 't.replace("198.18.1.13", "198.18.1.14")'
 partial_sync_after "$n" "after the conflict, changes are partial again" &&
   same_as_fresh "after the conflict"
+
+# The periodic full check reads the table back only when someone committed a
+# transaction since the agent's last sync (the ruleset generation moved): a dump
+# costs the table's size squared in the kernel.
+last_sync() {
+  ip netns exec "$agent_ns" curl -s -m 1 http://127.0.0.1:10249/metrics |
+    awk '/^svcnft_sync_proxy_rules_last_timestamp_seconds /{print $2}'
+}
+t1=$(last_sync)
+sleep 1.2  # four check periods
+t2=$(last_sync)
+[[ -n $t1 && $t1 == "$t2" ]] && pass "no transaction since the last sync: periodic checks read nothing" ||
+  fail "periodic checks ran with nothing committed ($t1 -> $t2)"
+ip netns exec "$agent_ns" nft add table ip someone-else
+if until_ok 2 bash -c "[[ \$(ip netns exec $agent_ns curl -s -m 1 http://127.0.0.1:10249/metrics | awk '/^svcnft_sync_proxy_rules_last_timestamp_seconds /{print \$2}') != $t2 ]]" >/dev/null; then
+  pass "someone else's transaction (another table): the next periodic check read the table back"
+else
+  fail "no periodic check after another table changed"
+fi
 
 kill -TERM "$agent_pid" 2>/dev/null
 wait "$agent_pid" 2>/dev/null

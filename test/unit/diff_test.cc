@@ -84,3 +84,41 @@ TEST_CASE("another node config swaps the whole table", "[diff]") {
   CHECK(plan.replaceAll);
   CHECK_THAT(plan.why, Catch::Matchers::Contains("rules of chain"));
 }
+
+TEST_CASE("a refill flushes and fills every static set, keeps live affinity entries", "[diff]") {
+  Diagnostics d;
+  Inputs in = testing::generate(10, 3);  // Services 0 and 4 have affinity
+  const ir::Ruleset rs = compileRuleset(in, d);
+  writer::Installed installed = writer::installedFrom(rs);
+  // What a refill reads back: the dynamic sets' elements only.
+  for (auto& [name, records] : installed.elements) records.clear();
+  auto bytes = [](const char* a) {
+    const auto b = IpAddress::parse(a)->bytes();
+    return std::string(b.begin(), b.begin() + 4);
+  };
+  const std::string front = bytes("198.18.128.4") + std::string("\x06\0\0\0\0\x50\0\0", 8);
+  installed.elements["affinity-v4"] = {
+      {bytes("198.18.9.9") + front, "", bytes("198.19.0.12"), "", 0},   // svc-4's endpoint
+      {bytes("198.18.9.8") + front, "", bytes("198.18.77.7"), "", 0}};  // no endpoint of it
+  const diff::Plan plan = writer::planSync(rs, writer::installedFrom(rs), installed, true);
+  CHECK(plan.refill);
+  CHECK_FALSE(plan.replaceAll);
+  std::size_t flushed = 0;
+  for (const auto& delta : plan.sets) {
+    if (delta.set == "affinity-v4") {
+      CHECK_FALSE(delta.flush);
+      REQUIRE(delta.remove.size() == 1);
+      CHECK(delta.remove[0].value == bytes("198.18.77.7"));
+      continue;
+    }
+    const ir::Set* s = rs.findSet(delta.set);
+    REQUIRE(s);
+    CHECK_FALSE(s->dynamic);
+    CHECK(delta.flush);
+    CHECK(delta.add.size() == s->elements.size());
+    ++flushed;
+  }
+  std::size_t statics = 0;
+  for (const auto& s : rs.sets) statics += !s.dynamic;
+  CHECK(flushed == statics);
+}
