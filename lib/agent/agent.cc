@@ -106,12 +106,11 @@ bool Agent::syncServices(const std::set<std::string>& changed, TimePoint start,
   }
 
   if (!pending.plan.empty()) {
-    auto applied = writer::applyPlan(transport_, pending.adds, pending.plan, /*tableExists=*/true);
+    auto applied = send(pending.adds, pending.plan, /*tableExists=*/true);
     if (!applied) {
       syncFailed(applied.error().message);
       return true;
     }
-    drainOwnEvents();
   }
   live_->commit(std::move(pending));
   trusted_ = true;
@@ -176,12 +175,11 @@ void Agent::syncAll(bool verify, const std::set<std::string>& changed, TimePoint
     }
     lastFullCheck_ = Clock::now();
     full = !planned->tableExists || planned->plan.replaceAll || planned->plan.refill;
-    auto applied = writer::applyPlan(transport_, rs, planned->plan, planned->tableExists);
+    auto applied = send(rs, planned->plan, planned->tableExists);
     if (!applied) {
       syncFailed(applied.error().message);
       return;
     }
-    drainOwnEvents();
     // A refill (a table too large to read back) says nothing about what differed.
     const bool differed = applied->kind != writer::ApplyReport::Kind::kUnchanged &&
                           applied->kind != writer::ApplyReport::Kind::kRefilled;
@@ -251,6 +249,30 @@ bool Agent::nothingCommittedSinceSync() {
   if (!syncedGeneration_) return false;
   auto gen = writer::generation(transport_);
   return gen && *gen == *syncedGeneration_;
+}
+
+Result<writer::ApplyReport> Agent::send(const ir::Ruleset& rs, const diff::Plan& plan,
+                                        bool tableExists) {
+  const bool big = !tableExists || plan.replaceAll || plan.refill ||
+                   diff::operationCount(plan.sets) > kQuietOperations;
+  if (!big) {
+    auto applied = writer::applyPlan(transport_, rs, plan, tableExists);
+    if (applied) drainOwnEvents();
+    return applied;
+  }
+  // A big transaction of ours goes out with the event subscription paused. Whether
+  // anyone else committed meanwhile shows in the generation: ours moves it by one.
+  auto before = writer::generation(transport_);
+  const bool paused = monitor_.pause().ok();
+  auto applied = writer::applyPlan(transport_, rs, plan, tableExists);
+  if (paused && !monitor_.resume()) log("cannot rejoin the nf_tables event group");
+  drainOwnEvents();
+  auto after = writer::generation(transport_);
+  if (applied && applied->kind != writer::ApplyReport::Kind::kUnchanged &&
+      (!before || !after || *after != *before + 1) && !verifyAt_) {
+    verifyAt_ = Clock::now() + std::chrono::milliseconds(20);
+  }
+  return applied;
 }
 
 void Agent::drainOwnEvents() {

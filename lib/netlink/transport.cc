@@ -166,6 +166,22 @@ Result<Monitor> Monitor::open() {
   return Monitor(s);
 }
 
+Result<bool> Monitor::pause() {
+  int group = NFNLGRP_NFTABLES;
+  if (mnl_socket_setsockopt(socket_, NETLINK_DROP_MEMBERSHIP, &group, sizeof group) < 0) {
+    return sysError("leaving the nf_tables event group", errno);
+  }
+  return true;
+}
+
+Result<bool> Monitor::resume() {
+  int group = NFNLGRP_NFTABLES;
+  if (mnl_socket_setsockopt(socket_, NETLINK_ADD_MEMBERSHIP, &group, sizeof group) < 0) {
+    return sysError("joining the nf_tables event group", errno);
+  }
+  return true;
+}
+
 Monitor::Monitor(Monitor&& other) noexcept : socket_(other.socket_) { other.socket_ = nullptr; }
 
 Monitor::~Monitor() {

@@ -86,6 +86,10 @@ class Monitor {
   // element events), not a sign of someone else's change; the periodic full check
   // covers the window.
   bool changedBySomeoneElseAfterOwn(const std::string& table, uint32_t ignorePort);
+  // Leaves and rejoins the event group. While anyone listens, the kernel builds an
+  // event per element a transaction touches: a million cost ~50 s of the commit.
+  Result<bool> pause();
+  Result<bool> resume();
 
  private:
   explicit Monitor(mnl_socket* s) : socket_(s) {}
