@@ -174,17 +174,21 @@ def run_case(svcnft, s, e, work):
     r = sh([svcnft, "compile", "-f", man, "--node-config", node, "--stats"], quiet=True)
     parse = float(re.search(r"parse ([\d.]+) ms", r[2]).group(1))
     comp = float(re.search(r"compile ([\d.]+) ms", r[2]).group(1))
+    commit_ms = lambda r: float(re.search(r"commit ([\d.]+) ms", r[2]).group(1)) if r else float("nan")
     with Netns() as ns:
         full = sh(ns.cmd(svcnft, "apply", "-f", man, "--node-config", node))
-        commit = float(re.search(r"commit ([\d.]+) ms", full[2]).group(1))
-        obj = objects(ns)
-        ch = sh(ns.cmd(svcnft, "apply", "-f", changed, "--node-config", node))
-        ch_commit = float(re.search(r"commit ([\d.]+) ms", ch[2]).group(1))
-        rss = agent_rss(ns, svcnft, man, node, work)
-    rows.append(dict(tool="svcnft apply", full=full[0], kb=full[1], obj=obj, change=ch[0],
-                     extra="transaction %.0f ms; change transaction %.2f ms; parse %.0f ms, "
-                           "compile %.0f ms; agent RSS %s MB" % (commit, ch_commit, parse, comp,
-                                                                   rss)))
+        if full is None:
+            rows.append(dict(tool="svcnft apply", full=None, why="past the %d s cap" % CAP))
+        else:
+            obj = objects(ns)
+            ch = sh(ns.cmd(svcnft, "apply", "-f", changed, "--node-config", node))
+            how = "refilled" if ch and "svcnft: refilled" in ch[2] else "diffed"
+            rss = agent_rss(ns, svcnft, man, node, work)
+            rows.append(dict(tool="svcnft apply", full=full[0], kb=full[1], obj=obj,
+                             change=ch[0] if ch else None,
+                             extra="transaction %.0f ms; change transaction %.2f ms (%s); parse "
+                                   "%.0f ms, compile %.0f ms; agent RSS %s MB" % (
+                                       commit_ms(full), commit_ms(ch), how, parse, comp, rss)))
     # competitors
     for tool, shape, full_cmd, change_cmd, objf in COMPETITORS:
         if skip[tool]:
