@@ -21,6 +21,7 @@ import math
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -34,16 +35,21 @@ def sh(cmd, timeout=CAP, stdin=None, quiet=False):
     """Runs cmd under /usr/bin/time; returns (seconds, peak KB, stdout+stderr) or None on
     timeout. quiet: stdout is thrown away (a dump of millions of elements)."""
     fmt = "SVCNFT_TIME %e %M"
+    # Its own process group: past the cap the whole command goes, not only `time`
+    # (an orphaned iptables-restore went on loading for minutes next to later cases).
+    p = subprocess.Popen(["/usr/bin/time", "-f", fmt] + cmd, stdin=stdin, text=True,
+                         stdout=subprocess.DEVNULL if quiet else subprocess.PIPE,
+                         stderr=subprocess.PIPE, start_new_session=True)
     try:
-        p = subprocess.run(["/usr/bin/time", "-f", fmt] + cmd, stdin=stdin, text=True,
-                           stdout=subprocess.DEVNULL if quiet else subprocess.PIPE,
-                           stderr=subprocess.PIPE, timeout=timeout)
+        out, err = p.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.communicate()
         return None
-    m = re.search(r"SVCNFT_TIME ([\d.]+) (\d+)", p.stderr)
+    m = re.search(r"SVCNFT_TIME ([\d.]+) (\d+)", err)
     if p.returncode != 0 or not m:
-        raise RuntimeError("%s failed (%d): %s" % (" ".join(cmd), p.returncode, p.stderr[-2000:]))
-    return float(m.group(1)), int(m.group(2)), (p.stdout or "") + p.stderr
+        raise RuntimeError("%s failed (%d): %s" % (" ".join(cmd), p.returncode, err[-2000:]))
+    return float(m.group(1)), int(m.group(2)), (out or "") + err
 
 
 def settle(limit=90):
