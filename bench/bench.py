@@ -14,7 +14,8 @@ parse+compile alone and the agent's RSS. A command still running after the cap
 And first-packet latency: TCP connect p50/p99 over 5,000 connections from a client
 namespace to the first and the last of S Services, against the backend's own
 address through the same node without DNAT (bench/connect_latency.cc).
-Usage: bench.py SVCNFT CONNECT_LATENCY [--quick] [--cases SxE,...] [--out docs/benchmarks.md]"""
+Usage: bench.py SVCNFT CONNECT_LATENCY [--quick] [--cases SxE,... [--seed EARLIER_OUTPUT]]
+       [--out docs/benchmarks.md]"""
 import argparse
 import ipaddress
 import math
@@ -31,7 +32,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 CAP = 600  # seconds per command
 
 
-def sh(cmd, timeout=CAP, stdin=None, quiet=False):
+def sh(cmd, timeout=None, stdin=None, quiet=False):
     """Runs cmd under /usr/bin/time; returns (seconds, peak KB, stdout+stderr) or None on
     timeout. quiet: stdout is thrown away (a dump of millions of elements)."""
     fmt = "SVCNFT_TIME %e %M"
@@ -41,7 +42,7 @@ def sh(cmd, timeout=CAP, stdin=None, quiet=False):
                          stdout=subprocess.DEVNULL if quiet else subprocess.PIPE,
                          stderr=subprocess.PIPE, start_new_session=True)
     try:
-        out, err = p.communicate(timeout=timeout)
+        out, err = p.communicate(timeout=timeout or CAP)
     except subprocess.TimeoutExpired:
         os.killpg(p.pid, signal.SIGKILL)
         p.communicate()
@@ -202,10 +203,14 @@ def run_case(svcnft, s, e, work):
             rows.append(dict(tool=tool, full=None, why=skip[tool]))
             continue
         with Netns() as ns:
-            full = sh(ns.cmd(*full_cmd(d)))
+            try:
+                full = sh(ns.cmd(*full_cmd(d)))
+                why = "past the %d s cap" % CAP
+            except RuntimeError as err:  # the tool gave up (iptables-legacy at 10,000 x 100)
+                full, why = None, "failed: " + str(err).strip().splitlines()[-1][-120:]
             HISTORY.setdefault(tool, []).append((s, e, full[0] if full else None))
             if full is None:
-                rows.append(dict(tool=tool, full=None, why="past the %d s cap" % CAP))
+                rows.append(dict(tool=tool, full=None, why=why))
                 continue
             obj = objf(ns)
             ch = sh(ns.cmd(*change_cmd(d)))
@@ -353,17 +358,29 @@ def fmt_s(v):
 
 
 def main():
+    global CAP
     ap = argparse.ArgumentParser()
     ap.add_argument("svcnft")
     ap.add_argument("connect_latency")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--out", default=None)
     ap.add_argument("--cases", default=None, help="SxE,... instead of the grid (e.g. 100x1,100x10)")
+    ap.add_argument("--seed", default=None, help="an earlier run's output: its competitor times")
+    ap.add_argument("--cap", type=int, default=600, help="seconds before a command did not finish")
     a = ap.parse_args()
+    CAP = a.cap
     cases = [(1000, 10), (10000, 10)] if a.quick else \
         [(s, e) for s in (1000, 10000, 50000) for e in (1, 10, 100)]
     if a.cases:
         cases = [tuple(int(v) for v in c.split("x")) for c in a.cases.split(",")]
+    if a.seed:
+        # Competitors' full-sync times from an earlier run's table: what not_run()
+        # extrapolates from when a grid is resumed with --cases.
+        for m in re.finditer(r"^\| (\d+) x (\d+) \| ([^|]+?) \| ([^|]+?) \|", open(a.seed).read(), re.M):
+            tool, full = m.group(3), m.group(4)
+            if tool != "svcnft apply":
+                HISTORY.setdefault(tool, []).append((int(m.group(1)), int(m.group(2)),
+                                                     None if "did not" in full else float(full)))
     work = tempfile.mkdtemp(prefix="svcnft-bench-")
     lines = ["| S x E | loader | full sync s | vs classic | peak MB | chains / sets / rules | "
              "one-endpoint change s | vs classic | notes |",
