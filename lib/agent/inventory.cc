@@ -6,10 +6,6 @@ namespace svcnft::agent {
 
 namespace {
 
-bool hasNodePorts(const Service& svc) {
-  return svc.type == ServiceType::kNodePort || svc.type == ServiceType::kLoadBalancer;
-}
-
 // A part's objects grouped by Service key, to tell which keys a replacement touches.
 struct Grouped {
   std::vector<const Service*> services;
@@ -78,7 +74,7 @@ std::set<std::string> Inventory::replace(const std::string& part, spec::Manifest
 }
 
 void Inventory::countNodePorts(const Service& svc, int sign) {
-  if (!hasNodePorts(svc)) return;
+  if (!svc.hasNodePorts()) return;
   for (const auto& p : svc.ports) {
     if (p.nodePort == 0) continue;
     int& uses = nodePortUses_[{p.protocol, p.nodePort}];

@@ -321,8 +321,7 @@ class Compiler {
   void compileService(const Service& svc, const std::vector<const EndpointSlice*>& slices) {
     // ExternalName and headless Services get no rules (kube-proxy does the same).
     if (svc.type == ServiceType::kExternalName || svc.headless) return;
-    const bool nodePorts =
-        svc.type == ServiceType::kNodePort || svc.type == ServiceType::kLoadBalancer;
+    const bool nodePorts = svc.hasNodePorts();
     for (const auto& sp : svc.ports) {
       const std::string comment = elementComment(svc, sp);
       for (IpFamily f : familiesOf(svc, slices)) {

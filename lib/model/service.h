@@ -58,6 +58,10 @@ struct Service {
   SourceLocation where;
 
   std::string key() const { return ns + "/" + name; }
+  // NodePort and LoadBalancer Services open their ports' nodePorts.
+  bool hasNodePorts() const {
+    return type == ServiceType::kNodePort || type == ServiceType::kLoadBalancer;
+  }
   bool operator==(const Service&) const = default;
 };
 

@@ -32,10 +32,6 @@ void checkExternalAddresses(const Service& svc, const NodeConfig& node, Diagnost
   check(svc.loadBalancerIPs, svc.loadBalancerIPWhere, "status.loadBalancer.ingress.ip");
 }
 
-bool hasNodePorts(const Service& svc) {
-  return svc.type == ServiceType::kNodePort || svc.type == ServiceType::kLoadBalancer;
-}
-
 }  // namespace
 
 void validate(const Manifests& m, const NodeConfig& node, Diagnostics& diags) {
@@ -54,7 +50,7 @@ void validate(const Manifests& m, const NodeConfig& node, Diagnostics& diags) {
     checkExternalAddresses(svc, node, diags);
     for (std::size_t i = 0; i < svc.ports.size(); ++i) {
       const ServicePort& p = svc.ports[i];
-      if (p.nodePort == 0 || !hasNodePorts(svc)) continue;
+      if (p.nodePort == 0 || !svc.hasNodePorts()) continue;
       const std::string field =
           "Service " + svc.key() + ": spec.ports[" + std::to_string(i) + "].nodePort: ";
       if (!node.nodePortRange.contains(p.nodePort)) {
