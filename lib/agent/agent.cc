@@ -29,6 +29,15 @@ double unixNow() {
 
 void log(const std::string& line) { std::cerr << "svcnft agent: " << line << std::endl; }
 
+// Records, as LiveTable compiles them, the UDP fronts of each Service that has any.
+writer::LiveTable::ShareObserver collectUdpFronts(
+    std::unordered_map<std::string, UdpFronts>& into) {
+  return [&into](const std::string& key, const ir::Ruleset& share) {
+    UdpFronts u = udpFronts(share);
+    if (!u.empty()) into.emplace(key, std::move(u));
+  };
+}
+
 }  // namespace
 
 Agent::Agent(Options options, NodeConfig node, Source& source, netlink::Transport& transport,
@@ -82,11 +91,7 @@ bool Agent::syncServices(const std::set<std::string>& changed, TimePoint start,
   Diagnostics problems;
   spec::validate(orphans, node_, problems);
   std::unordered_map<std::string, UdpFronts> udpNow;
-  auto pending =
-      live_->prepare(inputs, problems, [&](const std::string& key, const ir::Ruleset& share) {
-        UdpFronts u = udpFronts(share);
-        if (!u.empty()) udpNow.emplace(key, std::move(u));
-      });
+  auto pending = live_->prepare(inputs, problems, collectUdpFronts(udpNow));
   for (const auto& d : problems.all()) log(d.format());
   if (!pending.conflict.empty() || problems.hasErrors()) return false;
 
@@ -221,13 +226,8 @@ bool Agent::adoptServices(const std::set<std::string>& changed) {
   }
   for (const auto& in : inputs) udpByService_.erase(in.key);
   Diagnostics ignored;  // the full compile has reported them already
-  auto pending = live_->prepare(
-      inputs, ignored,
-      [&](const std::string& key, const ir::Ruleset& share) {
-        UdpFronts u = udpFronts(share);
-        if (!u.empty()) udpByService_.emplace(key, std::move(u));
-      },
-      /*operations=*/false);
+  auto pending =
+      live_->prepare(inputs, ignored, collectUdpFronts(udpByService_), /*operations=*/false);
   if (!pending.conflict.empty()) {
     log("keeping Services apart: " + pending.conflict + "; the next sync goes the full way");
     return false;

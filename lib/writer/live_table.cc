@@ -58,6 +58,11 @@ std::vector<Entry> unpack(std::string_view packed) {
   return out;
 }
 
+// A front's identity across the sets that claim it: address or NodePort, family, key.
+std::string claimId(uint8_t claimSpace, const std::string& key) {
+  return std::string(1, static_cast<char>(claimSpace)) + key;
+}
+
 std::string sharedId(const Entry& e) {
   return std::string(1, static_cast<char>(e.set)) + e.record.key;
 }
@@ -147,9 +152,10 @@ LiveTable::Pending LiveTable::prepare(const std::vector<ServiceInput>& changed, 
       }
     }
 
-    // Claims, shared entries and chains, counted; the Service's own elements, diffed.
-    std::vector<Entry> ownBefore, ownAfter;
-    std::vector<const ir::Element*> ownAfterElements;
+    // Claims, shared entries and chains, counted; the Service's own elements, by set,
+    // collected (what it had, what it has now and its elements) to be diffed below.
+    std::map<uint8_t, std::vector<diff::ElementRecord>> have, want;
+    std::map<uint8_t, std::vector<const ir::Element*>> wantElements;
     for (auto& e : before) {
       if (e.set == kChainTag) {
         --chainDelta[e.record.key];
@@ -161,7 +167,7 @@ LiveTable::Pending LiveTable::prepare(const std::vector<ServiceInput>& changed, 
         if (sets_[e.set].role == Role::kAffinityFront) {
           p.affinityFronts[sets_[e.set].family].insert(e.record.key);
         }
-        ownBefore.push_back(std::move(e));
+        if (operations) have[e.set].push_back(std::move(e.record));
       }
     }
     for (std::size_t i = 0; i < after.size(); ++i) {
@@ -178,19 +184,18 @@ LiveTable::Pending LiveTable::prepare(const std::vector<ServiceInput>& changed, 
         continue;
       }
       if (info.role == Role::kFront) {
-        const std::string claim = std::string(1, static_cast<char>(info.claimSpace)) + e.record.key;
-        auto [it, fresh] = newClaims.emplace(claim, in.key);
+        auto [it, fresh] = newClaims.emplace(claimId(info.claimSpace, e.record.key), in.key);
         if (!fresh && it->second != in.key && p.conflict.empty()) {
           p.conflict = "Services " + it->second + " and " + in.key + " claim the same front";
         }
       }
       if (info.role == Role::kBackends) {
-        const std::size_t addr = info.family == IpFamily::kV4 ? 4 : 16;
-        endpointsNow[info.family][e.record.key.substr(0, e.record.key.size() - 4)].insert(
-            e.record.value.substr(0, addr));
+        addBackend(endpointsNow[info.family], e.record, info.family == IpFamily::kV4 ? 4 : 16);
       }
-      ownAfter.push_back(e);
-      ownAfterElements.push_back(afterElements[i]);
+      if (operations) {
+        want[e.set].push_back(e.record);
+        wantElements[e.set].push_back(afterElements[i]);
+      }
     }
 
     Pending::Next next{in.key, in.service == nullptr, p.records.size(), 0};
@@ -200,31 +205,20 @@ LiveTable::Pending LiveTable::prepare(const std::vector<ServiceInput>& changed, 
     if (!operations) continue;
     shares.push_back(std::move(share));  // element pointers stay valid: buffers move
 
-    // Own elements: what left, what came (a changed value is both).
-    std::sort(ownBefore.begin(), ownBefore.end());
-    std::vector<std::size_t> order(ownAfter.size());
-    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::sort(order.begin(), order.end(),
-              [&](std::size_t a, std::size_t b) { return ownAfter[a] < ownAfter[b]; });
-    std::size_t i = 0, j = 0;
-    auto addNew = [&](std::size_t k) {
-      const Entry& e = ownAfter[k];
-      auto& elements = p.adds.sets[e.set].elements;
-      elements.push_back(*ownAfterElements[k]);
-      deltas[e.set].add.push_back(elements.size() - 1);
-    };
-    while (i < ownBefore.size() || j < order.size()) {
-      if (j == order.size() || (i < ownBefore.size() && ownBefore[i] < ownAfter[order[j]])) {
-        deltas[ownBefore[i].set].remove.push_back(ownBefore[i].record);
-        ++i;
-      } else if (i == ownBefore.size() || ownAfter[order[j]] < ownBefore[i]) {
-        addNew(order[j++]);
-      } else {
-        ++i;
-        ++j;
+    // Own elements: what left, what came (a changed value is both), set by set
+    // through the diff the full sync uses.
+    for (auto& [set, records] : have) want[set];  // sets only removed from
+    for (const auto& [set, records] : want) {
+      diff::SetDelta d = diff::diffSet(base_.sets[set].name, have[set], records, false);
+      for (auto& r : d.remove) deltas[set].remove.push_back(std::move(r));
+      auto& elements = p.adds.sets[set].elements;
+      for (std::size_t k : d.add) {
+        elements.push_back(*wantElements[set][k]);
+        deltas[set].add.push_back(elements.size() - 1);
       }
     }
   }
+
   for (const auto& [claim, key] : newClaims) {
     auto owner = owners_.find(claim);
     if (owner != owners_.end() && !changedKeys.count(owner->second) && p.conflict.empty()) {
@@ -291,8 +285,7 @@ void LiveTable::commit(Pending&& pending) {
       }
       --ownElements_;
       if (info.role == Role::kFront) {
-        auto owner =
-            owners_.find(std::string(1, static_cast<char>(info.claimSpace)) + e.record.key);
+        auto owner = owners_.find(claimId(info.claimSpace, e.record.key));
         if (owner != owners_.end() && owner->second == next.key) owners_.erase(owner);
       }
     }
@@ -313,7 +306,7 @@ void LiveTable::commit(Pending&& pending) {
       }
       ++ownElements_;
       if (info.role == Role::kFront) {
-        owners_[std::string(1, static_cast<char>(info.claimSpace)) + e.record.key] = next.key;
+        owners_[claimId(info.claimSpace, e.record.key)] = next.key;
       }
     }
     packed_[next.key] = std::string(records);
@@ -344,6 +337,12 @@ std::set<std::string> LiveTable::chains() const {
   std::set<std::string> out;
   for (const auto& [name, count] : chainRefs_) out.insert(name);
   return out;
+}
+
+void addBackend(std::map<std::string, std::set<std::string>>& endpoints,
+                const diff::ElementRecord& backend, std::size_t addressBytes) {
+  endpoints[backend.key.substr(0, backend.key.size() - 4)].insert(
+      backend.value.substr(0, addressBytes));
 }
 
 std::vector<diff::ElementRecord> staleAffinity(

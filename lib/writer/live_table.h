@@ -115,6 +115,11 @@ class LiveTable {
   std::size_t ownElements_ = 0;
 };
 
+// Records a backends element (front . bucket → endpoint . port) as "front balances
+// over endpoint": front key bytes → endpoint address bytes. `addressBytes`: 4 or 16.
+void addBackend(std::map<std::string, std::set<std::string>>& endpoints,
+                const diff::ElementRecord& backend, std::size_t addressBytes);
+
 // Affinity map entries (client . front → endpoint) to delete: those of a front in
 // `fronts` (nullptr: every front) whose endpoint `endpoints` (front key bytes →
 // endpoint address bytes) no longer lists for it. NodePort fronts match by

@@ -27,9 +27,7 @@ void addStaleAffinity(const Installed& installed,
     for (const char* set : {"backends", "np-backends"}) {
       auto it = want.find(set + suffix);
       if (it == want.end()) continue;
-      for (const auto& r : it->second) {
-        endpoints[r.key.substr(0, r.key.size() - 4)].insert(r.value.substr(0, addr));
-      }
+      for (const auto& r : it->second) addBackend(endpoints, r, addr);
     }
     diff::SetDelta stale;
     stale.set = "affinity" + suffix;
