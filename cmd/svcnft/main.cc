@@ -8,11 +8,11 @@
 #include <vector>
 
 #include "agent/agent.h"
-#include "agent/file_source.h"
+#include "source/file_source.h"
 #include "agent/http.h"
 #include "compile/compiler.h"
 #include "compile/render_nft.h"
-#include "spec/loader.h"
+#include "manifest/loader.h"
 #include "writer/installed.h"
 #include "writer/show.h"
 #include "writer/writer.h"
@@ -46,7 +46,7 @@ bool loadAndCompile(const std::vector<std::string>& paths, const std::string& no
                     Compiled& out) {
   const auto t0 = Clock::now();
   svcnft::Diagnostics diags;
-  out.inputs = svcnft::spec::loadInputs(paths, nodeConfig, diags);
+  out.inputs = svcnft::manifest::loadInputs(paths, nodeConfig, diags);
   out.parseMs = millisSince(t0);
   if (!diags.hasErrors()) {
     const auto t1 = Clock::now();
@@ -220,8 +220,8 @@ int runAgent(const std::string& dir, const std::string& nodeConfig, const std::s
   options.fullCheckPeriod = std::chrono::milliseconds(fullMs);
   svcnft::Diagnostics diags;
   svcnft::NodeConfig node;
-  if (!nodeConfig.empty()) node = svcnft::spec::loadNodeConfig(nodeConfig, diags);
-  svcnft::agent::FileSource source(dir, node, diags);
+  if (!nodeConfig.empty()) node = svcnft::manifest::loadNodeConfig(nodeConfig, diags);
+  svcnft::source::FileSource files(dir, node, diags);
   printDiagnostics(diags);
   if (diags.hasErrors()) return kExitInvalidInput;
   auto sock = openSocket();
@@ -233,8 +233,11 @@ int runAgent(const std::string& dir, const std::string& nodeConfig, const std::s
   }
   svcnft::agent::Metrics metrics;
   svcnft::agent::SystemdNotifier notifier;
-  svcnft::agent::Agent agent(options, node, source, sock.value(), monitor.value(), notifier,
-                             metrics);
+  svcnft::netlink::KernelConntrack conntrack;
+  svcnft::agent::SystemClock clock;
+  std::vector<svcnft::source::Source*> sources{&files};
+  svcnft::agent::Agent agent(options, node, sources, {sock.value(), monitor.value(), conntrack},
+                             notifier, metrics, clock);
   svcnft::agent::HttpEndpoints http(agent, metrics);
   if (auto started = http.start(healthzBind, metricsBind); !started) {
     std::cerr << "svcnft: " << started.error().message << "\n";

@@ -6,6 +6,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <iostream>
@@ -13,19 +14,13 @@
 #include "compile/compiler.h"
 #include "compile/skeleton.h"
 #include "netlink/conntrack.h"
-#include "spec/loader.h"
+#include "manifest/loader.h"
 #include "writer/sync_plan.h"
 #include "writer/writer.h"
 
 namespace svcnft::agent {
 
 namespace {
-
-double unixNow() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<double>(ts.tv_sec) + ts.tv_nsec / 1e9;
-}
 
 void log(const std::string& line) { std::cerr << "svcnft agent: " << line << std::endl; }
 
@@ -40,48 +35,110 @@ writer::LiveTable::ShareObserver collectUdpFronts(
 
 }  // namespace
 
-Agent::Agent(Options options, NodeConfig node, Source& source, netlink::Transport& transport,
-             netlink::Monitor& monitor, Notifier& notifier, Metrics& metrics)
+double SystemClock::unixNow() const {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<double>(ts.tv_sec) + ts.tv_nsec / 1e9;
+}
+
+Agent::Agent(Options options, NodeConfig node, std::vector<source::Source*> sources, Kernel kernel,
+             Notifier& notifier, Metrics& metrics, const Clock& clock)
     : options_(options),
+      baseNode_(node),
       node_(std::move(node)),
-      source_(source),
-      transport_(transport),
-      monitor_(monitor),
+      sources_(std::move(sources)),
+      transport_(kernel.transport),
+      monitor_(kernel.monitor),
+      conntrack_(kernel.conntrack),
       notifier_(notifier),
-      metrics_(metrics) {}
+      metrics_(metrics),
+      clock_(clock) {
+  for (auto* s : sources_) health_.sources.push_back({s->name(), false, std::nullopt});
+}
 
 Agent::Health Agent::health() const {
   std::lock_guard<std::mutex> l(healthMu_);
   Health h = health_;
   h.healthy = h.synced && (!healthPendingSince_ ||
-                           Clock::now() - *healthPendingSince_ < options_.healthTimeout);
+                           clock_.now() - *healthPendingSince_ < options_.healthTimeout);
+  h.now = clock_.unixNow();
   return h;
 }
 
+bool Agent::allSourcesReady() const {
+  return std::all_of(sources_.begin(), sources_.end(),
+                     [](const source::Source* s) { return s->ready(); });
+}
+
+std::set<std::string> Agent::refreshSources(Diagnostics& problems, bool& nodeChanged) {
+  std::set<std::string> changed;
+  for (auto* s : sources_) changed.merge(s->refresh(inventory_, problems));
+  // What a source knows of this node fills in what the node config leaves open:
+  // the Node's primary addresses take NodePorts (kube-proxy's nodePortAddresses
+  // "primary", its nftables default); its podCIDRs and zone are kept.
+  NodeConfig next = baseNode_;
+  for (auto* s : sources_) {
+    auto facts = s->node();
+    if (!facts) continue;
+    if (next.nodeIPs.empty()) next.nodeIPs = facts->addresses;
+    if (next.podCIDRs.empty()) next.podCIDRs = facts->podCIDRs;
+    if (next.zone.empty()) next.zone = facts->zone;
+  }
+  nodeChanged = !(next == node_);
+  if (nodeChanged) {
+    log("this node's facts changed (NodePort addresses, pod CIDRs or zone); syncing the full way");
+    node_ = std::move(next);
+  }
+  {
+    std::lock_guard<std::mutex> l(healthMu_);
+    for (std::size_t i = 0; i < sources_.size(); ++i) {
+      health_.sources[i].ready = sources_[i]->ready();
+      health_.sources[i].currentAsOf = sources_[i]->currentAsOf();
+    }
+  }
+  return changed;
+}
+
+void Agent::observeTriggerTimes(const std::set<std::string>& changed) {
+  const double now = clock_.unixNow();
+  for (const auto& key : changed) {
+    for (const auto* slice : inventory_.lookup(key).slices) {
+      if (slice->triggerTime <= 0) continue;
+      double& seen = triggerSeen_[slice->ns + "/" + slice->name];
+      if (slice->triggerTime <= seen) continue;  // this change was observed already
+      seen = slice->triggerTime;
+      metrics_.observeNetworkProgramming(std::max(0.0, now - slice->triggerTime));
+    }
+  }
+}
+
 void Agent::sync(bool verify) {
-  const auto start = Clock::now();
+  const auto start = clock_.now();
   lastSyncStart_ = start;
   const auto seen = pendingSince_;
   pendingSince_.reset();
 
-  // A file's own problems: logged and counted once; its last good contents stand in.
-  Diagnostics fileProblems;
-  const std::set<std::string> changed = source_.refresh(fileProblems);
-  for (const auto& d : fileProblems.all()) log(d.format());
-  if (fileProblems.errorCount() > 0) metrics_.inputErrors(fileProblems.errorCount());
+  // An input's own problems: logged and counted once; its last good contents stand in.
+  Diagnostics inputProblems;
+  bool nodeChanged = false;
+  const std::set<std::string> changed = refreshSources(inputProblems, nodeChanged);
+  for (const auto& d : inputProblems.all()) log(d.format());
+  if (inputProblems.errorCount() > 0) metrics_.inputErrors(inputProblems.errorCount());
+  if (nodeChanged) live_.reset();
 
-  if (!verify && live_ && !source_.inventory().hasConflicts() &&
-      syncServices(changed, start, seen)) {
+  if (!verify && live_ && !inventory_.hasConflicts() && syncServices(changed, start, seen)) {
+    observeTriggerTimes(changed);
     return;
   }
   syncAll(verify, changed, start, seen);
+  if (trusted_) observeTriggerTimes(changed);
 }
 
 bool Agent::syncServices(const std::set<std::string>& changed, TimePoint start,
                          std::optional<TimePoint> seen) {
-  const Inventory& inventory = source_.inventory();
-  std::vector<writer::ServiceInput> inputs;
-  spec::Manifests orphans;  // slices of Services that are not defined: warned about
+  const source::Inventory& inventory = inventory_;
+  std::vector<ServiceInput> inputs;
+  Manifests orphans;  // slices of Services that are not defined: warned about
   for (const auto& key : changed) {
     inputs.push_back(inventory.lookup(key));
     if (!inputs.back().service) {
@@ -89,7 +146,7 @@ bool Agent::syncServices(const std::set<std::string>& changed, TimePoint start,
     }
   }
   Diagnostics problems;
-  spec::validate(orphans, node_, problems);
+  manifest::validate(orphans, node_, problems);
   std::unordered_map<std::string, UdpFronts> udpNow;
   auto pending = live_->prepare(inputs, problems, collectUdpFronts(udpNow));
   for (const auto& d : problems.all()) log(d.format());
@@ -158,9 +215,9 @@ void Agent::syncAll(bool verify, const std::set<std::string>& changed, TimePoint
   {
     // Problems between files (a nodePort claimed twice, say) block the sync: the
     // last good ruleset stays until they are fixed.
-    spec::Manifests manifests = source_.inventory().all();
+    Manifests manifests = inventory_.all();
     Diagnostics problems;
-    spec::validate(manifests, node_, problems);
+    manifest::validate(manifests, node_, problems);
     Inputs inputs{std::move(manifests.services), std::move(manifests.slices), node_};
     ir::Ruleset rs;
     if (!problems.hasErrors()) rs = compileRuleset(inputs, problems);
@@ -178,7 +235,7 @@ void Agent::syncAll(bool verify, const std::set<std::string>& changed, TimePoint
       syncFailed("reading the kernel: " + planned.error().message);
       return;
     }
-    lastFullCheck_ = Clock::now();
+    lastFullCheck_ = clock_.now();
     full = !planned->tableExists || planned->plan.replaceAll || planned->plan.refill;
     auto applied = send(rs, planned->plan, planned->tableExists);
     if (!applied) {
@@ -215,8 +272,8 @@ void Agent::syncAll(bool verify, const std::set<std::string>& changed, TimePoint
 }
 
 bool Agent::adoptServices(const std::set<std::string>& changed) {
-  const Inventory& inventory = source_.inventory();
-  std::vector<writer::ServiceInput> inputs;
+  const source::Inventory& inventory = inventory_;
+  std::vector<ServiceInput> inputs;
   if (live_) {
     for (const auto& key : changed) inputs.push_back(inventory.lookup(key));
   } else {
@@ -270,7 +327,7 @@ Result<writer::ApplyReport> Agent::send(const ir::Ruleset& rs, const diff::Plan&
   auto after = writer::generation(transport_);
   if (applied && applied->kind != writer::ApplyReport::Kind::kUnchanged &&
       (!before || !after || *after != *before + 1) && !verifyAt_) {
-    verifyAt_ = Clock::now() + std::chrono::milliseconds(20);
+    verifyAt_ = clock_.now() + std::chrono::milliseconds(20);
   }
   return applied;
 }
@@ -278,7 +335,7 @@ Result<writer::ApplyReport> Agent::send(const ir::Ruleset& rs, const diff::Plan&
 void Agent::drainOwnEvents() {
   // Someone else's change in the same moment still shows; read it soon.
   if (monitor_.changedBySomeoneElseAfterOwn(node_.table, transport_.portId()) && !verifyAt_) {
-    verifyAt_ = Clock::now() + std::chrono::milliseconds(20);
+    verifyAt_ = clock_.now() + std::chrono::milliseconds(20);
   }
 }
 
@@ -288,25 +345,24 @@ void Agent::syncFailed(const std::string& why) {
   live_.reset();  // trust nothing kept: the next sync reads the kernel back
   trusted_ = false;
   syncedGeneration_.reset();
-  verifyAt_ = Clock::now() + options_.minSyncInterval;
+  verifyAt_ = clock_.now() + options_.minSyncInterval;
 }
 
 void Agent::finishSync(bool full, std::size_t elements, TimePoint start,
                        std::optional<TimePoint> seen) {
-  const Inventory& inventory = source_.inventory();
-  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  const source::Inventory& inventory = inventory_;
+  const auto now = clock_.now();
+  const double seconds = std::chrono::duration<double>(now - start).count();
   metrics_.observeSync(full, seconds);
-  metrics_.synced(unixNow(), inventory.serviceCount(), inventory.endpointCount());
-  if (seen) {
-    metrics_.observeProgramming(std::chrono::duration<double>(Clock::now() - *seen).count());
-  }
+  metrics_.synced(clock_.unixNow(), inventory.serviceCount(), inventory.endpointCount());
+  if (seen) metrics_.observeProgramming(std::chrono::duration<double>(now - *seen).count());
   char status[160];
   std::snprintf(status, sizeof status, "synced %zu services, %zu elements (%s, %.1f ms)",
                 inventory.serviceCount(), elements, full ? "full" : "partial", seconds * 1000);
   {
     std::lock_guard<std::mutex> l(healthMu_);
     health_.synced = true;
-    health_.lastUpdated = unixNow();
+    health_.lastUpdated = clock_.unixNow();
     if (!pendingSince_) healthPendingSince_.reset();
   }
   if (!readyNotified_) {
@@ -317,14 +373,14 @@ void Agent::finishSync(bool full, std::size_t elements, TimePoint start,
   }
   if (seen) {
     log(std::string(status) + "; programming latency " +
-        std::to_string(std::chrono::duration<double, std::milli>(Clock::now() - *seen).count()) +
+        std::to_string(std::chrono::duration<double, std::milli>(now - *seen).count()) +
         " ms");
   }
 }
 
 void Agent::cleanUdpConntrack(const UdpFronts& stale) {
   if (stale.empty()) return;
-  auto deleted = netlink::deleteUdpFlows([&](const netlink::UdpFlow& f) {
+  auto deleted = conntrack_.deleteUdpFlows([&](const netlink::UdpFlow& f) {
     auto it = stale.find({false, f.originalDestination, f.originalPort});
     // NodePort flows are recognised by port only, and only when DNATed (the node's
     // own UDP services on the same port are none of our business).
@@ -348,65 +404,90 @@ int Agent::run() {
   sigaddset(&mask, SIGINT);
   sigprocmask(SIG_BLOCK, &mask, nullptr);
   const int sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-
-  // Read every input once, adopt what is installed, then sync: no change before that.
-  source_.consumeEvents();
-  sync(/*verify=*/true);
-  auto lastWatchdog = Clock::now();
-
   for (;;) {
-    const auto now = Clock::now();
-    // The next thing to do, whichever comes first.
-    auto next = lastFullCheck_ + options_.fullCheckPeriod;
+    if (!runOnce(std::chrono::hours(1), sigfd)) continue;
+    signalfd_siginfo si{};
+    if (read(sigfd, &si, sizeof si) > 0) {
+      log("stopping on signal " + std::to_string(si.ssi_signo) + "; the rules stay in the kernel");
+      notifier_.status("stopped; rules left in place");
+      healthChecks_.stopAll();
+      close(sigfd);
+      return 0;
+    }
+  }
+}
+
+bool Agent::runOnce(std::chrono::milliseconds maxWait, int extraFd) {
+  if (!started_) {
+    // Read every input once, adopt what is installed, then sync: no change before that.
+    for (auto* s : sources_) s->consumeEvents();
+    if (allSourcesReady()) {
+      started_ = true;
+      lastWatchdog_ = clock_.now();
+      sync(/*verify=*/true);
+    } else {
+      Diagnostics problems;
+      bool nodeChanged = false;
+      refreshSources(problems, nodeChanged);  // health shows which source is not ready yet
+      for (const auto& d : problems.all()) log(d.format());
+    }
+  }
+  const auto now = clock_.now();
+  // The next thing to do, whichever comes first.
+  auto next = now + maxWait;
+  if (started_) {
+    next = std::min(next, lastFullCheck_ + options_.fullCheckPeriod);
     if (pendingSince_)
       next = std::min(next, std::max(now, lastSyncStart_ + options_.minSyncInterval));
     if (verifyAt_) next = std::min(next, *verifyAt_);
-    const auto wd = notifier_.watchdogInterval();
-    if (wd.count() > 0) next = std::min(next, lastWatchdog + wd);
-    const int timeoutMs = static_cast<int>(std::max<long long>(
-        0, std::chrono::duration_cast<std::chrono::milliseconds>(next - now).count() + 1));
-
-    pollfd fds[3] = {{sigfd, POLLIN, 0}, {source_.fd(), POLLIN, 0}, {monitor_.fd(), POLLIN, 0}};
-    poll(fds, 3, timeoutMs);
-    if (fds[0].revents & POLLIN) {
-      signalfd_siginfo si{};
-      if (read(sigfd, &si, sizeof si) > 0) {
-        log("stopping on signal " + std::to_string(si.ssi_signo) +
-            "; the rules stay in the kernel");
-        notifier_.status("stopped; rules left in place");
-        healthChecks_.stopAll();
-        close(sigfd);
-        return 0;
-      }
-    }
-    if ((fds[1].revents & POLLIN) && source_.consumeEvents() && !pendingSince_) {
-      pendingSince_ = Clock::now();
-      std::lock_guard<std::mutex> l(healthMu_);
-      if (!healthPendingSince_) healthPendingSince_ = pendingSince_;
-    }
-    if ((fds[2].revents & POLLIN) &&
-        monitor_.changedBySomeoneElse(node_.table, transport_.portId())) {
-      // Someone else touched our table: look within a few milliseconds, after their
-      // transaction (a flush and reload, say) has settled.
-      if (!verifyAt_) verifyAt_ = Clock::now() + std::chrono::milliseconds(20);
-    }
-    const auto t = Clock::now();
-    if (wd.count() > 0 && t >= lastWatchdog + wd) {
-      notifier_.watchdog();
-      lastWatchdog = t;
-    }
-    const bool suspected = verifyAt_ && t >= *verifyAt_;
-    bool verify = suspected || t >= lastFullCheck_ + options_.fullCheckPeriod;
-    if (verify && !suspected && nothingCommittedSinceSync()) {
-      lastFullCheck_ = t;  // the periodic check: no transaction since ours, nothing to read
-      verify = false;
-    }
-    const bool due = pendingSince_ && t >= lastSyncStart_ + options_.minSyncInterval;
-    if (verify || due) {
-      if (verify) verifyAt_.reset();
-      sync(verify);
-    }
+  } else {
+    next = std::min(next, now + std::chrono::milliseconds(100));  // look for readiness again
   }
+  const auto wd = notifier_.watchdogInterval();
+  if (wd.count() > 0) next = std::min(next, lastWatchdog_ + wd);
+  const int timeoutMs = static_cast<int>(std::max<long long>(
+      0, std::chrono::duration_cast<std::chrono::milliseconds>(next - now).count() + 1));
+
+  std::vector<pollfd> fds;
+  fds.push_back({extraFd, POLLIN, 0});
+  fds.push_back({monitor_.fd(), POLLIN, 0});
+  for (auto* s : sources_) fds.push_back({s->fd(), POLLIN, 0});
+  poll(fds.data(), fds.size(), timeoutMs);
+  if (extraFd >= 0 && (fds[0].revents & POLLIN)) return true;
+
+  bool inputChanged = false;
+  for (std::size_t i = 0; i < sources_.size(); ++i) {
+    if ((fds[2 + i].revents & POLLIN) && sources_[i]->consumeEvents()) inputChanged = true;
+  }
+  if (inputChanged && started_ && !pendingSince_) {
+    pendingSince_ = clock_.now();
+    std::lock_guard<std::mutex> l(healthMu_);
+    if (!healthPendingSince_) healthPendingSince_ = pendingSince_;
+  }
+  if ((fds[1].revents & POLLIN) &&
+      monitor_.changedBySomeoneElse(node_.table, transport_.portId())) {
+    // Someone else touched our table: look within a few milliseconds, after their
+    // transaction (a flush and reload, say) has settled.
+    if (!verifyAt_) verifyAt_ = clock_.now() + std::chrono::milliseconds(20);
+  }
+  const auto t = clock_.now();
+  if (wd.count() > 0 && t >= lastWatchdog_ + wd) {
+    notifier_.watchdog();
+    lastWatchdog_ = t;
+  }
+  if (!started_) return false;
+  const bool suspected = verifyAt_ && t >= *verifyAt_;
+  bool verify = suspected || t >= lastFullCheck_ + options_.fullCheckPeriod;
+  if (verify && !suspected && nothingCommittedSinceSync()) {
+    lastFullCheck_ = t;  // the periodic check: no transaction since ours, nothing to read
+    verify = false;
+  }
+  const bool due = pendingSince_ && t >= lastSyncStart_ + options_.minSyncInterval;
+  if (verify || due) {
+    if (verify) verifyAt_.reset();
+    sync(verify);
+  }
+  return false;
 }
 
 }  // namespace svcnft::agent

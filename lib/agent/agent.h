@@ -1,8 +1,13 @@
 // The node agent's loop: watch the inputs, coalesce bursts, sync only the
 // difference, repair drift, report health.
 //
-// - No kernel change until every input has been read once; at start the
-//   installed table is read back and adopted (no flush, no lost connection).
+// - No kernel change until every source has read all its inputs once (for the
+//   API: Services and EndpointSlices listed completely); at start the installed
+//   table is read back and adopted (no flush, no lost connection).
+// - Several sources (a directory, the API server) file into one inventory; a
+//   Service that two of them define is a conflict: reported, last good rules kept.
+// - Every seam is injected (kernel transport, event monitor, conntrack, clock,
+//   supervisor), so the loop runs in unit tests without root.
 // - Changes are coalesced: at most one sync per min-sync-interval, never two at once.
 // - A sync costs what changed: only the Services whose inputs differ are compiled
 //   and diffed (writer::LiveTable), and the transaction holds only their elements.
@@ -22,15 +27,19 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "agent/health_check_ports.h"
 #include "agent/metrics.h"
 #include "agent/notifier.h"
-#include "agent/source.h"
+#include "source/source.h"
 #include "agent/udp_fronts.h"
 #include "compile/ir.h"
 #include "model/service.h"
+#include "netlink/conntrack.h"
 #include "netlink/transport.h"
+#include "source/inventory.h"
+#include "source/source.h"
 #include "writer/live_table.h"
 #include "writer/writer.h"
 
@@ -43,25 +52,58 @@ struct Options {
   std::chrono::milliseconds healthTimeout{60000};
 };
 
+// The agent's time: steady for intervals, wall for what it reports.
+class Clock {
+ public:
+  using TimePoint = std::chrono::steady_clock::time_point;
+  virtual ~Clock() = default;
+  virtual TimePoint now() const = 0;
+  virtual double unixNow() const = 0;  // Unix seconds
+};
+
+class SystemClock : public Clock {
+ public:
+  TimePoint now() const override { return std::chrono::steady_clock::now(); }
+  double unixNow() const override;
+};
+
+// The kernel as the agent uses it.
+struct Kernel {
+  netlink::Transport& transport;
+  netlink::EventMonitor& monitor;
+  netlink::ConntrackCleaner& conntrack;
+};
+
 class Agent {
  public:
-  Agent(Options options, NodeConfig node, Source& source, netlink::Transport& transport,
-        netlink::Monitor& monitor, Notifier& notifier, Metrics& metrics);
+  Agent(Options options, NodeConfig node, std::vector<source::Source*> sources, Kernel kernel,
+        Notifier& notifier, Metrics& metrics, const Clock& clock);
 
   // Runs until SIGTERM or SIGINT; returns the exit code.
   int run();
+  // One round of the loop: waits at most `maxWait` for an input, a kernel event
+  // or `extraFd` (-1: none), then does what is due. Returns true when `extraFd`
+  // became readable (run() passes its signal fd). Tests drive the loop with it.
+  bool runOnce(std::chrono::milliseconds maxWait, int extraFd = -1);
 
   // For /healthz and /livez (called from the HTTP thread).
+  struct SourceHealth {
+    std::string name;
+    bool ready = false;
+    std::optional<double> currentAsOf;  // Unix seconds; nullopt: always current
+  };
   struct Health {
     bool synced = false;     // a first sync has happened
     bool healthy = false;    // no change has waited longer than healthTimeout
     double lastUpdated = 0;  // Unix seconds of the last successful sync
+    double now = 0;          // Unix seconds, by the agent's clock
+    std::vector<SourceHealth> sources;
   };
   Health health() const;
+  const source::Inventory& inventory() const { return inventory_; }
 
  private:
-  using Clock = std::chrono::steady_clock;
-  using TimePoint = Clock::time_point;
+  using TimePoint = Clock::TimePoint;
   // One sync of whatever changed since the last. `verify` reads the installed
   // table back instead of trusting what we last committed.
   void sync(bool verify);
@@ -94,13 +136,27 @@ class Agent {
   // A sync the kernel refused or that could not read it: trust nothing kept.
   void syncFailed(const std::string& why);
 
+  bool allSourcesReady() const;
+  // Takes in what every source has; true when this node's facts changed the node
+  // config the rules are compiled for (the next sync must go the full way).
+  std::set<std::string> refreshSources(Diagnostics& problems, bool& nodeChanged);
+  // Observes the EndpointSlices' last-change-trigger-time of the Services in
+  // `changed` (kube-proxy's network programming duration), each once.
+  void observeTriggerTimes(const std::set<std::string>& changed);
+
   Options options_;
+  const NodeConfig baseNode_;  // as configured; node_ adds what sources know of the node
   NodeConfig node_;
-  Source& source_;
+  std::vector<source::Source*> sources_;
+  source::Inventory inventory_;
   netlink::Transport& transport_;
-  netlink::Monitor& monitor_;
+  netlink::EventMonitor& monitor_;
+  netlink::ConntrackCleaner& conntrack_;
   Notifier& notifier_;
   Metrics& metrics_;
+  const Clock& clock_;
+  bool started_ = false;  // the first sync (after every source was ready) has run
+  std::unordered_map<std::string, double> triggerSeen_;  // slice → trigger time observed
 
   // What we last committed, Service by Service (none: the next sync goes the full way).
   std::optional<writer::LiveTable> live_;
@@ -109,15 +165,16 @@ class Agent {
   bool trusted_ = false;  // the last sync committed: a difference found now is drift
   std::optional<uint32_t> syncedGeneration_;  // the ruleset generation after it
   HealthCheckServers healthChecks_;
-  std::optional<Clock::time_point> pendingSince_;
-  Clock::time_point lastSyncStart_{};
-  Clock::time_point lastFullCheck_{};
-  std::optional<Clock::time_point> verifyAt_;
+  std::optional<TimePoint> pendingSince_;
+  TimePoint lastSyncStart_{};
+  TimePoint lastFullCheck_{};
+  std::optional<TimePoint> verifyAt_;
+  TimePoint lastWatchdog_{};
   bool readyNotified_ = false;
 
   mutable std::mutex healthMu_;
   Health health_;
-  std::optional<Clock::time_point> healthPendingSince_;
+  std::optional<TimePoint> healthPendingSince_;
 };
 
 }  // namespace svcnft::agent

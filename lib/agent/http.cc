@@ -18,12 +18,6 @@ std::string rfc3339(double unixSeconds) {
   return buf;
 }
 
-double now() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<double>(ts.tv_sec) + ts.tv_nsec / 1e9;
-}
-
 Result<std::pair<std::string, int>> parseBind(const std::string& bind) {
   const auto colon = bind.rfind(':');
   if (colon == std::string::npos) return Error{"\"" + bind + "\" is not HOST:PORT"};
@@ -39,6 +33,16 @@ Result<std::pair<std::string, int>> parseBind(const std::string& bind) {
   }
 }
 
+std::string jsonEscaped(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (static_cast<unsigned char>(c) < 0x20) continue;
+    out += c;
+  }
+  return out;
+}
+
 }  // namespace
 
 HttpEndpoints::HttpEndpoints(const Agent& agent, const Metrics& metrics)
@@ -52,12 +56,22 @@ Result<bool> HttpEndpoints::start(const std::string& healthzBind, const std::str
     if (!bind) return bind.error();
     healthz_ = std::make_unique<httplib::Server>();
     // kube-proxy: 200 while no change has waited too long for its sync, else 503;
-    // the body says when the rules were last updated.
+    // the body says when the rules were last updated, and (ours) how current each
+    // source's picture is: an API server out of reach leaves the rules as they are,
+    // and this is where an operator sees how old they are.
     auto handler = [this](const httplib::Request&, httplib::Response& res) {
       const Agent::Health h = agent_.health();
-      char body[200];
-      std::snprintf(body, sizeof body, "{\"lastUpdated\": \"%s\",\"currentTime\": \"%s\"}",
-                    h.synced ? rfc3339(h.lastUpdated).c_str() : "", rfc3339(now()).c_str());
+      std::string body = "{\"lastUpdated\": \"" + (h.synced ? rfc3339(h.lastUpdated) : "") +
+                         "\",\"currentTime\": \"" + rfc3339(h.now) + "\",\"sources\": [";
+      for (std::size_t i = 0; i < h.sources.size(); ++i) {
+        const auto& s = h.sources[i];
+        char age[64] = "null";
+        if (s.currentAsOf) std::snprintf(age, sizeof age, "%.3f", h.now - *s.currentAsOf);
+        body += std::string(i ? "," : "") + "{\"name\": \"" + jsonEscaped(s.name) + "\",\"ready\": " +
+                (s.ready ? "true" : "false") + ",\"currentAsOf\": \"" +
+                (s.currentAsOf ? rfc3339(*s.currentAsOf) : "") + "\",\"ageSeconds\": " + age + "}";
+      }
+      body += "]}";
       res.status = h.healthy ? 200 : 503;
       res.set_content(body, "application/json");
     };

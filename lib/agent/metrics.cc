@@ -70,6 +70,31 @@ void Metrics::observeProgramming(double seconds) {
   programming_.observe(seconds);
 }
 
+void Metrics::observeNetworkProgramming(double seconds) {
+  std::lock_guard<std::mutex> l(mu_);
+  networkProgramming_.observe(seconds);
+}
+
+void Metrics::apiList(const std::string& resource) {
+  std::lock_guard<std::mutex> l(mu_);
+  ++api_[resource][0];
+}
+
+void Metrics::apiWatchRestart(const std::string& resource) {
+  std::lock_guard<std::mutex> l(mu_);
+  ++api_[resource][1];
+}
+
+void Metrics::apiError(const std::string& resource) {
+  std::lock_guard<std::mutex> l(mu_);
+  ++api_[resource][2];
+}
+
+void Metrics::apiInvalidObject(const std::string& resource) {
+  std::lock_guard<std::mutex> l(mu_);
+  ++api_[resource][3];
+}
+
 void Metrics::conntrackDeleted(std::size_t n) {
   std::lock_guard<std::mutex> l(mu_);
   conntrack_ += n;
@@ -87,8 +112,13 @@ std::string Metrics::text() const {
                "Full sync of the ruleset (the whole table), in seconds.");
   partial_.render(out, "svcnft_sync_partial_proxy_rules_duration_seconds",
                   "Partial sync of the ruleset (only what changed), in seconds.");
-  programming_.render(out, "svcnft_network_programming_duration_seconds",
-                      "From an input change being seen to its rules being committed, in seconds.");
+  programming_.render(out, "svcnft_input_to_commit_duration_seconds",
+                      "From an input change being seen (a file event, a watch event) to its rules "
+                      "being committed, in seconds.");
+  networkProgramming_.render(
+      out, "svcnft_network_programming_duration_seconds",
+      "From an EndpointSlice's endpoints.kubernetes.io/last-change-trigger-time to its rules "
+      "being committed, in seconds.");
   scalar(out, "svcnft_sync_proxy_rules_last_timestamp_seconds", "gauge",
          "The last time the ruleset was synced successfully (Unix seconds).", lastSync_);
   scalar(out, "svcnft_sync_proxy_rules_nftables_sync_failures_total", "counter",
@@ -106,6 +136,22 @@ std::string Metrics::text() const {
   scalar(out, "svcnft_drift_repairs_total", "counter",
          "Times the installed table had been changed by someone else and was restored.",
          static_cast<double>(drift_));
+  static const char* const kApi[4][3] = {
+      {"svcnft_api_lists_total", "counter", "Complete lists of a resource from the API server."},
+      {"svcnft_api_watch_restarts_total", "counter",
+       "Watches of a resource started again (after a clean end, an error or a relist)."},
+      {"svcnft_api_errors_total", "counter",
+       "Failed API requests or broken watch streams, by resource."},
+      {"svcnft_api_invalid_objects_total", "counter",
+       "API objects skipped as invalid (logged with namespace/name and field)."}};
+  for (int m = 0; m < 4; ++m) {
+    out += std::string("# HELP ") + kApi[m][0] + " " + kApi[m][2] + "\n# TYPE " + kApi[m][0] +
+           " " + kApi[m][1] + "\n";
+    for (const auto& [resource, counts] : api_) {
+      out += std::string(kApi[m][0]) + "{resource=\"" + resource + "\"} " +
+             std::to_string(counts[m]) + "\n";
+    }
+  }
   return out;
 }
 

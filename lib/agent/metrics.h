@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <string>
 
@@ -16,7 +17,14 @@ class Metrics {
   void syncFailed();
   void synced(double unixSeconds, std::size_t services, std::size_t endpoints);
   void inputErrors(std::size_t n);
-  void observeProgramming(double seconds);  // input change seen -> kernel commit
+  void observeProgramming(double seconds);  // input change seen (file, watch event) -> commit
+  // An EndpointSlice's last-change-trigger-time -> kernel commit (kube-proxy's metric).
+  void observeNetworkProgramming(double seconds);
+  // The Kubernetes API source, per resource ("services", "endpointslices", "nodes").
+  void apiList(const std::string& resource);           // a complete list
+  void apiWatchRestart(const std::string& resource);   // a watch started again
+  void apiError(const std::string& resource);          // a failed request or bad stream
+  void apiInvalidObject(const std::string& resource);  // an object skipped as invalid
   void driftRepaired();
   void conntrackDeleted(std::size_t n);
 
@@ -34,7 +42,8 @@ class Metrics {
   };
 
   mutable std::mutex mu_;
-  Histogram full_, partial_, programming_;
+  Histogram full_, partial_, programming_, networkProgramming_;
+  std::map<std::string, std::array<uint64_t, 4>> api_;  // resource → list, watch, error, invalid
   uint64_t failures_ = 0, inputErrors_ = 0, drift_ = 0, conntrack_ = 0;
   double lastSync_ = 0;
   std::size_t services_ = 0, endpoints_ = 0;

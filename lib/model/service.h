@@ -90,6 +90,9 @@ struct EndpointSlice {
   IpFamily addressType = IpFamily::kV4;
   std::vector<Endpoint> endpoints;
   std::vector<EndpointPort> ports;
+  // endpoints.kubernetes.io/last-change-trigger-time, Unix seconds (0: none): when
+  // the change this slice carries was triggered, for the programming latency.
+  double triggerTime = 0;
   SourceLocation where;
 
   std::string serviceKey() const { return ns + "/" + serviceName; }
@@ -100,6 +103,7 @@ struct PortRange {
   uint16_t first = 30000;
   uint16_t last = 32767;
   bool contains(uint16_t p) const { return p >= first && p <= last; }
+  bool operator==(const PortRange&) const = default;
 };
 
 struct NodeConfig {
@@ -111,6 +115,12 @@ struct NodeConfig {
   std::vector<Cidr> serviceCIDRs;
   bool masqueradeAll = false;
   std::string table = "svcnft";
+  // This node's pod networks (the Node's spec.podCIDRs in API mode) and topology
+  // zone (`zone`, or the Node's topology.kubernetes.io/zone label): kept for
+  // topology-aware routing and local-traffic detection.
+  std::vector<Cidr> podCIDRs;
+  std::string zone;
+  bool operator==(const NodeConfig&) const = default;
 };
 
 // Everything the compiler needs, already validated.

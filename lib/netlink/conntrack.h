@@ -21,4 +21,18 @@ struct UdpFlow {
 // Deletes the UDP entries for which `stale` says yes; returns how many went.
 Result<int> deleteUdpFlows(const std::function<bool(const UdpFlow&)>& stale);
 
+// The same behind an interface, so the agent's loop can be tested without the kernel.
+class ConntrackCleaner {
+ public:
+  virtual ~ConntrackCleaner() = default;
+  virtual Result<int> deleteUdpFlows(const std::function<bool(const UdpFlow&)>& stale) = 0;
+};
+
+class KernelConntrack : public ConntrackCleaner {
+ public:
+  Result<int> deleteUdpFlows(const std::function<bool(const UdpFlow&)>& stale) override {
+    return netlink::deleteUdpFlows(stale);
+  }
+};
+
 }  // namespace svcnft::netlink

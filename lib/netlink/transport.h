@@ -68,28 +68,41 @@ class Socket : public Transport {
   uint32_t portId_ = 0;
 };
 
+// What the agent needs to hear of other people's changes to our table, so a test
+// can stand in for the kernel's event group.
+class EventMonitor {
+ public:
+  virtual ~EventMonitor() = default;
+  // Readable when events are pending (-1: never).
+  virtual int fd() const = 0;
+  // Reads what is pending; true if some event, sent by a port other than
+  // `ignorePort`, concerned table `table` (or the socket overran and anything may have).
+  virtual bool changedBySomeoneElse(const std::string& table, uint32_t ignorePort) = 0;
+  // The same, right after a transaction of our own: an overrun now is taken to be
+  // that transaction's own events (a full install at 10,000 Services sends ~200,000
+  // element events), not a sign of someone else's change; the periodic full check
+  // covers the window.
+  virtual bool changedBySomeoneElseAfterOwn(const std::string& table, uint32_t ignorePort) = 0;
+  // Leaves and rejoins the event group. While anyone listens, the kernel builds an
+  // event per element a transaction touches: a million cost ~50 s of the commit.
+  virtual Result<bool> pause() = 0;
+  virtual Result<bool> resume() = 0;
+};
+
 // A socket subscribed to nf_tables events (NFNLGRP_NFTABLES): every change anyone
 // makes to any table is reported on it.
-class Monitor {
+class Monitor : public EventMonitor {
  public:
   static Result<Monitor> open();
   Monitor(Monitor&& other) noexcept;
   Monitor(const Monitor&) = delete;
   Monitor& operator=(const Monitor&) = delete;
-  ~Monitor();
-  int fd() const;
-  // Reads what is pending; true if some event, sent by a port other than
-  // `ignorePort`, concerned table `table` (or the socket overran and anything may have).
-  bool changedBySomeoneElse(const std::string& table, uint32_t ignorePort);
-  // The same, right after a transaction of our own: an overrun now is taken to be
-  // that transaction's own events (a full install at 10,000 Services sends ~200,000
-  // element events), not a sign of someone else's change; the periodic full check
-  // covers the window.
-  bool changedBySomeoneElseAfterOwn(const std::string& table, uint32_t ignorePort);
-  // Leaves and rejoins the event group. While anyone listens, the kernel builds an
-  // event per element a transaction touches: a million cost ~50 s of the commit.
-  Result<bool> pause();
-  Result<bool> resume();
+  ~Monitor() override;
+  int fd() const override;
+  bool changedBySomeoneElse(const std::string& table, uint32_t ignorePort) override;
+  bool changedBySomeoneElseAfterOwn(const std::string& table, uint32_t ignorePort) override;
+  Result<bool> pause() override;
+  Result<bool> resume() override;
 
  private:
   explicit Monitor(mnl_socket* s) : socket_(s) {}

@@ -29,17 +29,10 @@
 #include "common/diagnostics.h"
 #include "compile/ir.h"
 #include "diff/element_diff.h"
+#include "model/inputs.h"
 #include "model/service.h"
 
 namespace svcnft::writer {
-
-// One Service's inputs now. service == nullptr: the Service is gone (its slices,
-// if any, are ignored, as the batch compile ignores slices of unknown Services).
-struct ServiceInput {
-  std::string key;  // "namespace/name"
-  const Service* service = nullptr;
-  std::vector<const EndpointSlice*> slices;  // in input order
-};
 
 class LiveTable {
  public:

@@ -122,7 +122,7 @@ import sys
 from prometheus_client.parser import text_string_to_metric_families
 v = {s.name: s.value for f in text_string_to_metric_families(sys.stdin.read()) for s in f.samples}
 print(int(v["svcnft_input_errors_total"]), int(v["svcnft_services_programmed"]),
-      int(v["svcnft_network_programming_duration_seconds_count"]))')
+      int(v["svcnft_input_to_commit_duration_seconds_count"]))')
 read -r nerr nsvc nprog <<<"$errors"
 [[ $nerr -ge 1 && $nsvc -eq 2 && $nprog -ge 2 ]] && pass "/metrics parses: input errors $nerr, services $nsvc, programming samples $nprog" \
   || fail "/metrics: '$errors'"

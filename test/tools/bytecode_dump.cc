@@ -5,12 +5,12 @@
 
 #include "compile/compiler.h"
 #include "nft/encode.h"
-#include "spec/loader.h"
+#include "manifest/loader.h"
 
 int main(int argc, char** argv) {
   if (argc != 3) return 2;
   svcnft::Diagnostics d;
-  svcnft::Inputs in = svcnft::spec::loadInputs({argv[1]}, argv[2], d);
+  svcnft::Inputs in = svcnft::manifest::loadInputs({argv[1]}, argv[2], d);
   if (d.hasErrors()) return 1;
   svcnft::ir::Ruleset rs = svcnft::compileRuleset(in, d);
   if (d.hasErrors()) return 1;

@@ -11,7 +11,7 @@
 #include <iostream>
 
 #include "compile/compiler.h"
-#include "spec/loader.h"
+#include "manifest/loader.h"
 #include "writer/writer.h"
 
 namespace {
@@ -73,7 +73,7 @@ class SpoilingTransport : public svcnft::netlink::Transport {
 int main(int argc, char** argv) {
   if (argc != 3) return 2;
   svcnft::Diagnostics d;
-  svcnft::Inputs in = svcnft::spec::loadInputs({argv[1]}, argv[2], d);
+  svcnft::Inputs in = svcnft::manifest::loadInputs({argv[1]}, argv[2], d);
   if (d.hasErrors()) return 1;
   const svcnft::ir::Ruleset rs = svcnft::compileRuleset(in, d);
   auto sock = svcnft::netlink::Socket::open();

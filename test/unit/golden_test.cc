@@ -8,7 +8,7 @@
 
 #include "compile/compiler.h"
 #include "compile/render_nft.h"
-#include "spec/loader.h"
+#include "manifest/loader.h"
 
 namespace fs = std::filesystem;
 
@@ -25,7 +25,7 @@ std::string readAll(const fs::path& p) {
 
 std::string compileExample(const fs::path& manifests, const fs::path& nodeConfig) {
   svcnft::Diagnostics d;
-  svcnft::Inputs in = svcnft::spec::loadInputs({manifests.string()}, nodeConfig.string(), d);
+  svcnft::Inputs in = svcnft::manifest::loadInputs({manifests.string()}, nodeConfig.string(), d);
   std::string problems;
   for (const auto& x : d.all()) problems += x.format() + "\n";
   INFO(problems);

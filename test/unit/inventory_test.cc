@@ -1,7 +1,7 @@
 // The agent's inventory: which Services a file change touches, what a Service's
 // inputs are across files (in the batch compile's order), and which problems
 // between files send the agent the full way.
-#include "agent/inventory.h"
+#include "source/inventory.h"
 
 #include <catch2/catch.hpp>
 
@@ -11,10 +11,10 @@ using namespace svcnft;
 
 namespace {
 
-spec::Manifests parse(const std::string& text, const std::string& file) {
-  spec::Manifests m;
+Manifests parse(const std::string& text, const std::string& file) {
+  Manifests m;
   Diagnostics d;
-  spec::parseManifestText(text, file, m, d);
+  manifest::parseManifestText(text, file, m, d);
   REQUIRE_FALSE(d.hasErrors());
   return m;
 }
@@ -35,7 +35,7 @@ std::string slice(const std::string& name, const std::string& svc, const std::st
 }  // namespace
 
 TEST_CASE("a file change names only the Services whose objects differ", "[inventory]") {
-  agent::Inventory inv;
+  source::Inventory inv;
   auto changed = inv.replace(
       "a.yaml",
       parse(service("web") + service("api") + slice("web-1", "web", "198.18.1.1"), "a.yaml"));
@@ -61,12 +61,12 @@ TEST_CASE("a file change names only the Services whose objects differ", "[invent
 }
 
 TEST_CASE("a Service's inputs come together from every file, in file order", "[inventory]") {
-  agent::Inventory inv;
+  source::Inventory inv;
   inv.replace("c.yaml", parse(slice("web-c", "web", "198.18.1.3"), "c.yaml"));
   inv.replace("a.yaml", parse(slice("web-a", "web", "198.18.1.1"), "a.yaml"));
   CHECK(inv.lookup("ns/web").service == nullptr);  // slices alone: no Service yet
   CHECK(inv.replace("b.yaml", parse(service("web"), "b.yaml")) == std::set<std::string>{"ns/web"});
-  const writer::ServiceInput in = inv.lookup("ns/web");
+  const ServiceInput in = inv.lookup("ns/web");
   REQUIRE(in.service);
   CHECK(in.service->name == "web");
   REQUIRE(in.slices.size() == 2);
@@ -74,14 +74,14 @@ TEST_CASE("a Service's inputs come together from every file, in file order", "[i
   CHECK(in.slices[1]->name == "web-c");
   CHECK(inv.serviceKeys() == std::vector<std::string>{"ns/web"});
   // all() is what the batch compile reads: files by name, objects in file order.
-  const spec::Manifests all = inv.all();
+  const Manifests all = inv.all();
   REQUIRE(all.slices.size() == 2);
   CHECK(all.slices[0].name == "web-a");
   CHECK(all.services.size() == 1);
 }
 
 TEST_CASE("problems between files are counted until they are gone", "[inventory]") {
-  agent::Inventory inv;
+  source::Inventory inv;
   inv.replace("a.yaml", parse(service("web", 30001), "a.yaml"));
   CHECK_FALSE(inv.hasConflicts());
   inv.replace("b.yaml", parse(service("api", 30001), "b.yaml"));  // the same nodePort

@@ -11,7 +11,7 @@
 #include "generated_inputs.h"
 #include "nft/records.h"
 #include "nft/transaction.h"
-#include "spec/loader.h"
+#include "manifest/loader.h"
 #include "writer/sync_plan.h"
 
 using namespace svcnft;
@@ -49,8 +49,8 @@ Expected expected(const Inputs& in) {
   return out;
 }
 
-writer::ServiceInput inputFor(const Inputs& in, const std::string& key) {
-  writer::ServiceInput out;
+ServiceInput inputFor(const Inputs& in, const std::string& key) {
+  ServiceInput out;
   out.key = key;
   for (const auto& s : in.services) {
     if (s.key() == key) {
@@ -109,7 +109,7 @@ struct Kernel {
 // One sync of the Services in `keys`, checked against the batch compile.
 void syncAndCheck(writer::LiveTable& live, Kernel& kernel, const Inputs& in,
                   const std::set<std::string>& keys) {
-  std::vector<writer::ServiceInput> changed;
+  std::vector<ServiceInput> changed;
   for (const auto& k : keys) changed.push_back(inputFor(in, k));
   Diagnostics d;
   auto p = live.prepare(changed, d);
@@ -125,7 +125,7 @@ void syncAndCheck(writer::LiveTable& live, Kernel& kernel, const Inputs& in,
 
 Inputs loadExample(const std::string& dir) {
   Diagnostics d;
-  Inputs in = spec::loadInputs({dir + "/manifests.yaml"}, dir + "/node-config.yaml", d);
+  Inputs in = manifest::loadInputs({dir + "/manifests.yaml"}, dir + "/node-config.yaml", d);
   REQUIRE_FALSE(d.hasErrors());
   return in;
 }
@@ -265,7 +265,7 @@ TEST_CASE("one endpoint change costs the same with 10 and with 10,000 Services",
     Inputs in = testing::generate(services, 10);
     writer::LiveTable live(in.node);
     Diagnostics d;
-    std::vector<writer::ServiceInput> all;
+    std::vector<ServiceInput> all;
     for (const auto& s : in.services) all.push_back(inputFor(in, s.key()));
     live.commit(live.prepare(all, d, {}, /*operations=*/false));
     in.slices.at(3).endpoints.at(2).address = *IpAddress::parse("198.18.250.3");

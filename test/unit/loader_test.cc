@@ -241,7 +241,7 @@ subsets:
 
 TEST_CASE("node config errors name the field", "[loader][errors]") {
   svcnft::Diagnostics d;
-  svcnft::spec::parseNodeConfigText(
+  svcnft::manifest::parseNodeConfigText(
       "nodeIPs: [127.0.0.1]\nnodePortRange: 40000-30000\ntable: 'bad name'\n"
       "clusterCIDRs: [198.18.0.0/99]\nmasqueradeAll: yes-please\n",
       "node.yaml", d);
@@ -297,17 +297,17 @@ TEST_CASE("large files parse in parallel with the same result and diagnostics", 
     docs.push_back(doc);
     text += (i ? "---\n" : "") + doc;
   }
-  svcnft::spec::Manifests whole;
+  svcnft::Manifests whole;
   svcnft::Diagnostics wholeDiags;
-  svcnft::spec::parseManifestText(text, "big.yaml", whole, wholeDiags);
+  svcnft::manifest::parseManifestText(text, "big.yaml", whole, wholeDiags);
 
   // The same documents one by one (each far below the parallel threshold).
-  svcnft::spec::Manifests serial;
+  svcnft::Manifests serial;
   svcnft::Diagnostics serialDiags;
   int line = 1;
   for (std::size_t i = 0; i < docs.size(); ++i) {
     std::string padded(static_cast<std::size_t>(line - 1), '\n');  // keep line numbers
-    svcnft::spec::parseManifestText(padded + (i ? "---\n" : "") + docs[i], "big.yaml", serial,
+    svcnft::manifest::parseManifestText(padded + (i ? "---\n" : "") + docs[i], "big.yaml", serial,
                                     serialDiags);
     line += static_cast<int>(std::count(docs[i].begin(), docs[i].end(), '\n')) + (i ? 1 : 0);
   }

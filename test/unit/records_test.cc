@@ -7,7 +7,7 @@
 
 #include "compile/compiler.h"
 #include "generated_inputs.h"
-#include "spec/loader.h"
+#include "manifest/loader.h"
 
 namespace fs = std::filesystem;
 
@@ -15,7 +15,7 @@ TEST_CASE("direct element records equal libnftnl's, for every example", "[record
   int sets = 0;
   for (const auto& dir : fs::directory_iterator(fs::path(SVCNFT_SOURCE_DIR) / "examples")) {
     svcnft::Diagnostics d;
-    svcnft::Inputs in = svcnft::spec::loadInputs({(dir.path() / "manifests.yaml").string()},
+    svcnft::Inputs in = svcnft::manifest::loadInputs({(dir.path() / "manifests.yaml").string()},
                                                  (dir.path() / "node-config.yaml").string(), d);
     REQUIRE_FALSE(d.hasErrors());
     const svcnft::ir::Ruleset rs = svcnft::compileRuleset(in, d);

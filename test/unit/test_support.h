@@ -8,7 +8,7 @@
 #include "compile/compiler.h"
 #include "compile/ir.h"
 #include "compile/render_nft.h"
-#include "spec/loader.h"
+#include "manifest/loader.h"
 
 namespace svcnft::testing {
 
@@ -19,12 +19,12 @@ struct Loaded {
 
 inline Loaded load(const std::string& manifests, const std::string& nodeConfig = "") {
   Loaded out;
-  spec::Manifests m;
+  Manifests m;
   if (!nodeConfig.empty()) {
-    out.inputs.node = spec::parseNodeConfigText(nodeConfig, "node.yaml", out.diags);
+    out.inputs.node = manifest::parseNodeConfigText(nodeConfig, "node.yaml", out.diags);
   }
-  spec::parseManifestText(manifests, "test.yaml", m, out.diags);
-  spec::validate(m, out.inputs.node, out.diags);
+  manifest::parseManifestText(manifests, "test.yaml", m, out.diags);
+  manifest::validate(m, out.inputs.node, out.diags);
   out.inputs.services = std::move(m.services);
   out.inputs.slices = std::move(m.slices);
   return out;

@@ -7,9 +7,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "spec/yaml_tree.h"
+#include "manifest/yaml_tree.h"
 
-namespace svcnft::spec {
+namespace svcnft::manifest {
 namespace {
 
 std::string describe(const YamlNode& n) {
@@ -239,4 +239,4 @@ TEST_CASE("every shipped manifest takes the fast path", "[yaml]") {
 }
 
 }  // namespace
-}  // namespace svcnft::spec
+}  // namespace svcnft::manifest

@@ -1,8 +1,8 @@
-#include "spec/yaml_fields.h"
+#include "manifest/yaml_fields.h"
 
 #include <charconv>
 
-namespace svcnft::spec {
+namespace svcnft::manifest {
 
 SourceLocation locationOf(const std::string& file, const YamlNode& node, int lineOffset) {
   SourceLocation where{file, 0, 0};
@@ -114,4 +114,4 @@ YamlNode FieldReader::sequence(const YamlNode& parent, const char* key,
   return n;
 }
 
-}  // namespace svcnft::spec
+}  // namespace svcnft::manifest

@@ -1,9 +1,9 @@
 // v1 Service → model::Service.
 #include <algorithm>
 
-#include "spec/parsers.h"
+#include "manifest/parsers.h"
 
-namespace svcnft::spec {
+namespace svcnft::manifest {
 
 std::optional<ObjectName> parseObjectName(FieldReader& r, const YamlNode& doc) {
   YamlNode meta = r.map(doc, "metadata", "metadata");
@@ -266,4 +266,4 @@ std::optional<Service> parseService(FieldReader& r, const YamlNode& doc) {
   return svc;
 }
 
-}  // namespace svcnft::spec
+}  // namespace svcnft::manifest

@@ -1,8 +1,8 @@
-#include "agent/inventory.h"
+#include "source/inventory.h"
 
 #include <algorithm>
 
-namespace svcnft::agent {
+namespace svcnft::source {
 
 namespace {
 
@@ -12,7 +12,7 @@ struct Grouped {
   std::vector<const EndpointSlice*> slices;
 };
 
-std::map<std::string, Grouped> group(const spec::Manifests& m) {
+std::map<std::string, Grouped> group(const Manifests& m) {
   std::map<std::string, Grouped> out;
   for (const auto& s : m.services) out[s.key()].services.push_back(&s);
   for (const auto& s : m.slices) out[s.serviceKey()].slices.push_back(&s);
@@ -43,10 +43,10 @@ void edit(std::vector<std::pair<const std::string*, const T*>>& list, const std:
 
 }  // namespace
 
-std::set<std::string> Inventory::replace(const std::string& part, spec::Manifests contents) {
-  static const spec::Manifests kNone;
+std::set<std::string> Inventory::replace(const std::string& part, Manifests contents) {
+  static const Manifests kNone;
   auto it = parts_.find(part);
-  const spec::Manifests& old = it == parts_.end() ? kNone : it->second;
+  const Manifests& old = it == parts_.end() ? kNone : it->second;
 
   std::set<std::string> changed;
   const auto before = group(old), after = group(contents);
@@ -86,7 +86,7 @@ void Inventory::countNodePorts(const Service& svc, int sign) {
   }
 }
 
-void Inventory::index(const std::string& part, const spec::Manifests& m, int sign) {
+void Inventory::index(const std::string& part, const Manifests& m, int sign) {
   auto touch = [&](const std::string& key, auto&& edit) {
     Entry& e = byKey_[key];
     duplicated_ -= e.services.size() > 1;
@@ -106,8 +106,8 @@ void Inventory::index(const std::string& part, const spec::Manifests& m, int sig
   }
 }
 
-writer::ServiceInput Inventory::lookup(const std::string& key) const {
-  writer::ServiceInput out;
+ServiceInput Inventory::lookup(const std::string& key) const {
+  ServiceInput out;
   out.key = key;
   auto it = byKey_.find(key);
   if (it == byKey_.end()) return out;
@@ -125,8 +125,8 @@ std::vector<std::string> Inventory::serviceKeys() const {
   return out;
 }
 
-spec::Manifests Inventory::all() const {
-  spec::Manifests out;
+Manifests Inventory::all() const {
+  Manifests out;
   for (const auto& [part, m] : parts_) {
     out.services.insert(out.services.end(), m.services.begin(), m.services.end());
     out.slices.insert(out.slices.end(), m.slices.begin(), m.slices.end());
@@ -134,4 +134,4 @@ spec::Manifests Inventory::all() const {
   return out;
 }
 
-}  // namespace svcnft::agent
+}  // namespace svcnft::source

@@ -9,7 +9,7 @@
 // is parsed by yaml-cpp instead and converted, so the result is the same tree
 // either way; only speed differs. Why: yaml-cpp spends ~75% of a 10,000-Service
 // compile (~3 s for 12 MB); the scanner reads the same text in a few percent of
-// that (numbers in docs/benchmarks.md). Internal to lib/spec.
+// that (numbers in docs/benchmarks.md). Internal to lib/manifest.
 #pragma once
 
 #include <cstdint>
@@ -19,7 +19,7 @@
 #include <string_view>
 #include <vector>
 
-namespace svcnft::spec {
+namespace svcnft::manifest {
 
 enum class YamlKind : uint8_t { kUndefined, kNull, kScalar, kSequence, kMap };
 
@@ -121,4 +121,4 @@ bool parseYamlSubset(std::string_view text, YamlDocument& out);
 // The slow path alone (yaml-cpp, converted).
 std::optional<YamlError> parseYamlFull(std::string_view text, YamlDocument& out);
 
-}  // namespace svcnft::spec
+}  // namespace svcnft::manifest

@@ -1,4 +1,4 @@
-#include "agent/file_source.h"
+#include "source/file_source.h"
 
 #include <sys/inotify.h>
 #include <sys/stat.h>
@@ -7,22 +7,13 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 
-namespace svcnft::agent {
+#include "manifest/loader.h"
+
+namespace svcnft::source {
 
 namespace fs = std::filesystem;
-
-namespace {
-
-bool isManifest(const fs::path& p) {
-  const std::string ext = p.extension().string();
-  return ext == ".yaml" || ext == ".yml" || ext == ".json";
-}
-
-}  // namespace
 
 FileSource::FileSource(std::string dir, NodeConfig node, Diagnostics& diags)
     : dir_(std::move(dir)), node_(std::move(node)) {
@@ -48,7 +39,7 @@ bool FileSource::consumeEvents() {
       const auto* ev = reinterpret_cast<const inotify_event*>(buf + at);
       // Editors and kubectl write temporary files and rename them into place; only
       // manifest names count, and a file being written counts when it is closed.
-      if (ev->len > 0 && isManifest(ev->name) && !(ev->mask & IN_CREATE)) {
+      if (ev->len > 0 && manifest::hasManifestExtension(ev->name) && !(ev->mask & IN_CREATE)) {
         dirty_.insert((fs::path(dir_) / ev->name).string());
         relevant = true;
       }
@@ -62,13 +53,13 @@ bool FileSource::consumeEvents() {
   return relevant;
 }
 
-void FileSource::reload(const std::string& path, bool force, Diagnostics& problems,
-                        std::set<std::string>& changed) {
+void FileSource::reload(const std::string& path, bool force, Inventory& inventory,
+                        Diagnostics& problems, std::set<std::string>& changed) {
   auto merge = [&](const std::set<std::string>& keys) { changed.insert(keys.begin(), keys.end()); };
   struct stat st {};
-  if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+  if (stat(path.c_str(), &st) != 0 && (errno == ENOENT || errno == ENOTDIR)) {
     files_.erase(path);
-    merge(inventory_.replace(path, {}));  // deleted, or renamed away
+    merge(inventory.replace(path, {}));  // deleted, or renamed away
     return;
   }
   FileState& state = files_[path];
@@ -76,14 +67,15 @@ void FileSource::reload(const std::string& path, bool force, Diagnostics& proble
   if (!force && mtime == state.mtimeNs && st.st_size == state.size) return;  // unchanged
   state.mtimeNs = mtime;
   state.size = st.st_size;
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  spec::Manifests parsed;
+  Manifests parsed;
   Diagnostics fileDiags;
-  spec::parseManifestText(text.str(), path, parsed, fileDiags);
+  // Anything but a readable regular file (no permission, a FIFO put in its place)
+  // is an error: the file keeps its last good contents, never taken for deleted.
+  if (auto text = manifest::readRegularFile(path, fileDiags)) {
+    manifest::parseManifestText(*text, path, parsed, fileDiags);
+  }
   // This file on its own; conflicts between files are the loop's to find.
-  if (!fileDiags.hasErrors()) spec::validate(parsed, node_, fileDiags);
+  if (!fileDiags.hasErrors()) manifest::validate(parsed, node_, fileDiags);
   for (const auto& d : fileDiags.all()) {
     if (d.severity == Severity::kError) {
       problems.error(d.where, d.message + " (the file's last good contents stay in force)");
@@ -91,33 +83,32 @@ void FileSource::reload(const std::string& path, bool force, Diagnostics& proble
       problems.warning(d.where, d.message);
     }
   }
-  if (!fileDiags.hasErrors()) merge(inventory_.replace(path, std::move(parsed)));
+  if (!fileDiags.hasErrors()) merge(inventory.replace(path, std::move(parsed)));
 }
 
-std::set<std::string> FileSource::refresh(Diagnostics& problems) {
+std::set<std::string> FileSource::refresh(Inventory& inventory, Diagnostics& problems) {
   std::set<std::string> changed;
   if (rescan_) {
+    // A directory that cannot be read keeps everything as it was, and is read
+    // again at the next refresh.
+    auto listed = manifest::listManifestFiles(dir_, problems);
+    if (!listed) return changed;
     rescan_ = false;
     dirty_.clear();
-    std::set<std::string> present;
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(dir_, ec)) {
-      if (!entry.is_regular_file() || !isManifest(entry.path())) continue;
-      present.insert(entry.path().string());
-      reload(entry.path().string(), /*force=*/false, problems, changed);
-    }
+    const std::set<std::string> present(listed->begin(), listed->end());
+    for (const auto& path : present) reload(path, /*force=*/false, inventory, problems, changed);
     std::vector<std::string> gone;
     for (const auto& [path, state] : files_) {
       if (!present.count(path)) gone.push_back(path);
     }
-    for (const auto& path : gone) reload(path, false, problems, changed);
+    for (const auto& path : gone) reload(path, false, inventory, problems, changed);
     return changed;
   }
   // inotify named these: read them again even if size and time look the same.
   const std::set<std::string> dirty = std::move(dirty_);
   dirty_.clear();
-  for (const auto& path : dirty) reload(path, /*force=*/true, problems, changed);
+  for (const auto& path : dirty) reload(path, /*force=*/true, inventory, problems, changed);
   return changed;
 }
 
-}  // namespace svcnft::agent
+}  // namespace svcnft::source

@@ -15,23 +15,23 @@
 #include <utility>
 #include <vector>
 
-#include "spec/loader.h"
-#include "writer/live_table.h"
+#include "manifest/loader.h"
+#include "model/inputs.h"
 
-namespace svcnft::agent {
+namespace svcnft::source {
 
 class Inventory {
  public:
   // The part's contents now (empty: the part is gone). Returns the keys of the
   // Services whose Service object or slices changed.
-  std::set<std::string> replace(const std::string& part, spec::Manifests contents);
+  std::set<std::string> replace(const std::string& part, Manifests contents);
 
   // A Service's inputs now: its first definition (in part order) and all its slices.
-  writer::ServiceInput lookup(const std::string& key) const;
+  ServiceInput lookup(const std::string& key) const;
   // Every key with a Service, in order.
   std::vector<std::string> serviceKeys() const;
   // Everything, merged in part order, as the batch compile reads it.
-  spec::Manifests all() const;
+  Manifests all() const;
 
   bool hasConflicts() const { return duplicated_ > 0 || nodePortsReused_ > 0; }
   std::size_t serviceCount() const { return serviceCount_; }
@@ -43,10 +43,10 @@ class Inventory {
     std::vector<std::pair<const std::string*, const Service*>> services;
     std::vector<std::pair<const std::string*, const EndpointSlice*>> slices;
   };
-  void index(const std::string& part, const spec::Manifests& m, int sign);
+  void index(const std::string& part, const Manifests& m, int sign);
   void countNodePorts(const Service& svc, int sign);
 
-  std::map<std::string, spec::Manifests> parts_;
+  std::map<std::string, Manifests> parts_;
   std::unordered_map<std::string, Entry> byKey_;
   std::map<std::pair<Protocol, uint16_t>, int> nodePortUses_;
   int duplicated_ = 0;       // keys with more than one Service definition
@@ -55,4 +55,4 @@ class Inventory {
   std::size_t endpointCount_ = 0;
 };
 
-}  // namespace svcnft::agent
+}  // namespace svcnft::source

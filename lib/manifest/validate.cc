@@ -3,9 +3,9 @@
 #include <map>
 #include <set>
 
-#include "spec/loader.h"
+#include "manifest/loader.h"
 
-namespace svcnft::spec {
+namespace svcnft::manifest {
 
 namespace {
 
@@ -80,4 +80,4 @@ void validate(const Manifests& m, const NodeConfig& node, Diagnostics& diags) {
   }
 }
 
-}  // namespace svcnft::spec
+}  // namespace svcnft::manifest

@@ -1,7 +1,7 @@
 // Typed reads of YAML/JSON fields with Kubernetes' strictness: a wrong type is an
 // error naming FILE:LINE:COL, the object and the field path; an absent field is
 // simply absent. Unknown fields are never looked at, so they are ignored.
-// Internal to lib/spec (no YAML type leaks out of this layer).
+// Internal to lib/manifest (no YAML type leaks out of this layer).
 #pragma once
 
 #include <cstdint>
@@ -9,9 +9,9 @@
 #include <string>
 
 #include "common/diagnostics.h"
-#include "spec/yaml_tree.h"
+#include "manifest/yaml_tree.h"
 
-namespace svcnft::spec {
+namespace svcnft::manifest {
 
 // lineOffset: the line the node's document starts at in its file (documents are
 // parsed one at a time, see manifest_loader.cc).
@@ -65,4 +65,4 @@ class FieldReader {
 // True for a scalar written as a plain (unquoted) integer literal.
 bool isPlainInteger(const YamlNode& node, int64_t* out);
 
-}  // namespace svcnft::spec
+}  // namespace svcnft::manifest

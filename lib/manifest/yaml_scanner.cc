@@ -11,9 +11,9 @@
 // differential test (test/unit/yaml_tree_test.cc) holds it to yaml-cpp's tree.
 #include <cstring>
 
-#include "spec/yaml_tree.h"
+#include "manifest/yaml_tree.h"
 
-namespace svcnft::spec {
+namespace svcnft::manifest {
 
 namespace {
 
@@ -477,4 +477,4 @@ bool parseYamlSubset(std::string_view text, YamlDocument& out) {
   return false;
 }
 
-}  // namespace svcnft::spec
+}  // namespace svcnft::manifest

@@ -1,21 +1,29 @@
-// The spec layer's public face: Kubernetes manifests (YAML or JSON, multi-document,
+// The manifest layer's public face: Kubernetes manifests (YAML or JSON, multi-document,
 // kind: List, files or directories) and the node config → validated model values.
 // Every problem becomes a Diagnostic with FILE:LINE:COL naming object and field;
 // nothing here throws.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/diagnostics.h"
+#include "model/inputs.h"
 #include "model/service.h"
 
-namespace svcnft::spec {
+namespace svcnft::manifest {
 
-struct Manifests {
-  std::vector<Service> services;
-  std::vector<EndpointSlice> slices;
-};
+// The manifest files (*.yaml, *.yml, *.json) of directory `dir`, regular files
+// only, in name order. nullopt (after reporting) when the directory cannot be
+// read: a read failure is never an empty directory, which would delete everything.
+std::optional<std::vector<std::string>> listManifestFiles(const std::string& dir,
+                                                          Diagnostics& diags);
+bool hasManifestExtension(const std::string& path);
+
+// A regular file's whole text; nullopt (after reporting) when it cannot be read
+// or is not a regular file (a FIFO would block forever).
+std::optional<std::string> readRegularFile(const std::string& path, Diagnostics& diags);
 
 // Reads every path (a file, or a directory's *.yaml, *.yml and *.json in name order).
 Manifests loadManifests(const std::vector<std::string>& paths, Diagnostics& diags);
@@ -36,4 +44,4 @@ void validate(const Manifests& manifests, const NodeConfig& node, Diagnostics& d
 Inputs loadInputs(const std::vector<std::string>& paths, const std::string& nodeConfigPath,
                   Diagnostics& diags);
 
-}  // namespace svcnft::spec
+}  // namespace svcnft::manifest

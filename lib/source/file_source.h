@@ -10,9 +10,9 @@
 #include <set>
 #include <string>
 
-#include "agent/source.h"
+#include "source/source.h"
 
-namespace svcnft::agent {
+namespace svcnft::source {
 
 class FileSource : public Source {
  public:
@@ -24,10 +24,10 @@ class FileSource : public Source {
   FileSource(const FileSource&) = delete;
   FileSource& operator=(const FileSource&) = delete;
 
+  std::string name() const override { return "files " + dir_; }
   int fd() const override { return inotify_; }
   bool consumeEvents() override;
-  std::set<std::string> refresh(Diagnostics& problems) override;
-  const Inventory& inventory() const override { return inventory_; }
+  std::set<std::string> refresh(Inventory& inventory, Diagnostics& problems) override;
 
  private:
   struct FileState {
@@ -35,7 +35,7 @@ class FileSource : public Source {
     long long size = -1;
   };
   // Reads one file again if it changed (or `force`), or drops it if it is gone.
-  void reload(const std::string& path, bool force, Diagnostics& problems,
+  void reload(const std::string& path, bool force, Inventory& inventory, Diagnostics& problems,
               std::set<std::string>& changed);
 
   std::string dir_;
@@ -43,8 +43,7 @@ class FileSource : public Source {
   int inotify_ = -1;
   bool rescan_ = true;           // read the whole directory at the next refresh
   std::set<std::string> dirty_;  // files inotify named since the last refresh
-  std::map<std::string, FileState> files_;
-  Inventory inventory_;  // each file's last good contents
+  std::map<std::string, FileState> files_;  // files whose last good contents are in the inventory
 };
 
-}  // namespace svcnft::agent
+}  // namespace svcnft::source

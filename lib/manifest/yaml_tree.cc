@@ -1,9 +1,9 @@
 // The document tree, and the yaml-cpp path that fills it when the scanner cannot.
-#include "spec/yaml_tree.h"
+#include "manifest/yaml_tree.h"
 
 #include <yaml-cpp/yaml.h>
 
-namespace svcnft::spec {
+namespace svcnft::manifest {
 
 YamlKind YamlNode::kind() const {
   return doc_ ? doc_->entries_[index_].kind : YamlKind::kUndefined;
@@ -161,4 +161,4 @@ std::optional<YamlError> parseYaml(std::string_view text, YamlDocument& out) {
   return parseYamlFull(text, out);
 }
 
-}  // namespace svcnft::spec
+}  // namespace svcnft::manifest

@@ -1,9 +1,10 @@
 // EndpointSlice and legacy Endpoints → model::EndpointSlice, with weights.
+#include <ctime>
 #include <map>
 
-#include "spec/parsers.h"
+#include "manifest/parsers.h"
 
-namespace svcnft::spec {
+namespace svcnft::manifest {
 
 namespace {
 
@@ -101,6 +102,32 @@ std::vector<EndpointPort> parseEndpointPorts(FieldReader& r, const YamlNode& lis
   return ports;
 }
 
+constexpr const char* kTriggerTimeAnnotation = "endpoints.kubernetes.io/last-change-trigger-time";
+
+// The trigger-time annotation: RFC 3339 in UTC with optional fractions
+// ("2026-12-04T21:17:22.123456789Z"), as the EndpointSlice controller writes it.
+// Unparsable: warned about and left out; it only feeds a metric.
+double parseTriggerTime(FieldReader& r, const YamlNode& doc) {
+  YamlNode annotations = doc["metadata"]["annotations"];
+  if (!annotations.isMap()) return 0;
+  YamlNode raw = annotations[kTriggerTimeAnnotation];
+  if (!raw.isScalar()) return 0;
+  const std::string text(raw.scalar());
+  std::tm tm{};
+  const char* rest = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  double fraction = 0;
+  if (rest && *rest == '.') {
+    double scale = 0.1;
+    for (++rest; *rest >= '0' && *rest <= '9'; ++rest, scale /= 10) fraction += (*rest - '0') * scale;
+  }
+  if (!rest || (std::string_view(rest) != "Z" && std::string_view(rest) != "+00:00")) {
+    r.warning(raw, std::string("metadata.annotations[") + kTriggerTimeAnnotation + "]",
+              "\"" + text + "\" is not an RFC 3339 UTC time; ignored");
+    return 0;
+  }
+  return static_cast<double>(timegm(&tm)) + fraction;
+}
+
 }  // namespace
 
 std::optional<EndpointSlice> parseEndpointSlice(FieldReader& r, const YamlNode& doc) {
@@ -168,6 +195,7 @@ std::optional<EndpointSlice> parseEndpointSlice(FieldReader& r, const YamlNode& 
     }
   }
   slice.ports = parseEndpointPorts(r, r.sequence(doc, "ports", "ports"), "ports");
+  slice.triggerTime = parseTriggerTime(r, doc);
 
   std::vector<EndpointSlice> one{slice};
   applyWeights(r, doc, parseWeights(r, doc), one);
@@ -231,4 +259,4 @@ std::vector<EndpointSlice> parseLegacyEndpoints(FieldReader& r, const YamlNode& 
   return out;
 }
 
-}  // namespace svcnft::spec
+}  // namespace svcnft::manifest

@@ -1,14 +1,18 @@
 // Files and directories → documents → per-kind parsers.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <thread>
 
-#include "spec/loader.h"
-#include "spec/parsers.h"
+#include "manifest/loader.h"
+#include "manifest/parsers.h"
 
-namespace svcnft::spec {
+namespace svcnft::manifest {
 
 namespace fs = std::filesystem;
 
@@ -45,23 +49,6 @@ void parseDocument(const YamlNode& doc, const std::string& file, int lineOffset,
   }
   // Other kinds (Deployments, ConfigMaps, ...) are not ours: ignored on purpose, so
   // a whole `kubectl get -o yaml` dump can be given as is.
-}
-
-bool readFile(const std::string& path, std::string& text, Diagnostics& diags) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    diags.error({path, 0, 0}, "cannot read file");
-    return false;
-  }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  text = ss.str();
-  return true;
-}
-
-bool isManifestFile(const fs::path& p) {
-  const std::string ext = p.extension().string();
-  return ext == ".yaml" || ext == ".yml" || ext == ".json";
 }
 
 // Splits a stream into its documents at "---" / "..." lines. A marker at column 0
@@ -163,18 +150,73 @@ void parseManifestText(const std::string& text, const std::string& fileName, Man
   }
 }
 
+bool hasManifestExtension(const std::string& path) {
+  const std::string ext = fs::path(path).extension().string();
+  return ext == ".yaml" || ext == ".yml" || ext == ".json";
+}
+
+std::optional<std::vector<std::string>> listManifestFiles(const std::string& dir,
+                                                          Diagnostics& diags) {
+  std::vector<std::string> files;
+  std::error_code ec;
+  fs::directory_iterator it(dir, ec), end;
+  for (; !ec && it != end; it.increment(ec)) {
+    std::error_code typeEc;
+    if (it->is_regular_file(typeEc) && hasManifestExtension(it->path().string())) {
+      files.push_back(it->path().string());
+    }
+  }
+  if (ec) {
+    diags.error({dir, 0, 0}, "cannot read directory: " + ec.message());
+    return std::nullopt;
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+std::optional<std::string> readRegularFile(const std::string& path, Diagnostics& diags) {
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.
+  const int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    diags.error({path, 0, 0}, std::string("cannot read file: ") + std::strerror(errno));
+    return std::nullopt;
+  }
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    diags.error({path, 0, 0}, "not a regular file");
+    return std::nullopt;
+  }
+  std::string text;
+  text.resize(static_cast<std::size_t>(st.st_size));
+  std::size_t got = 0;
+  for (;;) {
+    if (got == text.size()) text.resize(text.size() + 65536);  // it grew meanwhile
+    const ssize_t n = read(fd, text.data() + got, text.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      close(fd);
+      diags.error({path, 0, 0}, std::string("cannot read file: ") + std::strerror(err));
+      return std::nullopt;
+    }
+    if (n == 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  close(fd);
+  text.resize(got);
+  return text;
+}
+
 Manifests loadManifests(const std::vector<std::string>& paths, Diagnostics& diags) {
   Manifests out;
   for (const auto& path : paths) {
     std::error_code ec;
     std::vector<std::string> files;
     if (fs::is_directory(path, ec)) {
-      for (const auto& entry : fs::directory_iterator(path, ec)) {
-        if (entry.is_regular_file() && isManifestFile(entry.path())) {
-          files.push_back(entry.path().string());
-        }
-      }
-      std::sort(files.begin(), files.end());
+      auto listed = listManifestFiles(path, diags);
+      if (!listed) continue;
+      files = std::move(*listed);
     } else if (fs::exists(path, ec)) {
       files.push_back(path);
     } else {
@@ -182,17 +224,16 @@ Manifests loadManifests(const std::vector<std::string>& paths, Diagnostics& diag
       continue;
     }
     for (const auto& f : files) {
-      std::string text;
-      if (readFile(f, text, diags)) parseManifestText(text, f, out, diags);
+      if (auto text = readRegularFile(f, diags)) parseManifestText(*text, f, out, diags);
     }
   }
   return out;
 }
 
 NodeConfig loadNodeConfig(const std::string& path, Diagnostics& diags) {
-  std::string text;
-  if (!readFile(path, text, diags)) return NodeConfig{};
-  return parseNodeConfigText(text, path, diags);
+  auto text = readRegularFile(path, diags);
+  if (!text) return NodeConfig{};
+  return parseNodeConfigText(*text, path, diags);
 }
 
 Inputs loadInputs(const std::vector<std::string>& paths, const std::string& nodeConfigPath,
@@ -206,4 +247,4 @@ Inputs loadInputs(const std::vector<std::string>& paths, const std::string& node
   return in;
 }
 
-}  // namespace svcnft::spec
+}  // namespace svcnft::manifest

@@ -2,10 +2,10 @@
 #include <charconv>
 #include <regex>
 
-#include "spec/loader.h"
-#include "spec/parsers.h"
+#include "manifest/loader.h"
+#include "manifest/parsers.h"
 
-namespace svcnft::spec {
+namespace svcnft::manifest {
 
 namespace {
 
@@ -89,4 +89,4 @@ NodeConfig parseNodeConfigText(const std::string& text, const std::string& fileN
   return cfg;
 }
 
-}  // namespace svcnft::spec
+}  // namespace svcnft::manifest

@@ -1,15 +1,15 @@
 // Per-kind parsers: one YAML/JSON document node → one model object. Each reports
 // its own problems through the FieldReader and returns nullopt when the object is
-// unusable. Internal to lib/spec.
+// unusable. Internal to lib/manifest.
 #pragma once
 
 #include <optional>
 #include <vector>
 
 #include "model/service.h"
-#include "spec/yaml_fields.h"
+#include "manifest/yaml_fields.h"
 
-namespace svcnft::spec {
+namespace svcnft::manifest {
 
 std::optional<Service> parseService(FieldReader& r, const YamlNode& doc);
 
@@ -36,4 +36,4 @@ std::optional<uint16_t> parsePortField(FieldReader& r, const YamlNode& node,
 std::optional<Protocol> parseProtocolField(FieldReader& r, const YamlNode& parent,
                                            const std::string& path);
 
-}  // namespace svcnft::spec
+}  // namespace svcnft::manifest

@@ -1,0 +1,27 @@
+// What every source hands the agent, with no file format and no kernel in it:
+// the objects one part of the input holds (a file, or one API object), and one
+// Service's inputs as the compiler takes them Service by Service.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "model/service.h"
+
+namespace svcnft {
+
+// The objects read from one part of the input, in the order read.
+struct Manifests {
+  std::vector<Service> services;
+  std::vector<EndpointSlice> slices;
+};
+
+// One Service's inputs now. service == nullptr: the Service is gone (its slices,
+// if any, are ignored, as the batch compile ignores slices of unknown Services).
+struct ServiceInput {
+  std::string key;  // "namespace/name"
+  const Service* service = nullptr;
+  std::vector<const EndpointSlice*> slices;  // in input order
+};
+
+}  // namespace svcnft
