@@ -1,14 +1,24 @@
 // svcnft command line: flags → library calls → exit codes (SPEC.md):
 // 0 success; 1 invalid input (diagnostics on stderr); 2 usage; 3 kernel failure.
 #include <CLI/CLI.hpp>
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cctype>
 #include <chrono>
+#include <map>
+#include <mutex>
+#include <optional>
 #include <cstdlib>
 #include <iostream>
 #include <string>
 #include <vector>
 
 #include "agent/agent.h"
+#include "source/api_source.h"
 #include "source/file_source.h"
+#include "source/kubeconfig.h"
 #include "agent/http.h"
 #include "compile/compiler.h"
 #include "compile/render_nft.h"
@@ -207,9 +217,46 @@ long long parseDuration(const std::string& text) {
   return -1;
 }
 
-int runAgent(const std::string& dir, const std::string& nodeConfig, const std::string& minSync,
-             const std::string& fullCheck, const std::string& healthzBind,
-             const std::string& metricsBind) {
+// kube-proxy's node name: --hostname-override, else the node config's nodeName,
+// else the host name, lowercased.
+std::string nodeNameFor(const std::string& override, const svcnft::NodeConfig& node) {
+  std::string name = override;
+  if (name.empty()) name = node.nodeName;
+  if (name.empty()) {
+    char host[256] = "";
+    if (gethostname(host, sizeof host - 1) == 0) name = host;
+  }
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return name;
+}
+
+std::map<std::string, std::string> environment() {
+  std::map<std::string, std::string> env;
+  for (const char* key : {"KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT"}) {
+    if (const char* v = std::getenv(key)) env[key] = v;
+  }
+  return env;
+}
+
+void logLine(const std::string& line) {
+  static std::mutex mu;  // list/watch threads log too
+  std::lock_guard<std::mutex> l(mu);
+  std::cerr << "svcnft agent: " << line << std::endl;
+}
+
+struct AgentFlags {
+  std::string watchDir, kubeconfig, hostnameOverride, nodeConfig;
+  std::string minSync = "100ms", fullCheck = "60s";
+  std::string healthzBind = "127.0.0.1:10256", metricsBind = "127.0.0.1:10249";
+};
+
+int runAgent(const AgentFlags& flags) {
+  const std::string& dir = flags.watchDir;
+  const std::string& nodeConfig = flags.nodeConfig;
+  const std::string& minSync = flags.minSync;
+  const std::string& fullCheck = flags.fullCheck;
+  const std::string& healthzBind = flags.healthzBind;
+  const std::string& metricsBind = flags.metricsBind;
   svcnft::agent::Options options;
   const long long minMs = parseDuration(minSync), fullMs = parseDuration(fullCheck);
   if (minMs < 0 || fullMs <= 0) {
@@ -221,9 +268,39 @@ int runAgent(const std::string& dir, const std::string& nodeConfig, const std::s
   svcnft::Diagnostics diags;
   svcnft::NodeConfig node;
   if (!nodeConfig.empty()) node = svcnft::manifest::loadNodeConfig(nodeConfig, diags);
-  svcnft::source::FileSource files(dir, node, diags);
+  std::vector<svcnft::source::Source*> sources;
+  std::optional<svcnft::source::FileSource> files;
+  if (!dir.empty()) {
+    files.emplace(dir, node, diags);
+    sources.push_back(&*files);
+  }
   printDiagnostics(diags);
   if (diags.hasErrors()) return kExitInvalidInput;
+  // The API server: a kubeconfig, or in a pod its in-cluster configuration (also
+  // when nothing else is given: a DaemonSet's container runs `svcnft agent`).
+  std::optional<svcnft::Result<svcnft::source::ApiConfig>> api;
+  if (!flags.kubeconfig.empty()) {
+    api = svcnft::source::loadKubeconfig(flags.kubeconfig);
+  } else if (dir.empty()) {
+    api = svcnft::source::inClusterConfig(environment(),
+                                          "/var/run/secrets/kubernetes.io/serviceaccount");
+  }
+  if (api && !*api) {
+    std::cerr << "svcnft: " << api->error().message << "\n";
+    return kExitUsage;
+  }
+  svcnft::agent::Metrics metrics;
+  std::optional<svcnft::source::ApiSource> apiSource;
+  if (api) {
+    const svcnft::source::ApiConfig config = api->value();
+    const std::string nodeName = nodeNameFor(flags.hostnameOverride, node);
+    logLine("reading the API server " + config.server + " (" + config.origin + "), node " +
+            nodeName);
+    apiSource.emplace(
+        config.server, [config] { return std::make_unique<svcnft::source::CurlClient>(config); },
+        nodeName, node, metrics, logLine);
+    sources.push_back(&*apiSource);
+  }
   auto sock = openSocket();
   if (!sock) return kExitKernel;
   auto monitor = svcnft::netlink::Monitor::open();
@@ -231,11 +308,17 @@ int runAgent(const std::string& dir, const std::string& nodeConfig, const std::s
     std::cerr << "svcnft: " << monitor.error().message << "\n";
     return kExitKernel;
   }
-  svcnft::agent::Metrics metrics;
   svcnft::agent::SystemdNotifier notifier;
   svcnft::netlink::KernelConntrack conntrack;
   svcnft::agent::SystemClock clock;
-  std::vector<svcnft::source::Source*> sources{&files};
+  // SIGTERM and SIGINT go to the agent's signalfd: block them before any thread
+  // starts, or a list/watch thread would take them and die with the process.
+  sigset_t stopSignals;
+  sigemptyset(&stopSignals);
+  sigaddset(&stopSignals, SIGTERM);
+  sigaddset(&stopSignals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
+  if (apiSource) apiSource->start();
   svcnft::agent::Agent agent(options, node, sources, {sock.value(), monitor.value(), conntrack},
                              notifier, metrics, clock);
   svcnft::agent::HttpEndpoints http(agent, metrics);
@@ -245,6 +328,7 @@ int runAgent(const std::string& dir, const std::string& nodeConfig, const std::s
   }
   const int rc = agent.run();
   http.stop();
+  if (apiSource) apiSource->stop();
   return rc;
 }
 
@@ -291,17 +375,24 @@ int main(int argc, char** argv) {
   diffCmd->add_option("--node-config", nodeConfig, "node config YAML");
 
   std::string table = "svcnft";
-  std::string watchDir, minSync = "100ms", fullCheck = "60s";
-  std::string healthzBind = "127.0.0.1:10256", metricsBind = "127.0.0.1:10249";
+  AgentFlags agentFlags;
   CLI::App* agentCmd = app.add_subcommand(
-      "agent", "the node daemon: watch DIR, apply changes atomically, serve health and metrics");
-  agentCmd->add_option("--watch", watchDir, "directory of manifests to watch")->required();
-  agentCmd->add_option("--node-config", nodeConfig, "node config YAML");
-  agentCmd->add_option("--min-sync-interval", minSync, "coalesce changes: at most one sync per");
-  agentCmd->add_option("--full-check-period", fullCheck,
+      "agent",
+      "the node daemon: follow the API server and/or a directory, apply changes atomically, "
+      "serve health and metrics");
+  agentCmd->add_option("--watch", agentFlags.watchDir, "directory of manifests to watch");
+  agentCmd->add_option("--kubeconfig", agentFlags.kubeconfig,
+                       "read Services and EndpointSlices from the API server of this kubeconfig "
+                       "(without it and without --watch: the in-cluster configuration)");
+  agentCmd->add_option("--hostname-override", agentFlags.hostnameOverride,
+                       "this node's name (default: the node config's nodeName, else the host name)");
+  agentCmd->add_option("--node-config", agentFlags.nodeConfig, "node config YAML");
+  agentCmd->add_option("--min-sync-interval", agentFlags.minSync,
+                       "coalesce changes: at most one sync per");
+  agentCmd->add_option("--full-check-period", agentFlags.fullCheck,
                        "read the table back and repair drift at least this often");
-  agentCmd->add_option("--healthz-bind", healthzBind, "/healthz and /livez (empty: off)");
-  agentCmd->add_option("--metrics-bind", metricsBind, "/metrics (empty: off)");
+  agentCmd->add_option("--healthz-bind", agentFlags.healthzBind, "/healthz and /livez (empty: off)");
+  agentCmd->add_option("--metrics-bind", agentFlags.metricsBind, "/metrics (empty: off)");
 
   CLI::App* show = app.add_subcommand(
       "show", "read the installed ruleset back: each service, its addresses, endpoints, weights");
@@ -323,8 +414,6 @@ int main(int argc, char** argv) {
   if (cleanup->parsed()) return runCleanup(table);
   if (diffCmd->parsed()) return runDiff(paths, nodeConfig);
   if (show->parsed()) return runShow(table);
-  if (agentCmd->parsed()) {
-    return runAgent(watchDir, nodeConfig, minSync, fullCheck, healthzBind, metricsBind);
-  }
+  if (agentCmd->parsed()) return runAgent(agentFlags);
   return kExitUsage;
 }

@@ -9,9 +9,11 @@
 #include <mutex>
 #include <string>
 
+#include "source/reflector.h"
+
 namespace svcnft::agent {
 
-class Metrics {
+class Metrics : public source::ApiCounters {
  public:
   void observeSync(bool full, double seconds);
   void syncFailed();
@@ -21,10 +23,10 @@ class Metrics {
   // An EndpointSlice's last-change-trigger-time -> kernel commit (kube-proxy's metric).
   void observeNetworkProgramming(double seconds);
   // The Kubernetes API source, per resource ("services", "endpointslices", "nodes").
-  void apiList(const std::string& resource);           // a complete list
-  void apiWatchRestart(const std::string& resource);   // a watch started again
-  void apiError(const std::string& resource);          // a failed request or bad stream
-  void apiInvalidObject(const std::string& resource);  // an object skipped as invalid
+  void apiList(const std::string& resource) override;           // a complete list
+  void apiWatchRestart(const std::string& resource) override;   // a watch started again
+  void apiError(const std::string& resource) override;          // a failed request or bad stream
+  void apiInvalidObject(const std::string& resource) override;  // an object skipped as invalid
   void driftRepaired();
   void conntrackDeleted(std::size_t n);
 

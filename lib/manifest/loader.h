@@ -6,9 +6,11 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/diagnostics.h"
+#include "manifest/yaml_tree.h"
 #include "model/inputs.h"
 #include "model/service.h"
 
@@ -31,6 +33,17 @@ Manifests loadManifests(const std::vector<std::string>& paths, Diagnostics& diag
 // Parses one file's text; `fileName` is what diagnostics print.
 void parseManifestText(const std::string& text, const std::string& fileName, Manifests& out,
                        Diagnostics& diags);
+
+// One decoded object of `kind` ("Service" or "EndpointSlice"; API list items carry
+// no kind of their own) → model, through the same parsers files go through.
+// `origin` names it in diagnostics (an API object's path, say).
+void parseObject(const YamlNode& object, std::string_view kind, const std::string& origin,
+                 Manifests& out, Diagnostics& diags);
+
+// A v1 Node → what it says of this node: its primary address per family
+// (InternalIP, else ExternalIP, kube-proxy's choice), spec.podCIDRs and the
+// topology.kubernetes.io/zone label.
+NodeFacts parseNodeObject(const YamlNode& object, const std::string& origin, Diagnostics& diags);
 
 NodeConfig loadNodeConfig(const std::string& path, Diagnostics& diags);
 NodeConfig parseNodeConfigText(const std::string& text, const std::string& fileName,

@@ -208,6 +208,20 @@ std::optional<std::string> readRegularFile(const std::string& path, Diagnostics&
   return text;
 }
 
+void parseObject(const YamlNode& object, std::string_view kind, const std::string& origin,
+                 Manifests& out, Diagnostics& diags) {
+  FieldReader r(diags, origin, std::string(kind), object);
+  if (!object.isMap()) {
+    r.error(object, "(top level)", "expected a Kubernetes object (a map)");
+    return;
+  }
+  if (kind == "Service") {
+    if (auto s = parseService(r, object)) out.services.push_back(std::move(*s));
+  } else if (kind == "EndpointSlice") {
+    if (auto s = parseEndpointSlice(r, object)) out.slices.push_back(std::move(*s));
+  }
+}
+
 Manifests loadManifests(const std::vector<std::string>& paths, Diagnostics& diags) {
   Manifests out;
   for (const auto& path : paths) {

@@ -1,6 +1,7 @@
 // What every source hands the agent, with no file format and no kernel in it:
 // the objects one part of the input holds (a file, or one API object), and one
-// Service's inputs as the compiler takes them Service by Service.
+// Service's inputs as the compiler takes them Service by Service; and what the
+// cluster says of this node.
 #pragma once
 
 #include <string>
@@ -22,6 +23,14 @@ struct ServiceInput {
   std::string key;  // "namespace/name"
   const Service* service = nullptr;
   std::vector<const EndpointSlice*> slices;  // in input order
+};
+
+// What the cluster says of this node (the Node object), beyond the node config.
+struct NodeFacts {
+  std::vector<IpAddress> addresses;  // primary addresses, one per family: NodePort targets
+  std::vector<Cidr> podCIDRs;        // spec.podCIDRs
+  std::string zone;                  // label topology.kubernetes.io/zone
+  bool operator==(const NodeFacts&) const = default;
 };
 
 }  // namespace svcnft

@@ -11,18 +11,10 @@
 #include <vector>
 
 #include "common/diagnostics.h"
-#include "model/address.h"
+#include "model/inputs.h"
 #include "source/inventory.h"
 
 namespace svcnft::source {
-
-// What a source knows of this node beyond the node config (the API: the Node object).
-struct NodeFacts {
-  std::vector<IpAddress> addresses;  // primary addresses, one per family: NodePort targets
-  std::vector<Cidr> podCIDRs;        // spec.podCIDRs
-  std::string zone;                  // label topology.kubernetes.io/zone
-  bool operator==(const NodeFacts&) const = default;
-};
 
 class Source {
  public:
