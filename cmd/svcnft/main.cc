@@ -268,6 +268,8 @@ int runAgent(const AgentFlags& flags) {
   svcnft::Diagnostics diags;
   svcnft::NodeConfig node;
   if (!nodeConfig.empty()) node = svcnft::manifest::loadNodeConfig(nodeConfig, diags);
+  // Endpoints whose nodeName is this node's are local (externalTrafficPolicy Local).
+  node.nodeName = nodeNameFor(flags.hostnameOverride, node);
   std::vector<svcnft::source::Source*> sources;
   std::optional<svcnft::source::FileSource> files;
   if (!dir.empty()) {
@@ -293,7 +295,7 @@ int runAgent(const AgentFlags& flags) {
   std::optional<svcnft::source::ApiSource> apiSource;
   if (api) {
     const svcnft::source::ApiConfig config = api->value();
-    const std::string nodeName = nodeNameFor(flags.hostnameOverride, node);
+    const std::string& nodeName = node.nodeName;
     logLine("reading the API server " + config.server + " (" + config.origin + "), node " +
             nodeName);
     apiSource.emplace(

@@ -45,8 +45,9 @@ bool Reflector::backoff(std::optional<double> atLeastSeconds) {
   // Jitter: up to half the delay again, so nodes that lost the server together do
   // not come back in step.
   std::uniform_real_distribution<double> jitter(1.0, 1.5);
-  auto delay = std::chrono::milliseconds(
-      static_cast<long long>(static_cast<double>(nextBackoff_.count()) * jitter(random_)));
+  auto delay = std::min<std::chrono::milliseconds>(
+      kMaxBackoff, std::chrono::milliseconds(static_cast<long long>(
+                       static_cast<double>(nextBackoff_.count()) * jitter(random_))));
   if (atLeastSeconds && *atLeastSeconds > 0) {
     delay = std::max(delay, std::chrono::milliseconds(
                                 static_cast<long long>(std::min(*atLeastSeconds, 300.0) * 1000)));
