@@ -125,13 +125,14 @@ class ApiSource::Handler : public WatchHandler {
 };
 
 ApiSource::ApiSource(std::string server, ClientFactory clients, std::string nodeName,
-                     NodeConfig node, ApiCounters& counters, Log log)
+                     NodeConfig node, ApiCounters& counters, Log log, Backoff backoff)
     : server_(std::move(server)),
       clients_(std::move(clients)),
       nodeName_(std::move(nodeName)),
       nodeConfig_(std::move(node)),
       counters_(counters),
-      log_(std::move(log)) {
+      log_(std::move(log)),
+      backoff_(backoff) {
   eventFd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 }
 
@@ -153,7 +154,7 @@ void ApiSource::start() {
     if (r == kNodes && nodeName_.empty()) continue;
     httpClients_.push_back(clients_());
     reflectors_.push_back(std::make_unique<Reflector>(queries[r], *httpClients_.back(),
-                                                      *handlers_[r], counters_, log_));
+                                                      *handlers_[r], counters_, log_, backoff_));
     Reflector* reflector = reflectors_.back().get();
     threads_.emplace_back([reflector] { reflector->run(); });
   }

@@ -40,7 +40,7 @@ class ApiSource : public Source {
   // `node`: what Services are checked against on their own (nodePort range,
   // externalIPAllow). `nodeName` empty: no Node is watched.
   ApiSource(std::string server, ClientFactory clients, std::string nodeName, NodeConfig node,
-            ApiCounters& counters, Log log);
+            ApiCounters& counters, Log log, Backoff backoff = {});
   ~ApiSource() override;
   ApiSource(const ApiSource&) = delete;
   ApiSource& operator=(const ApiSource&) = delete;
@@ -84,6 +84,7 @@ class ApiSource : public Source {
   NodeConfig nodeConfig_;
   ApiCounters& counters_;
   Log log_;
+  Backoff backoff_;
   int eventFd_ = -1;
 
   std::vector<std::unique_ptr<Handler>> handlers_;

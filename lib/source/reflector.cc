@@ -25,13 +25,15 @@ std::string statusText(const std::string& body) {
 }  // namespace
 
 Reflector::Reflector(ResourceQuery query, HttpClient& http, WatchHandler& handler,
-                     ApiCounters& counters, Log log, uint32_t seed)
+                     ApiCounters& counters, Log log, Backoff backoff, uint32_t seed)
     : query_(std::move(query)),
       http_(http),
       handler_(handler),
       counters_(counters),
       log_(std::move(log)),
-      random_(seed) {}
+      random_(seed),
+      backoff_(backoff),
+      nextBackoff_(backoff.first) {}
 
 void Reflector::stop() {
   {
@@ -46,13 +48,13 @@ bool Reflector::backoff(std::optional<double> atLeastSeconds) {
   // not come back in step.
   std::uniform_real_distribution<double> jitter(1.0, 1.5);
   auto delay = std::min<std::chrono::milliseconds>(
-      kMaxBackoff, std::chrono::milliseconds(static_cast<long long>(
+      backoff_.max, std::chrono::milliseconds(static_cast<long long>(
                        static_cast<double>(nextBackoff_.count()) * jitter(random_))));
   if (atLeastSeconds && *atLeastSeconds > 0) {
     delay = std::max(delay, std::chrono::milliseconds(
                                 static_cast<long long>(std::min(*atLeastSeconds, 300.0) * 1000)));
   }
-  nextBackoff_ = std::min(kMaxBackoff, nextBackoff_ * 2);
+  nextBackoff_ = std::min(backoff_.max, nextBackoff_ * 2);
   std::unique_lock<std::mutex> l(mu_);
   wake_.wait_for(l, delay, [this] { return stop_.load(); });
   return !stop_;

@@ -59,19 +59,22 @@ struct ResourceQuery {
   std::string selectors; // "labelSelector=...&fieldSelector=..." (encoded), or ""
 };
 
+// How long failures wait: `first` doubling to `max` (SPEC: 0.8 s to 30 s).
+struct Backoff {
+  std::chrono::milliseconds first{800};
+  std::chrono::milliseconds max{30000};
+};
+
 class Reflector {
  public:
   using Log = std::function<void(const std::string&)>;
   Reflector(ResourceQuery query, HttpClient& http, WatchHandler& handler, ApiCounters& counters,
-            Log log, uint32_t seed = std::random_device{}());
+            Log log, Backoff backoff = {}, uint32_t seed = std::random_device{}());
 
   // Lists and watches until stop() (call from another thread); returns then.
   void run();
   void stop();
 
-  // Backoff bounds (SPEC: 0.8 s doubling to 30 s).
-  static constexpr std::chrono::milliseconds kFirstBackoff{800};
-  static constexpr std::chrono::milliseconds kMaxBackoff{30000};
   static constexpr int kPageSize = 500;
 
  private:
@@ -82,7 +85,7 @@ class Reflector {
   Outcome watch();
   // Waits before the next try (false: stopped meanwhile). `atLeast`: Retry-After.
   bool backoff(std::optional<double> atLeastSeconds);
-  void resetBackoff() { nextBackoff_ = kFirstBackoff; }
+  void resetBackoff() { nextBackoff_ = backoff_.first; }
   Outcome failed(const HttpResponse& r, const std::string& what);
 
   ResourceQuery query_;
@@ -92,7 +95,8 @@ class Reflector {
   Log log_;
   std::mt19937 random_;
   std::string resourceVersion_;
-  std::chrono::milliseconds nextBackoff_ = kFirstBackoff;
+  Backoff backoff_;
+  std::chrono::milliseconds nextBackoff_;
   std::atomic<bool> stop_{false};
   std::mutex mu_;
   std::condition_variable wake_;
