@@ -60,8 +60,35 @@ done
 cat >"$tmp/node.yaml" <<YAML
 clusterCIDRs: [198.18.1.0/24, 198.18.2.0/24, 198.18.3.0/24]
 YAML
+
+# deploy/: the API server accepts every object; the ServiceAccount may do exactly
+# what svcnft needs. node2 and node3 run with its token (a token file, as in a
+# pod), node1 with the admin certificate.
+out=$(k apply --dry-run=server -f "$root/deploy/" 2>&1) && pass "deploy/ passes the API server's validation" \
+  || fail "deploy/ refused: $out"
+k apply -f "$root/deploy/rbac.yaml" >/dev/null
+sa=system:serviceaccount:kube-system:svcnft
+can() { k auth can-i --as "$sa" "$@" 2>/dev/null; }
+if [[ $(can list services) == yes && $(can watch endpointslices.discovery.k8s.io) == yes &&
+      $(can get nodes) == yes && $(can create services) == no && $(can list secrets) == no &&
+      $(can update endpointslices.discovery.k8s.io) == no ]]; then
+  pass "the ServiceAccount can list/watch Services, EndpointSlices and Nodes, and nothing else asked"
+else
+  fail "RBAC: $(k auth can-i --list --as "$sa" 2>&1 | head -8)"
+fi
+k create token svcnft -n kube-system --duration 1h >"$tmp/sa-token"
+source "$kas/env"
+cat >"$tmp/sa-kubeconfig" <<YAML
+apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "$KUBE_APISERVER_URL", certificate-authority: $kas/pki/ca.crt}}]
+users: [{name: svcnft, user: {tokenFile: sa-token}}]
+contexts: [{name: c, context: {cluster: c, user: svcnft}}]
+current-context: c
+YAML
+kubeconfig_of() { [[ $1 == 1 ]] && echo "$kas/kubeconfig" || echo "$tmp/sa-kubeconfig"; }
 start_agent() {  # start_agent N
-  on "node$1" "$svcnft" agent --kubeconfig "$kas/kubeconfig" --hostname-override "node$1" \
+  on "node$1" "$svcnft" agent --kubeconfig "$(kubeconfig_of "$1")" --hostname-override "node$1" \
     --node-config "$tmp/node.yaml" --min-sync-interval 20ms \
     --healthz-bind 127.0.0.1:10256 --metrics-bind 127.0.0.1:10249 >>"$tmp/agent$1.log" 2>&1 &
   agent_pid[$1]=$!
@@ -168,7 +195,6 @@ invalid=$(get node1 http://127.0.0.1:10249/metrics | awk '/^svcnft_api_invalid_o
 
 # The outage: compact etcd first, so that the watch, coming back from an old
 # resourceVersion after the restart, meets a real 410 Expired.
-source "$kas/env"
 for i in 1 2 3; do k create configmap "bump$i" >/dev/null; done
 rev=$(on cp env ETCDCTL_API=3 etcdctl --endpoints "$ETCD_ENDPOINT" endpoint status -w json 2>/dev/null |
   python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Status"]["header"]["revision"])')
