@@ -1,0 +1,314 @@
+// The agent's loop without root: a fake kernel (transport, event monitor,
+// conntrack), a fake clock and in-memory sources. Checks: nothing is sent before
+// every source is ready; the first sync installs the whole table; changes inside
+// the min-sync-interval are coalesced into one partial transaction; an invalid
+// input keeps the last good rules (nothing sent); a Service defined by two
+// sources is a conflict that holds the rules; a refused transaction makes the next
+// sync go the full way; UDP conntrack of an endpoint that left is deleted, flows to
+// live endpoints are spared; the Node's addresses change the node config.
+#include <libmnl/libmnl.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <arpa/inet.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include "agent/agent.h"
+#include "manifest/loader.h"
+
+using namespace svcnft;
+using namespace std::chrono_literals;
+
+namespace {
+
+// The kernel as far as the agent can tell: no table is ever listed (every full
+// sync installs the whole table), the ruleset generation moves by one per
+// committed transaction, and every transaction is kept for inspection.
+class FakeTransport : public netlink::Transport {
+ public:
+  struct Sent {
+    bool wholeTable = false;  // carries NEWTABLE
+    int elementMessages = 0;  // NEWSETELEM / DELSETELEM
+  };
+  std::vector<Sent> sent;
+  int refuseNext = 0;  // refuse this many transactions (EINVAL on the first message)
+
+  Result<netlink::TransactionResult> transact(const std::vector<uint8_t>& batch, int) override {
+    Sent s;
+    uint32_t firstSeq = 0;
+    int len = static_cast<int>(batch.size());
+    for (auto* nlh = reinterpret_cast<const nlmsghdr*>(batch.data()); mnl_nlmsg_ok(nlh, len);
+         nlh = mnl_nlmsg_next(nlh, &len)) {
+      const int type = nlh->nlmsg_type & 0xff;
+      if ((nlh->nlmsg_type >> 8) != NFNL_SUBSYS_NFTABLES) continue;  // batch begin/end
+      if (!firstSeq) firstSeq = nlh->nlmsg_seq;
+      if (type == NFT_MSG_NEWTABLE) s.wholeTable = true;
+      if (type == NFT_MSG_NEWSETELEM || type == NFT_MSG_DELSETELEM) ++s.elementMessages;
+    }
+    netlink::TransactionResult r;
+    if (refuseNext > 0) {
+      --refuseNext;
+      r.errors.push_back({firstSeq, EINVAL});
+      return r;
+    }
+    sent.push_back(s);
+    return r;
+  }
+  Result<int> dump(const std::vector<uint8_t>& request,
+                   const std::function<void(const nlmsghdr*)>& onMessage) override {
+    const auto* req = reinterpret_cast<const nlmsghdr*>(request.data());
+    if ((req->nlmsg_type & 0xff) != NFT_MSG_GETGEN) return 0;
+    // NFT_MSG_NEWGEN with NFTA_GEN_ID, as the kernel answers GETGEN.
+    alignas(nlmsghdr) char buf[MNL_SOCKET_BUFFER_SIZE];
+    nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+    nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWGEN;
+    auto* nfg = static_cast<nfgenmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(nfgenmsg)));
+    nfg->nfgen_family = AF_UNSPEC;
+    nfg->version = NFNETLINK_V0;
+    mnl_attr_put_u32(nlh, NFTA_GEN_ID, htonl(static_cast<uint32_t>(sent.size())));
+    onMessage(nlh);
+    return 1;
+  }
+  uint32_t portId() const override { return 4242; }
+};
+
+class QuietMonitor : public netlink::EventMonitor {
+ public:
+  int fd() const override { return -1; }
+  bool changedBySomeoneElse(const std::string&, uint32_t) override { return false; }
+  bool changedBySomeoneElseAfterOwn(const std::string&, uint32_t) override { return false; }
+  Result<bool> pause() override { return true; }
+  Result<bool> resume() override { return true; }
+};
+
+class FakeConntrack : public netlink::ConntrackCleaner {
+ public:
+  std::vector<netlink::UdpFlow> flows;  // what the table holds
+  std::vector<netlink::UdpFlow> deleted;
+  Result<int> deleteUdpFlows(const std::function<bool(const netlink::UdpFlow&)>& stale) override {
+    int n = 0;
+    std::erase_if(flows, [&](const netlink::UdpFlow& f) {
+      if (!stale(f)) return false;
+      deleted.push_back(f);
+      ++n;
+      return true;
+    });
+    return n;
+  }
+};
+
+class FakeClock : public agent::Clock {
+ public:
+  TimePoint t = TimePoint(std::chrono::hours(1));
+  TimePoint now() const override { return t; }
+  double unixNow() const override { return 1.8e9 + std::chrono::duration<double>(t.time_since_epoch()).count(); }
+};
+
+class RecordingNotifier : public agent::Notifier {
+ public:
+  std::vector<std::string> messages;
+  void ready(const std::string& s) override { messages.push_back("READY " + s); }
+  void status(const std::string& s) override { messages.push_back(s); }
+  void watchdog() override {}
+  std::chrono::microseconds watchdogInterval() const override { return 0us; }
+};
+
+// A source whose parts the test sets; each set() makes fd() readable.
+class MemorySource : public source::Source {
+ public:
+  explicit MemorySource(std::string name) : name_(std::move(name)) {
+    fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  }
+  ~MemorySource() override { close(fd_); }
+  bool isReady = true;
+  std::optional<NodeFacts> facts;
+
+  void set(const std::string& part, const std::string& yaml) {
+    Manifests m;
+    Diagnostics d;
+    manifest::parseManifestText(yaml, part, m, d);
+    REQUIRE_FALSE(d.hasErrors());
+    pending_.emplace_back(part, std::move(m));
+    const uint64_t one = 1;
+    REQUIRE(write(fd_, &one, sizeof one) == sizeof one);
+  }
+  std::string name() const override { return name_; }
+  int fd() const override { return fd_; }
+  bool consumeEvents() override {
+    uint64_t n = 0;
+    return read(fd_, &n, sizeof n) == sizeof n;
+  }
+  bool ready() const override { return isReady; }
+  std::set<std::string> refresh(source::Inventory& inventory, Diagnostics&) override {
+    std::set<std::string> changed;
+    for (auto& [part, m] : pending_) changed.merge(inventory.replace(part, std::move(m)));
+    pending_.clear();
+    return changed;
+  }
+  std::optional<NodeFacts> node() const override { return facts; }
+
+ private:
+  std::string name_;
+  int fd_;
+  std::vector<std::pair<std::string, Manifests>> pending_;
+};
+
+std::string service(const std::string& name, const std::string& proto = "TCP",
+                    const std::string& extra = "") {
+  return "apiVersion: v1\nkind: Service\nmetadata: {name: " + name +
+         ", namespace: default}\nspec: {clusterIP: 198.18.100." +
+         std::to_string(10 + name.size()) + ", ports: [{name: p, port: 53, protocol: " + proto +
+         "}]" + extra + "}\n---\n";
+}
+std::string slice(const std::string& svc, const std::vector<std::string>& addrs,
+                  const std::string& proto = "TCP") {
+  std::string s = "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: " + svc +
+                  "-1, namespace: default, labels: {kubernetes.io/service-name: " + svc +
+                  "}}\naddressType: IPv4\nports: [{name: p, port: 53, protocol: " + proto +
+                  "}]\nendpoints:\n";
+  for (const auto& a : addrs) s += "- {addresses: [" + a + "]}\n";
+  return s;
+}
+
+struct Rig {
+  FakeTransport kernel;
+  QuietMonitor monitor;
+  FakeConntrack conntrack;
+  FakeClock clock;
+  RecordingNotifier notifier;
+  agent::Metrics metrics;
+  MemorySource files{"files"}, api{"kubernetes"};
+  std::unique_ptr<agent::Agent> agent;
+
+  enum class Use { kFiles, kApi, kBoth };
+  explicit Rig(Use use = Use::kFiles, bool apiReady = true) {
+    api.isReady = apiReady;
+    agent::Options options;
+    options.minSyncInterval = 100ms;
+    std::vector<source::Source*> sources;
+    if (use != Use::kApi) sources.push_back(&files);
+    if (use != Use::kFiles) sources.push_back(&api);
+    agent = std::make_unique<agent::Agent>(options, NodeConfig{}, sources,
+                                           agent::Kernel{kernel, monitor, conntrack}, notifier,
+                                           metrics, clock);
+  }
+  // One round of the loop, then the clock moves on by `step`.
+  void round(std::chrono::milliseconds step = 0ms) {
+    agent->runOnce(0ms);
+    clock.t += step;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("agent: nothing is sent before every source is ready", "[agent]") {
+  Rig both(Rig::Use::kBoth, /*apiReady=*/false);
+  both.files.set("a.yaml", service("web") + slice("web", {"198.18.1.11"}));
+  for (int i = 0; i < 5; ++i) both.round(50ms);
+  CHECK(both.kernel.sent.empty());
+  CHECK_FALSE(both.agent->health().synced);
+  CHECK_FALSE(both.agent->health().sources[1].ready);
+  both.api.isReady = true;
+  both.round();
+  REQUIRE(both.kernel.sent.size() == 1);
+  CHECK(both.kernel.sent[0].wholeTable);
+  CHECK(both.agent->health().synced);
+  CHECK_THAT(both.notifier.messages.at(0), Catch::StartsWith("READY synced 1 services"));
+}
+
+TEST_CASE("agent: changes within the interval are coalesced into one partial sync", "[agent]") {
+  Rig rig;
+  rig.files.set("a.yaml", service("web") + slice("web", {"198.18.1.11"}));
+  rig.round(200ms);
+  REQUIRE(rig.kernel.sent.size() == 1);
+  // After a quiet spell a change goes at once, as a partial sync...
+  rig.files.set("a.yaml", service("web") + slice("web", {"198.18.1.12"}));
+  rig.round(10ms);
+  REQUIRE(rig.kernel.sent.size() == 2);
+  CHECK_FALSE(rig.kernel.sent[1].wholeTable);
+  CHECK(rig.kernel.sent[1].elementMessages > 0);
+  // ... and the next ones within min-sync-interval (100 ms) wait and go as one.
+  rig.files.set("a.yaml", service("web") + slice("web", {"198.18.1.13"}));
+  rig.round(10ms);
+  rig.files.set("a.yaml", service("web") + slice("web", {"198.18.1.11", "198.18.1.13"}));
+  rig.round(10ms);
+  CHECK(rig.kernel.sent.size() == 2);
+  rig.clock.t += 100ms;
+  rig.round();
+  REQUIRE(rig.kernel.sent.size() == 3);
+  CHECK_FALSE(rig.kernel.sent[2].wholeTable);
+  // The same contents again: no transaction.
+  rig.files.set("a.yaml", service("web") + slice("web", {"198.18.1.11", "198.18.1.13"}));
+  rig.round(200ms);
+  rig.round();
+  CHECK(rig.kernel.sent.size() == 3);
+}
+
+TEST_CASE("agent: a conflict between sources holds the last good rules", "[agent]") {
+  Rig two(Rig::Use::kBoth);
+  two.files.set("a.yaml", service("web") + slice("web", {"198.18.1.11"}));
+  two.api.set("/api/v1/namespaces/default/services/other", service("other"));
+  two.round(200ms);
+  REQUIRE(two.kernel.sent.size() == 1);
+  // The API now defines default/web too: reported, nothing sent.
+  two.api.set("/api/v1/namespaces/default/services/web", service("web"));
+  two.round(200ms);
+  two.round(200ms);
+  CHECK(two.kernel.sent.size() == 1);
+  CHECK(two.metrics.text().find("svcnft_input_errors_total 1") != std::string::npos);
+  // Resolved: the rules follow again.
+  two.api.set("/api/v1/namespaces/default/services/web", "");
+  two.files.set("a.yaml", service("web") + slice("web", {"198.18.1.12"}));
+  two.round(200ms);
+  two.round();
+  CHECK(two.kernel.sent.size() == 2);
+}
+
+TEST_CASE("agent: a refused transaction sends the next sync the full way", "[agent]") {
+  Rig rig;
+  rig.files.set("a.yaml", service("web") + slice("web", {"198.18.1.11"}));
+  rig.round(200ms);
+  REQUIRE(rig.kernel.sent.size() == 1);
+  rig.kernel.refuseNext = 1;
+  rig.files.set("a.yaml", service("web") + slice("web", {"198.18.1.12"}));
+  rig.round(200ms);
+  CHECK(rig.kernel.sent.size() == 1);  // refused
+  CHECK(rig.metrics.text().find("nftables_sync_failures_total 1") != std::string::npos);
+  rig.round();  // the retry trusts nothing kept and goes the full way
+  REQUIRE(rig.kernel.sent.size() == 2);
+  CHECK(rig.kernel.sent[1].wholeTable);
+}
+
+TEST_CASE("agent: UDP flows of an endpoint that left are deleted, live ones spared", "[agent]") {
+  Rig rig;
+  rig.files.set("dns.yaml", service("dns", "UDP") +
+                                slice("dns", {"198.18.1.11", "198.18.2.11"}, "UDP"));
+  rig.round(200ms);
+  REQUIRE(rig.kernel.sent.size() == 1);
+  const IpAddress vip = *IpAddress::parse("198.18.100.13");
+  rig.conntrack.flows = {{vip, 53, *IpAddress::parse("198.18.1.11"), true},
+                         {vip, 53, *IpAddress::parse("198.18.2.11"), true}};
+  rig.files.set("dns.yaml", service("dns", "UDP") + slice("dns", {"198.18.2.11"}, "UDP"));
+  rig.round(200ms);
+  rig.round();
+  REQUIRE(rig.kernel.sent.size() == 2);
+  REQUIRE(rig.conntrack.deleted.size() == 1);
+  CHECK(rig.conntrack.deleted[0].replySource.str() == "198.18.1.11");
+  CHECK(rig.conntrack.flows.size() == 1);
+}
+
+TEST_CASE("agent: the Node's addresses become NodePort addresses, the full way", "[agent]") {
+  Rig api(Rig::Use::kApi);
+  api.api.facts = NodeFacts{{*IpAddress::parse("198.18.0.1")}, {}, "z1"};
+  api.api.set("/api/v1/namespaces/default/services/web", service("web"));
+  api.round(200ms);
+  REQUIRE(api.kernel.sent.size() == 1);
+  api.api.facts->addresses = {*IpAddress::parse("198.18.0.9")};
+  api.api.set("/api/v1/namespaces/default/services/web", service("web") + slice("web", {"198.18.1.11"}));
+  api.round(200ms);
+  api.round();
+  REQUIRE(api.kernel.sent.size() == 2);
+  CHECK(api.kernel.sent[1].wholeTable);  // no table to read back here: the full way installs
+}
