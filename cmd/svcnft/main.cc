@@ -245,7 +245,7 @@ void logLine(const std::string& line) {
 }
 
 struct AgentFlags {
-  std::string watchDir, kubeconfig, hostnameOverride, nodeConfig;
+  std::string watchDir, kubeconfig, hostnameOverride, nodeConfig, serviceProxyName;
   std::string minSync = "100ms", fullCheck = "60s";
   std::string healthzBind = "127.0.0.1:10256", metricsBind = "127.0.0.1:10249";
 };
@@ -300,7 +300,7 @@ int runAgent(const AgentFlags& flags) {
             nodeName);
     apiSource.emplace(
         config.server, [config] { return std::make_unique<svcnft::source::CurlClient>(config); },
-        nodeName, node, metrics, logLine);
+        nodeName, node, metrics, logLine, svcnft::source::Backoff{}, flags.serviceProxyName);
     sources.push_back(&*apiSource);
   }
   auto sock = openSocket();
@@ -388,6 +388,9 @@ int main(int argc, char** argv) {
                        "(without it and without --watch: the in-cluster configuration)");
   agentCmd->add_option("--hostname-override", agentFlags.hostnameOverride,
                        "this node's name (default: the node config's nodeName, else the host name)");
+  agentCmd->add_option("--service-proxy-name", agentFlags.serviceProxyName,
+                       "only Services labelled service.kubernetes.io/service-proxy-name=NAME "
+                       "(kube-proxy ignores them: a trial beside it)");
   agentCmd->add_option("--node-config", agentFlags.nodeConfig, "node config YAML");
   agentCmd->add_option("--min-sync-interval", agentFlags.minSync,
                        "coalesce changes: at most one sync per");

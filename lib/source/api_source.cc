@@ -22,10 +22,14 @@ double wallNow() {
 std::string scalar(const YamlNode& n) { return n.isScalar() ? std::string(n.scalar()) : ""; }
 
 // kube-proxy's informer selector, on Services and EndpointSlices alike (its code
-// applies both requirements to both): not another proxy's, not headless.
-const std::string kProxySelector =
-    "labelSelector=" + urlEncoded("!service.kubernetes.io/service-proxy-name,"
-                                  "!service.kubernetes.io/headless");
+// applies both requirements to both): not another proxy's, not headless. With a
+// proxy name: only that proxy's.
+std::string proxySelector(const std::string& proxyName) {
+  const std::string mine = proxyName.empty()
+                               ? "!service.kubernetes.io/service-proxy-name"
+                               : "service.kubernetes.io/service-proxy-name=" + proxyName;
+  return "labelSelector=" + urlEncoded(mine + ",!service.kubernetes.io/headless");
+}
 
 }  // namespace
 
@@ -125,14 +129,16 @@ class ApiSource::Handler : public WatchHandler {
 };
 
 ApiSource::ApiSource(std::string server, ClientFactory clients, std::string nodeName,
-                     NodeConfig node, ApiCounters& counters, Log log, Backoff backoff)
+                     NodeConfig node, ApiCounters& counters, Log log, Backoff backoff,
+                     std::string proxyName)
     : server_(std::move(server)),
       clients_(std::move(clients)),
       nodeName_(std::move(nodeName)),
       nodeConfig_(std::move(node)),
       counters_(counters),
       log_(std::move(log)),
-      backoff_(backoff) {
+      backoff_(backoff),
+      proxyName_(std::move(proxyName)) {
   eventFd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 }
 
@@ -143,8 +149,8 @@ ApiSource::~ApiSource() {
 
 void ApiSource::start() {
   const ResourceQuery queries[kResources] = {
-      {"services", "/api/v1/services", kProxySelector},
-      {"endpointslices", "/apis/discovery.k8s.io/v1/endpointslices", kProxySelector},
+      {"services", "/api/v1/services", proxySelector(proxyName_)},
+      {"endpointslices", "/apis/discovery.k8s.io/v1/endpointslices", proxySelector(proxyName_)},
       {"nodes", "/api/v1/nodes", "fieldSelector=" + urlEncoded("metadata.name=" + nodeName_)},
   };
   for (int r = 0; r < kResources; ++r) {

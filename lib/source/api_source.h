@@ -6,7 +6,9 @@
 //
 // - Selectors are kube-proxy's: objects labelled service.kubernetes.io/service-proxy-name
 //   belong to another proxy, and service.kubernetes.io/headless ones get no rules;
-//   an object that leaves the selector arrives as DELETED.
+//   an object that leaves the selector arrives as DELETED. With a proxy name, only
+//   the objects labelled with it (the EndpointSlice controller copies a Service's
+//   labels to its slices).
 // - Not ready() until Services and EndpointSlices (and the Node, when a node name
 //   is known) have each been listed completely once.
 // - One invalid object is reported with its API path and field, counted, and skipped
@@ -38,9 +40,12 @@ class ApiSource : public Source {
   using Log = std::function<void(const std::string&)>;
 
   // `node`: what Services are checked against on their own (nodePort range,
-  // externalIPAllow). `nodeName` empty: no Node is watched.
+  // externalIPAllow). `nodeName` empty: no Node is watched. `proxyName` empty: the
+  // Services no other proxy claims (kube-proxy's choice); else only those labelled
+  // service.kubernetes.io/service-proxy-name=proxyName (a trial beside kube-proxy,
+  // which ignores them).
   ApiSource(std::string server, ClientFactory clients, std::string nodeName, NodeConfig node,
-            ApiCounters& counters, Log log, Backoff backoff = {});
+            ApiCounters& counters, Log log, Backoff backoff = {}, std::string proxyName = "");
   ~ApiSource() override;
   ApiSource(const ApiSource&) = delete;
   ApiSource& operator=(const ApiSource&) = delete;
@@ -85,6 +90,7 @@ class ApiSource : public Source {
   ApiCounters& counters_;
   Log log_;
   Backoff backoff_;
+  std::string proxyName_;
   int eventFd_ = -1;
 
   std::vector<std::unique_ptr<Handler>> handlers_;

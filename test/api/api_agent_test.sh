@@ -176,6 +176,39 @@ fi
 web_service 30002 Cluster | k apply -f - >/dev/null
 expect_pods 5 "http://198.18.0.1:30002/" "p3-1" "label removed: the rules are back"
 
+# A trial beside another proxy: a second agent on node2, in its own table, takes
+# only the Services labelled service-proxy-name=svcnft, which the first ignores.
+cat >"$tmp/trial.yaml" <<YAML
+clusterCIDRs: [198.18.1.0/24, 198.18.2.0/24, 198.18.3.0/24]
+table: trial
+YAML
+on node2 "$svcnft" agent --kubeconfig "$kas/kubeconfig" --hostname-override node2 \
+  --node-config "$tmp/trial.yaml" --service-proxy-name svcnft --healthz-bind "" --metrics-bind "" \
+  >>"$tmp/trial.log" 2>&1 &
+agent_pid[trial]=$!
+k apply -f - >/dev/null <<'YAML'
+apiVersion: v1
+kind: Service
+metadata: {name: trial, namespace: default, labels: {service.kubernetes.io/service-proxy-name: svcnft}}
+spec: {type: NodePort, ports: [{name: http, port: 80, nodePort: 30005}]}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: trial-1
+  namespace: default
+  labels: {kubernetes.io/service-name: trial, service.kubernetes.io/service-proxy-name: svcnft}
+addressType: IPv4
+ports: [{name: http, port: 80, protocol: TCP}]
+endpoints: [{addresses: [198.18.1.11], nodeName: node1}]
+YAML
+expect_pods 10 "http://198.18.0.2:30005/" "p1-1" "--service-proxy-name: the trial agent serves its labelled Service"
+get client -m 1 http://198.18.0.1:30005/ >/dev/null && fail "node1's agent served a Service labelled for another proxy" \
+  || pass "the default agent leaves the labelled Service alone"
+trial=$(on node2 nft list table inet trial 2>/dev/null)
+[[ $trial == *30005* && $trial != *30002* ]] && pass "the trial table holds only the labelled Service" \
+  || fail "the trial table: $(echo "$trial" | grep -c .) lines, 30005/30002 wrong"
+
 # One invalid object is skipped alone: externalIPs outside externalIPAllow (none
 # here, the CVE-2020-8554 guard) make a Service invalid for svcnft, though the API
 # server takes it.
