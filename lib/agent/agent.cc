@@ -52,7 +52,8 @@ Agent::Agent(Options options, NodeConfig node, std::vector<source::Source*> sour
       conntrack_(kernel.conntrack),
       notifier_(notifier),
       metrics_(metrics),
-      clock_(clock) {
+      clock_(clock),
+      startedAt_(clock.unixNow()) {
   for (auto* s : sources_) health_.sources.push_back({s->name(), false, std::nullopt});
 }
 
@@ -101,14 +102,26 @@ std::set<std::string> Agent::refreshSources(Diagnostics& problems, bool& nodeCha
 
 void Agent::observeTriggerTimes(const std::set<std::string>& changed) {
   const double now = clock_.unixNow();
+  double worst = -1;
+  int observed = 0;
   for (const auto& key : changed) {
     for (const auto* slice : inventory_.lookup(key).slices) {
-      if (slice->triggerTime <= 0) continue;
+      // As kube-proxy: changes triggered before the agent started are not its latency.
+      if (slice->triggerTime <= startedAt_) continue;
       double& seen = triggerSeen_[slice->ns + "/" + slice->name];
       if (slice->triggerTime <= seen) continue;  // this change was observed already
       seen = slice->triggerTime;
-      metrics_.observeNetworkProgramming(std::max(0.0, now - slice->triggerTime));
+      const double latency = std::max(0.0, now - slice->triggerTime);
+      metrics_.observeNetworkProgramming(latency);
+      worst = std::max(worst, latency);
+      ++observed;
     }
+  }
+  if (observed > 0) {
+    char line[120];
+    std::snprintf(line, sizeof line, "network programming latency %.3f ms (%d slices, the slowest)",
+                  worst * 1000, observed);
+    log(line);
   }
 }
 
@@ -368,6 +381,7 @@ void Agent::finishSync(bool full, std::size_t elements, TimePoint start,
   if (!readyNotified_) {
     notifier_.ready(status);
     readyNotified_ = true;
+    log(std::string("first sync: ") + status);
   } else {
     notifier_.status(status);
   }

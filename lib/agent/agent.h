@@ -155,6 +155,7 @@ class Agent {
   Notifier& notifier_;
   Metrics& metrics_;
   const Clock& clock_;
+  const double startedAt_;  // Unix seconds
   bool started_ = false;  // the first sync (after every source was ready) has run
   std::unordered_map<std::string, double> triggerSeen_;  // slice → trigger time observed
 
