@@ -1,28 +1,29 @@
 // svcnft command line: flags → library calls → exit codes (SPEC.md):
 // 0 success; 1 invalid input (diagnostics on stderr); 2 usage; 3 kernel failure.
-#include <CLI/CLI.hpp>
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <cctype>
 #include <chrono>
+#include <cstdlib>
+#include <iostream>
 #include <map>
 #include <mutex>
 #include <optional>
-#include <cstdlib>
-#include <iostream>
 #include <string>
 #include <vector>
 
 #include "agent/agent.h"
-#include "source/api_source.h"
-#include "source/file_source.h"
-#include "source/kubeconfig.h"
 #include "agent/http.h"
+#include "agent/log.h"
 #include "compile/compiler.h"
 #include "compile/render_nft.h"
 #include "manifest/loader.h"
+#include "source/api_source.h"
+#include "source/file_source.h"
+#include "source/kubeconfig.h"
 #include "writer/installed.h"
 #include "writer/show.h"
 #include "writer/writer.h"
@@ -238,12 +239,6 @@ std::map<std::string, std::string> environment() {
   return env;
 }
 
-void logLine(const std::string& line) {
-  static std::mutex mu;  // list/watch threads log too
-  std::lock_guard<std::mutex> l(mu);
-  std::cerr << "svcnft agent: " << line << std::endl;
-}
-
 struct AgentFlags {
   std::string watchDir, kubeconfig, hostnameOverride, nodeConfig, serviceProxyName;
   std::string minSync = "100ms", fullCheck = "60s";
@@ -296,11 +291,12 @@ int runAgent(const AgentFlags& flags) {
   if (api) {
     const svcnft::source::ApiConfig config = api->value();
     const std::string& nodeName = node.nodeName;
-    logLine("reading the API server " + config.server + " (" + config.origin + "), node " +
-            nodeName);
+    svcnft::agent::log("reading the API server " + config.server + " (" + config.origin +
+                       "), node " + nodeName);
     apiSource.emplace(
         config.server, [config] { return std::make_unique<svcnft::source::CurlClient>(config); },
-        nodeName, node, metrics, logLine, svcnft::source::Backoff{}, flags.serviceProxyName);
+        nodeName, node, metrics, svcnft::agent::log, svcnft::source::Backoff{},
+        flags.serviceProxyName);
     sources.push_back(&*apiSource);
   }
   auto sock = openSocket();
@@ -386,8 +382,9 @@ int main(int argc, char** argv) {
   agentCmd->add_option("--kubeconfig", agentFlags.kubeconfig,
                        "read Services and EndpointSlices from the API server of this kubeconfig "
                        "(without it and without --watch: the in-cluster configuration)");
-  agentCmd->add_option("--hostname-override", agentFlags.hostnameOverride,
-                       "this node's name (default: the node config's nodeName, else the host name)");
+  agentCmd->add_option(
+      "--hostname-override", agentFlags.hostnameOverride,
+      "this node's name (default: the node config's nodeName, else the host name)");
   agentCmd->add_option("--service-proxy-name", agentFlags.serviceProxyName,
                        "only Services labelled service.kubernetes.io/service-proxy-name=NAME "
                        "(kube-proxy ignores them: a trial beside it)");
@@ -396,7 +393,8 @@ int main(int argc, char** argv) {
                        "coalesce changes: at most one sync per");
   agentCmd->add_option("--full-check-period", agentFlags.fullCheck,
                        "read the table back and repair drift at least this often");
-  agentCmd->add_option("--healthz-bind", agentFlags.healthzBind, "/healthz and /livez (empty: off)");
+  agentCmd->add_option("--healthz-bind", agentFlags.healthzBind,
+                       "/healthz and /livez (empty: off)");
   agentCmd->add_option("--metrics-bind", agentFlags.metricsBind, "/metrics (empty: off)");
 
   CLI::App* show = app.add_subcommand(

@@ -11,18 +11,17 @@
 #include <ctime>
 #include <iostream>
 
+#include "agent/log.h"
 #include "compile/compiler.h"
 #include "compile/skeleton.h"
-#include "netlink/conntrack.h"
 #include "manifest/loader.h"
+#include "netlink/conntrack.h"
 #include "writer/sync_plan.h"
 #include "writer/writer.h"
 
 namespace svcnft::agent {
 
 namespace {
-
-void log(const std::string& line) { std::cerr << "svcnft agent: " << line << std::endl; }
 
 // Records, as LiveTable compiles them, the UDP fronts of each Service that has any.
 writer::LiveTable::ShareObserver collectUdpFronts(
@@ -387,8 +386,7 @@ void Agent::finishSync(bool full, std::size_t elements, TimePoint start,
   }
   if (seen) {
     log(std::string(status) + "; programming latency " +
-        std::to_string(std::chrono::duration<double, std::milli>(now - *seen).count()) +
-        " ms");
+        std::to_string(std::chrono::duration<double, std::milli>(now - *seen).count()) + " ms");
   }
 }
 

@@ -32,7 +32,6 @@
 #include "agent/health_check_ports.h"
 #include "agent/metrics.h"
 #include "agent/notifier.h"
-#include "source/source.h"
 #include "agent/udp_fronts.h"
 #include "compile/ir.h"
 #include "model/service.h"
@@ -156,7 +155,7 @@ class Agent {
   Metrics& metrics_;
   const Clock& clock_;
   const double startedAt_;  // Unix seconds
-  bool started_ = false;  // the first sync (after every source was ready) has run
+  bool started_ = false;    // the first sync (after every source was ready) has run
   std::unordered_map<std::string, double> triggerSeen_;  // slice → trigger time observed
 
   // What we last committed, Service by Service (none: the next sync goes the full way).

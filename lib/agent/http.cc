@@ -67,8 +67,8 @@ Result<bool> HttpEndpoints::start(const std::string& healthzBind, const std::str
         const auto& s = h.sources[i];
         char age[64] = "null";
         if (s.currentAsOf) std::snprintf(age, sizeof age, "%.3f", h.now - *s.currentAsOf);
-        body += std::string(i ? "," : "") + "{\"name\": \"" + jsonEscaped(s.name) + "\",\"ready\": " +
-                (s.ready ? "true" : "false") + ",\"currentAsOf\": \"" +
+        body += std::string(i ? "," : "") + "{\"name\": \"" + jsonEscaped(s.name) +
+                "\",\"ready\": " + (s.ready ? "true" : "false") + ",\"currentAsOf\": \"" +
                 (s.currentAsOf ? rfc3339(*s.currentAsOf) : "") + "\",\"ageSeconds\": " + age + "}";
       }
       body += "]}";

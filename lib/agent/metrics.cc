@@ -75,24 +75,9 @@ void Metrics::observeNetworkProgramming(double seconds) {
   networkProgramming_.observe(seconds);
 }
 
-void Metrics::apiList(const std::string& resource) {
+void Metrics::apiCount(const std::string& resource, ApiCounter which) {
   std::lock_guard<std::mutex> l(mu_);
-  ++api_[resource][0];
-}
-
-void Metrics::apiWatchRestart(const std::string& resource) {
-  std::lock_guard<std::mutex> l(mu_);
-  ++api_[resource][1];
-}
-
-void Metrics::apiError(const std::string& resource) {
-  std::lock_guard<std::mutex> l(mu_);
-  ++api_[resource][2];
-}
-
-void Metrics::apiInvalidObject(const std::string& resource) {
-  std::lock_guard<std::mutex> l(mu_);
-  ++api_[resource][3];
+  ++api_[resource][static_cast<std::size_t>(which)];
 }
 
 void Metrics::conntrackDeleted(std::size_t n) {
@@ -145,8 +130,8 @@ std::string Metrics::text() const {
       {"svcnft_api_invalid_objects_total", "counter",
        "API objects skipped as invalid (logged with namespace/name and field)."}};
   for (int m = 0; m < 4; ++m) {
-    out += std::string("# HELP ") + kApi[m][0] + " " + kApi[m][2] + "\n# TYPE " + kApi[m][0] +
-           " " + kApi[m][1] + "\n";
+    out += std::string("# HELP ") + kApi[m][0] + " " + kApi[m][2] + "\n# TYPE " + kApi[m][0] + " " +
+           kApi[m][1] + "\n";
     for (const auto& [resource, counts] : api_) {
       out += std::string(kApi[m][0]) + "{resource=\"" + resource + "\"} " +
              std::to_string(counts[m]) + "\n";

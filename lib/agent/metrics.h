@@ -23,10 +23,14 @@ class Metrics : public source::ApiCounters {
   // An EndpointSlice's last-change-trigger-time -> kernel commit (kube-proxy's metric).
   void observeNetworkProgramming(double seconds);
   // The Kubernetes API source, per resource ("services", "endpointslices", "nodes").
-  void apiList(const std::string& resource) override;           // a complete list
-  void apiWatchRestart(const std::string& resource) override;   // a watch started again
-  void apiError(const std::string& resource) override;          // a failed request or bad stream
-  void apiInvalidObject(const std::string& resource) override;  // an object skipped as invalid
+  void apiList(const std::string& resource) override { apiCount(resource, ApiCounter::kList); }
+  void apiWatchRestart(const std::string& resource) override {
+    apiCount(resource, ApiCounter::kWatch);
+  }
+  void apiError(const std::string& resource) override { apiCount(resource, ApiCounter::kError); }
+  void apiInvalidObject(const std::string& resource) override {
+    apiCount(resource, ApiCounter::kInvalid);
+  }
   void driftRepaired();
   void conntrackDeleted(std::size_t n);
 
@@ -42,6 +46,9 @@ class Metrics : public source::ApiCounters {
     void observe(double v);
     void render(std::string& out, const std::string& name, const std::string& help) const;
   };
+
+  enum class ApiCounter : std::size_t { kList, kWatch, kError, kInvalid };
+  void apiCount(const std::string& resource, ApiCounter which);
 
   mutable std::mutex mu_;
   Histogram full_, partial_, programming_, networkProgramming_;

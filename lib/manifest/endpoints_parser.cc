@@ -118,7 +118,8 @@ double parseTriggerTime(FieldReader& r, const YamlNode& doc) {
   double fraction = 0;
   if (rest && *rest == '.') {
     double scale = 0.1;
-    for (++rest; *rest >= '0' && *rest <= '9'; ++rest, scale /= 10) fraction += (*rest - '0') * scale;
+    for (++rest; *rest >= '0' && *rest <= '9'; ++rest, scale /= 10)
+      fraction += (*rest - '0') * scale;
   }
   if (!rest || (std::string_view(rest) != "Z" && std::string_view(rest) != "+00:00")) {
     r.warning(raw, std::string("metadata.annotations[") + kTriggerTimeAnnotation + "]",

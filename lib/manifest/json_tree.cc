@@ -39,8 +39,7 @@ uint32_t add(const simdjson::dom::element& e, YamlDocument& out) {
     case element_type::INT64:
       return out.addScalar(out.own(std::to_string(e.get_int64().value_unsafe())), false, kNoMark);
     case element_type::UINT64:
-      return out.addScalar(out.own(std::to_string(e.get_uint64().value_unsafe())), false,
-                           kNoMark);
+      return out.addScalar(out.own(std::to_string(e.get_uint64().value_unsafe())), false, kNoMark);
     case element_type::DOUBLE: {
       char buf[40];
       std::snprintf(buf, sizeof buf, "%.17g", e.get_double().value_unsafe());

@@ -37,7 +37,8 @@ void parseDocument(const YamlNode& doc, const std::string& file, int lineOffset,
   if (kind == "List" || (kind.size() > 4 && kind.ends_with("List"))) {
     YamlNode items = r.sequence(doc, "items", "items");
     if (!items.defined()) return;
-    for (std::size_t i = 0; i < items.size(); ++i) parseDocument(items[i], file, lineOffset, out, diags);
+    for (std::size_t i = 0; i < items.size(); ++i)
+      parseDocument(items[i], file, lineOffset, out, diags);
     return;
   }
   if (kind == "Service" && (api == "v1" || api.empty())) {

@@ -105,8 +105,8 @@ class ApiSource::Handler : public WatchHandler {
     if (resource_ == kNodes) {
       d.node = manifest::parseNodeObject(object, d.part, diags);
     } else {
-      manifest::parseObject(object, resource_ == kServices ? "Service" : "EndpointSlice",
-                            d.part, d.contents, diags);
+      manifest::parseObject(object, resource_ == kServices ? "Service" : "EndpointSlice", d.part,
+                            d.contents, diags);
       // The checks a Service needs on its own; those between objects (a nodePort
       // used twice) are the inventory's and the full sync's.
       if (resource_ == kServices && !diags.hasErrors()) {

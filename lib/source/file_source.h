@@ -41,8 +41,8 @@ class FileSource : public Source {
   std::string dir_;
   NodeConfig node_;
   int inotify_ = -1;
-  bool rescan_ = true;           // read the whole directory at the next refresh
-  std::set<std::string> dirty_;  // files inotify named since the last refresh
+  bool rescan_ = true;                      // read the whole directory at the next refresh
+  std::set<std::string> dirty_;             // files inotify named since the last refresh
   std::map<std::string, FileState> files_;  // files whose last good contents are in the inventory
 };
 

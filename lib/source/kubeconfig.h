@@ -13,11 +13,11 @@
 namespace svcnft::source {
 
 struct ApiConfig {
-  std::string server;  // "https://host:port", no trailing slash
-  std::string caFile, caData;  // PEM; neither: the system's trust store
+  std::string server;                                // "https://host:port", no trailing slash
+  std::string caFile, caData;                        // PEM; neither: the system's trust store
   std::string certFile, certData, keyFile, keyData;  // client certificate (PEM)
-  std::string token, tokenFile;  // bearer token, or a file that holds it
-  std::string origin;            // for messages: "kubeconfig /etc/svcnft/kubeconfig"
+  std::string token, tokenFile;                      // bearer token, or a file that holds it
+  std::string origin;  // for messages: "kubeconfig /etc/svcnft/kubeconfig"
 };
 
 // The current context of a kubeconfig (clusters, users, contexts as kubectl reads

@@ -49,7 +49,7 @@ bool Reflector::backoff(std::optional<double> atLeastSeconds) {
   std::uniform_real_distribution<double> jitter(1.0, 1.5);
   auto delay = std::min<std::chrono::milliseconds>(
       backoff_.max, std::chrono::milliseconds(static_cast<long long>(
-                       static_cast<double>(nextBackoff_.count()) * jitter(random_))));
+                        static_cast<double>(nextBackoff_.count()) * jitter(random_))));
   if (atLeastSeconds && *atLeastSeconds > 0) {
     delay = std::max(delay, std::chrono::milliseconds(
                                 static_cast<long long>(std::min(*atLeastSeconds, 300.0) * 1000)));
@@ -129,8 +129,8 @@ Reflector::Outcome Reflector::watch() {
   // end together.
   std::uniform_int_distribution<int> spread(300, 599);
   std::string q = query_.path + "?watch=true&allowWatchBookmarks=true&resourceVersion=" +
-                  urlEncoded(resourceVersion_) + "&timeoutSeconds=" +
-                  std::to_string(spread(random_));
+                  urlEncoded(resourceVersion_) +
+                  "&timeoutSeconds=" + std::to_string(spread(random_));
   if (!query_.selectors.empty()) q += "&" + query_.selectors;
 
   std::string pending;  // bytes of a line not complete yet

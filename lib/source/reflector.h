@@ -54,9 +54,9 @@ class ApiCounters {
 };
 
 struct ResourceQuery {
-  std::string resource;  // "services": for logs and metrics
-  std::string path;      // "/api/v1/services"
-  std::string selectors; // "labelSelector=...&fieldSelector=..." (encoded), or ""
+  std::string resource;   // "services": for logs and metrics
+  std::string path;       // "/api/v1/services"
+  std::string selectors;  // "labelSelector=...&fieldSelector=..." (encoded), or ""
 };
 
 // How long failures wait: `first` doubling to `max` (SPEC: 0.8 s to 30 s).

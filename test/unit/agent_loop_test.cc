@@ -6,10 +6,10 @@
 // sources is a conflict that holds the rules; a refused transaction makes the next
 // sync go the full way; UDP conntrack of an endpoint that left is deleted, flows to
 // live endpoints are spared; the Node's addresses change the node config.
+#include <arpa/inet.h>
 #include <libmnl/libmnl.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
-#include <arpa/inet.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -61,7 +61,7 @@ class FakeTransport : public netlink::Transport {
     const auto* req = reinterpret_cast<const nlmsghdr*>(request.data());
     if ((req->nlmsg_type & 0xff) != NFT_MSG_GETGEN) return 0;
     // NFT_MSG_NEWGEN with NFTA_GEN_ID, as the kernel answers GETGEN.
-    alignas(nlmsghdr) char buf[MNL_SOCKET_BUFFER_SIZE];
+    alignas(nlmsghdr) char buf[8192];
     nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
     nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWGEN;
     auto* nfg = static_cast<nfgenmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(nfgenmsg)));
@@ -103,7 +103,9 @@ class FakeClock : public agent::Clock {
  public:
   TimePoint t = TimePoint(std::chrono::hours(1));
   TimePoint now() const override { return t; }
-  double unixNow() const override { return 1.8e9 + std::chrono::duration<double>(t.time_since_epoch()).count(); }
+  double unixNow() const override {
+    return 1.8e9 + std::chrono::duration<double>(t.time_since_epoch()).count();
+  }
 };
 
 class RecordingNotifier : public agent::Notifier {
@@ -158,9 +160,8 @@ class MemorySource : public source::Source {
 std::string service(const std::string& name, const std::string& proto = "TCP",
                     const std::string& extra = "") {
   return "apiVersion: v1\nkind: Service\nmetadata: {name: " + name +
-         ", namespace: default}\nspec: {clusterIP: 198.18.100." +
-         std::to_string(10 + name.size()) + ", ports: [{name: p, port: 53, protocol: " + proto +
-         "}]" + extra + "}\n---\n";
+         ", namespace: default}\nspec: {clusterIP: 198.18.100." + std::to_string(10 + name.size()) +
+         ", ports: [{name: p, port: 53, protocol: " + proto + "}]" + extra + "}\n---\n";
 }
 std::string slice(const std::string& svc, const std::vector<std::string>& addrs,
                   const std::string& proto = "TCP") {
@@ -283,8 +284,8 @@ TEST_CASE("agent: a refused transaction sends the next sync the full way", "[age
 
 TEST_CASE("agent: UDP flows of an endpoint that left are deleted, live ones spared", "[agent]") {
   Rig rig;
-  rig.files.set("dns.yaml", service("dns", "UDP") +
-                                slice("dns", {"198.18.1.11", "198.18.2.11"}, "UDP"));
+  rig.files.set("dns.yaml",
+                service("dns", "UDP") + slice("dns", {"198.18.1.11", "198.18.2.11"}, "UDP"));
   rig.round(200ms);
   REQUIRE(rig.kernel.sent.size() == 1);
   const IpAddress vip = *IpAddress::parse("198.18.100.13");
@@ -306,7 +307,8 @@ TEST_CASE("agent: the Node's addresses become NodePort addresses, the full way",
   api.round(200ms);
   REQUIRE(api.kernel.sent.size() == 1);
   api.api.facts->addresses = {*IpAddress::parse("198.18.0.9")};
-  api.api.set("/api/v1/namespaces/default/services/web", service("web") + slice("web", {"198.18.1.11"}));
+  api.api.set("/api/v1/namespaces/default/services/web",
+              service("web") + slice("web", {"198.18.1.11"}));
   api.round(200ms);
   api.round();
   REQUIRE(api.kernel.sent.size() == 2);

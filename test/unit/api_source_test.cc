@@ -3,8 +3,9 @@
 // answers (pages, bookmarks, 410, garbage, 429/500), and ApiSource filing objects
 // into the inventory (lists replace, deletes delete, invalid objects are skipped
 // and keep their last good version).
-#include <catch2/catch.hpp>
+#include "source/api_source.h"
 
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <deque>
 #include <filesystem>
@@ -12,7 +13,6 @@
 #include <thread>
 
 #include "manifest/json_tree.h"
-#include "source/api_source.h"
 #include "source/kubeconfig.h"
 #include "source/reflector.h"
 
@@ -24,11 +24,18 @@ namespace {
 // One scripted answer: the request must contain `expect`; the body arrives in
 // `chunks` (a watch's lines may be cut anywhere).
 struct Answer {
+  Answer(std::string expect, long status, std::vector<std::string> chunks,
+         std::optional<double> retryAfter = std::nullopt, bool cutMidStream = false)
+      : expect(std::move(expect)),
+        status(status),
+        chunks(std::move(chunks)),
+        retryAfter(retryAfter),
+        cutMidStream(cutMidStream) {}
   std::string expect;
-  long status = 200;
+  long status;
   std::vector<std::string> chunks;
   std::optional<double> retryAfter;
-  bool cutMidStream = false;  // the connection drops after the chunks
+  bool cutMidStream;  // the connection drops after the chunks
 };
 
 class ScriptedHttp : public HttpClient {
@@ -107,9 +114,10 @@ std::vector<std::string> reflect(std::deque<Answer> script, Counters& counters,
   const std::size_t steps = script.size();
   ScriptedHttp http(std::move(script));
   Recorder rec;
-  Reflector r({"services", "/api/v1/services", "labelSelector=x"}, http, rec, counters,
-              [](const std::string&) {}, Backoff{std::chrono::milliseconds(1),
-                                                  std::chrono::milliseconds(4)});
+  Reflector r(
+      {"services", "/api/v1/services", "labelSelector=x"}, http, rec, counters,
+      [](const std::string&) {},
+      Backoff{std::chrono::milliseconds(1), std::chrono::milliseconds(4)});
   std::thread t([&] { r.run(); });
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (http.requests.size() <= steps && std::chrono::steady_clock::now() < deadline) {
@@ -188,9 +196,9 @@ clusters: [{name: c, cluster: {server: "http://x:1"}}]
   CHECK_FALSE(noPod.ok());
   std::ofstream(dir / "token") << "t";
   std::ofstream(dir / "ca.crt") << "pem";
-  auto pod = inClusterConfig({{"KUBERNETES_SERVICE_HOST", "2001:db8::1"},
-                              {"KUBERNETES_SERVICE_PORT", "443"}},
-                             dir.string());
+  auto pod = inClusterConfig(
+      {{"KUBERNETES_SERVICE_HOST", "2001:db8::1"}, {"KUBERNETES_SERVICE_PORT", "443"}},
+      dir.string());
   REQUIRE(pod.ok());
   CHECK(pod->server == "https://[2001:db8::1]:443");
   CHECK(pod->tokenFile == dir.string() + "/token");
@@ -206,9 +214,15 @@ TEST_CASE("reflector: paged list, then watch events cut anywhere, bookmarks, cle
                              event("DELETED", svcJson("b", "17"));
   auto calls = reflect(
       {
-          {"limit=500", 200, {R"({"metadata":{"continue":"tok/1"},"items":[)" + svcJson("a", "3") + "]}"}},
-          {"continue=tok%2F1", 200, {R"({"metadata":{"resourceVersion":"10"},"items":[)" + svcJson("b", "4") + "]}"}},
-          {"resourceVersion=10", 200, {stream.substr(0, 7), stream.substr(7, 100), stream.substr(107)}},
+          {"limit=500",
+           200,
+           {R"({"metadata":{"continue":"tok/1"},"items":[)" + svcJson("a", "3") + "]}"}},
+          {"continue=tok%2F1",
+           200,
+           {R"({"metadata":{"resourceVersion":"10"},"items":[)" + svcJson("b", "4") + "]}"}},
+          {"resourceVersion=10",
+           200,
+           {stream.substr(0, 7), stream.substr(7, 100), stream.substr(107)}},
           {"resourceVersion=17", 200, {}},  // a clean end: watch again from the last version
       },
       counters, &requests);
@@ -229,7 +243,8 @@ TEST_CASE("reflector: 410 Expired lists again; garbage lists again after an erro
           {"limit=500", 200, {list}},
           {"watch=true",
            200,
-           {event("ERROR", R"({"kind":"Status","status":"Failure","reason":"Expired","code":410})")}},
+           {event("ERROR",
+                  R"({"kind":"Status","status":"Failure","reason":"Expired","code":410})")}},
           {"limit=500", 200, {list}},
           {"watch=true", 200, {event("ADDED", svcJson("a", "11")) + "{\"type\": \"ADD\n"}},
           {"limit=500", 200, {list}},
@@ -237,8 +252,8 @@ TEST_CASE("reflector: 410 Expired lists again; garbage lists again after an erro
           {"limit=500", 200, {list}},
       },
       counters);
-  CHECK(calls == std::vector<std::string>{"begin", "end", "begin", "end", "ADDED a", "begin",
-                                          "end", "begin", "end"});
+  CHECK(calls == std::vector<std::string>{"begin", "end", "begin", "end", "ADDED a", "begin", "end",
+                                          "begin", "end"});
   CHECK(counters.lists == 4);
   CHECK(counters.errors == 1);  // the garbage line
 }
@@ -249,7 +264,11 @@ TEST_CASE("reflector: a cut stream and a 500 watch again from the same version",
   auto calls = reflect(
       {
           {"limit=500", 200, {R"({"metadata":{"resourceVersion":"10"},"items":[]})"}},
-          {"resourceVersion=10", 200, {event("ADDED", svcJson("a", "12")), "{\"type\":\"MOD"}, {}, true},
+          {"resourceVersion=10",
+           200,
+           {event("ADDED", svcJson("a", "12")), "{\"type\":\"MOD"},
+           {},
+           true},
           {"resourceVersion=12", 500, {R"({"message":"etcdserver: leader changed"})"}},
           {"resourceVersion=12", 200, {event("MODIFIED", svcJson("a", "13"))}},
       },
@@ -264,7 +283,9 @@ TEST_CASE("reflector: 429 waits for its Retry-After; a failed list page drops th
   const auto start = std::chrono::steady_clock::now();
   auto calls = reflect(
       {
-          {"limit=500", 200, {R"({"metadata":{"continue":"c"},"items":[)" + svcJson("a", "1") + "]}"}},
+          {"limit=500",
+           200,
+           {R"({"metadata":{"continue":"c"},"items":[)" + svcJson("a", "1") + "]}"}},
           {"continue=c", 429, {"{}"}, 0.3},
           {"limit=500", 200, {R"({"metadata":{"resourceVersion":"5"},"items":[]})"}},
       },
@@ -293,7 +314,8 @@ TEST_CASE("ApiSource: ready after both lists; lists replace; invalid objects ski
   };
   // Services: a list with a, b and an invalid c, then a watch that deletes b.
   std::deque<Answer> services{
-      {"/api/v1/services?limit=500", 200,
+      {"/api/v1/services?limit=500",
+       200,
        {list(svcJson("a", "1") + "," + svcJson("b", "2") + "," +
              svcJson("c", "3", R"(,"type":"NodePort","externalIPs":["198.18.200.1"])"))}},
   };
@@ -302,9 +324,8 @@ TEST_CASE("ApiSource: ready after both lists; lists replace; invalid objects ski
   std::vector<std::deque<Answer>> scripts{services, slices, nodes};
   std::size_t next = 0;
   ApiSource src(
-      "https://198.18.0.250:6443",
-      [&] { return std::make_unique<ScriptedHttp>(scripts[next++]); }, "node1", NodeConfig{},
-      counters, [](const std::string&) {});
+      "https://198.18.0.250:6443", [&] { return std::make_unique<ScriptedHttp>(scripts[next++]); },
+      "node1", NodeConfig{}, counters, [](const std::string&) {});
   CHECK_FALSE(src.ready());
   src.start();
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
