@@ -9,6 +9,11 @@ namespace svcnft::manifest {
 
 namespace {
 
+// "FILE:LINE", or just the name for objects without positions (API objects).
+std::string place(const SourceLocation& where) {
+  return where.line > 0 ? where.file + ":" + std::to_string(where.line) : where.file;
+}
+
 bool allowed(const IpAddress& a, const std::vector<Cidr>& allow) {
   for (const auto& c : allow) {
     if (c.contains(a)) return true;
@@ -43,8 +48,7 @@ void validate(const Manifests& m, const NodeConfig& node, Diagnostics& diags) {
     auto [it, fresh] = byKey.emplace(svc.key(), &svc);
     if (!fresh) {
       diags.error(svc.where, "Service " + svc.key() + ": defined twice (first at " +
-                                 it->second->where.file + ":" +
-                                 std::to_string(it->second->where.line) + ")");
+                                 place(it->second->where) + ")");
       continue;
     }
     checkExternalAddresses(svc, node, diags);
@@ -65,8 +69,7 @@ void validate(const Manifests& m, const NodeConfig& node, Diagnostics& diags) {
         diags.error(p.nodePortWhere, field + std::to_string(p.nodePort) + "/" +
                                          protocolK8sName(p.protocol) +
                                          " is already used by Service " + owner->second->key() +
-                                         " (" + owner->second->where.file + ":" +
-                                         std::to_string(owner->second->where.line) + ")");
+                                         " (" + place(owner->second->where) + ")");
       }
     }
   }

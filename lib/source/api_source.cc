@@ -221,6 +221,11 @@ std::set<std::string> ApiSource::refresh(Inventory& inventory, Diagnostics& prob
         for (const auto& d : obj.problems) problems.warning(d.where, d.message);
         if (!obj.deleted && obj.node) node_ = std::move(obj.node);
       }
+      if (u.completeList && u.objects.empty() && !node_) {
+        problems.warning({"/api/v1/nodes/" + nodeName_, 0, 0},
+                         "no such Node: NodePorts take every local address until it appears "
+                         "(set --hostname-override or the node config's nodeName)");
+      }
       continue;
     }
     std::set<std::string>& parts = parts_[u.resource];
