@@ -114,8 +114,13 @@ int runApply(const std::vector<std::string>& paths, const std::string& nodeConfi
   auto sock = openSocket();
   if (!sock) return kExitKernel;
   const auto t0 = Clock::now();
+  auto kernel = svcnft::writer::probeKernel(sock.value());
+  if (!kernel) {
+    std::cerr << "svcnft: " << kernel.error().message << "\n";
+    return kExitKernel;
+  }
   auto report = svcnft::writer::apply(
-      sock.value(), c.rs,
+      sock.value(), c.rs, *kernel,
       refill ? svcnft::writer::ReadBack::kNever : svcnft::writer::ReadBack::kAuto);
   if (!report) {
     std::cerr << "svcnft: " << report.error().message << "\n";
@@ -136,6 +141,7 @@ int runApply(const std::vector<std::string>& paths, const std::string& nodeConfi
   if (!report->why.empty()) std::cerr << " (" << report->why << ")";
   std::cerr << "; read back " << report->readMs << " ms, diff " << report->planMs << " ms, commit "
             << report->commitMs << " ms, total " << millisSince(t0) << " ms\n";
+  if (!report->expiringNote.empty()) std::cerr << "svcnft: " << report->expiringNote << "\n";
   exitWithoutFreeing(kExitOk);
 }
 

@@ -320,12 +320,38 @@ bool Agent::nothingCommittedSinceSync() {
   return gen && *gen == *syncedGeneration_;
 }
 
+const nft::KernelFeatures& Agent::kernelFeatures() {
+  if (!kernel_) {
+    auto probed = writer::probeKernel(transport_);
+    if (probed) {
+      kernel_ = *probed;
+      if (!kernel_->destroySetElem) {
+        log("this kernel has no NFT_MSG_DESTROYSETELEM (before 6.3): expired-endpoint "
+            "affinity entries are removed right after each transaction instead of in it");
+      }
+    } else {
+      // The fallback works on every kernel; only the newer message needs the probe.
+      log("cannot probe the kernel (" + probed.error().message + "); using what every kernel has");
+      kernel_ = nft::KernelFeatures{false};
+    }
+  }
+  return *kernel_;
+}
+
 Result<writer::ApplyReport> Agent::send(const ir::Ruleset& rs, const diff::Plan& plan,
                                         bool tableExists) {
+  auto applied = sendPlan(rs, plan, tableExists);
+  if (applied && !applied->expiringNote.empty()) log(applied->expiringNote);
+  return applied;
+}
+
+Result<writer::ApplyReport> Agent::sendPlan(const ir::Ruleset& rs, const diff::Plan& plan,
+                                            bool tableExists) {
+  const nft::KernelFeatures& kernel = kernelFeatures();
   const bool big = !tableExists || plan.replaceAll || plan.refill ||
                    diff::operationCount(plan.sets) > kQuietOperations;
   if (!big) {
-    auto applied = writer::applyPlan(transport_, rs, plan, tableExists);
+    auto applied = writer::applyPlan(transport_, rs, plan, tableExists, kernel);
     if (applied) drainOwnEvents();
     return applied;
   }
@@ -333,7 +359,7 @@ Result<writer::ApplyReport> Agent::send(const ir::Ruleset& rs, const diff::Plan&
   // anyone else committed meanwhile shows in the generation: ours moves it by one.
   auto before = writer::generation(transport_);
   const bool paused = monitor_.pause().ok();
-  auto applied = writer::applyPlan(transport_, rs, plan, tableExists);
+  auto applied = writer::applyPlan(transport_, rs, plan, tableExists, kernel);
   if (paused && !monitor_.resume()) log("cannot rejoin the nf_tables event group");
   drainOwnEvents();
   auto after = writer::generation(transport_);

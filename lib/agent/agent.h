@@ -124,6 +124,10 @@ class Agent {
   // kernel builds an event per element (10,000 x 100: 60 s instead of 4 s).
   static constexpr std::size_t kQuietOperations = 2000;
   Result<writer::ApplyReport> send(const ir::Ruleset& rs, const diff::Plan& plan, bool tableExists);
+  Result<writer::ApplyReport> sendPlan(const ir::Ruleset& rs, const diff::Plan& plan,
+                                       bool tableExists);
+  // What this kernel supports, probed once before the first transaction.
+  const nft::KernelFeatures& kernelFeatures();
   // Remembers the ruleset generation once the kernel holds what we synced...
   void noteSynced();
   // ... so that a periodic check can tell nobody committed anything since, and skip
@@ -155,6 +159,7 @@ class Agent {
   Metrics& metrics_;
   const Clock& clock_;
   const double startedAt_;  // Unix seconds
+  std::optional<nft::KernelFeatures> kernel_;  // probed before the first transaction
   bool started_ = false;    // the first sync (after every source was ready) has run
   std::unordered_map<std::string, double> triggerSeen_;  // slice → trigger time observed
 

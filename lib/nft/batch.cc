@@ -40,6 +40,14 @@ std::vector<uint8_t> Batch::bytes() const {
   return out;
 }
 
+std::vector<uint8_t> Batch::checkOnlyBytes() const {
+  std::vector<char> begin(256);
+  nlmsghdr* b = nftnl_batch_begin(begin.data(), firstSeq_);
+  std::vector<uint8_t> out(begin.data(), begin.data() + NLMSG_ALIGN(b->nlmsg_len));
+  out.insert(out.end(), body_.begin(), body_.end());
+  return out;
+}
+
 std::string Batch::concerns(uint32_t seq) const {
   auto it = notes_.find(seq);
   return it == notes_.end() ? "" : it->second;

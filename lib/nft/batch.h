@@ -24,6 +24,9 @@ class Batch {
 
   // The whole transaction, ready for one sendmsg.
   std::vector<uint8_t> bytes() const;
+  // The same without BATCH_END: the kernel checks every message, answers each,
+  // and commits nothing (how `nft -c` works).
+  std::vector<uint8_t> checkOnlyBytes() const;
   int messageCount() const { return static_cast<int>(notes_.size()); }
   // What the message with this sequence number concerns ("" if not ours).
   std::string concerns(uint32_t seq) const;

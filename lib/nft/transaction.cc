@@ -169,7 +169,8 @@ void addChainWithRules(Batch& b, const std::string& table, const ir::Chain& c) {
 
 }  // namespace
 
-Batch incremental(const ir::Ruleset& rs, const diff::Plan& plan, uint32_t firstSeq) {
+Batch incremental(const ir::Ruleset& rs, const diff::Plan& plan, const KernelFeatures& kernel,
+                  uint32_t firstSeq) {
   Batch b(firstSeq);
   const std::string& table = rs.table;
   for (const auto& name : plan.chains.add) {
@@ -187,7 +188,8 @@ Batch incremental(const ir::Ruleset& rs, const diff::Plan& plan, uint32_t firstS
           },
           "flush of set " + d.set);
     }
-    for (std::size_t first = 0; first < d.remove.size();) {
+    const bool removeHere = !s->dynamic || kernel.destroySetElem;
+    for (std::size_t first = 0; removeHere && first < d.remove.size();) {
       const std::size_t last = std::min(d.remove.size(), first + kElementBytesPerMessage / 128);
       const std::vector<diff::ElementRecord> run(d.remove.begin() + first, d.remove.begin() + last);
       std::set<std::string> names;
@@ -225,6 +227,53 @@ Batch incremental(const ir::Ruleset& rs, const diff::Plan& plan, uint32_t firstS
         },
         "chain " + name);
   }
+  return b;
+}
+
+std::vector<diff::SetDelta> expiringRemovals(const ir::Ruleset& rs, const diff::Plan& plan) {
+  std::vector<diff::SetDelta> out;
+  for (const auto& d : plan.sets) {
+    const ir::Set* s = findSet(rs, d.set);
+    if (!s || !s->dynamic || d.remove.empty()) continue;
+    diff::SetDelta only;
+    only.set = d.set;
+    only.remove = d.remove;
+    out.push_back(std::move(only));
+  }
+  return out;
+}
+
+Batch deleteElements(const std::string& table, const std::vector<diff::SetDelta>& deltas,
+                     uint32_t firstSeq) {
+  Batch b(firstSeq);
+  for (const auto& d : deltas) {
+    for (std::size_t first = 0; first < d.remove.size();) {
+      const std::size_t last = std::min(d.remove.size(), first + kElementBytesPerMessage / 128);
+      const std::vector<diff::ElementRecord> run(d.remove.begin() + first, d.remove.begin() + last);
+      std::set<std::string> names;
+      for (const auto& r : run) names.insert(r.comment);
+      b.add(
+          NFT_MSG_DELSETELEM, 0,
+          [&](nlmsghdr* nlh) {
+            SetPtr p = encodeDeletes(table, d.set, run);
+            nftnl_set_elems_nlmsg_build_payload(nlh, p.get());
+          },
+          "removing elements of set " + d.set + whoOf(names));
+      first = last;
+    }
+  }
+  return b;
+}
+
+Batch destroySetElemProbe() {
+  Batch b;
+  b.add(
+      kMsgDestroySetElem, 0,
+      [](nlmsghdr* nlh) {
+        SetPtr p = encodeDeletes("svcnft-feature-probe", "probe", {});
+        nftnl_set_elems_nlmsg_build_payload(nlh, p.get());
+      },
+      "probe: NFT_MSG_DESTROYSETELEM");
   return b;
 }
 

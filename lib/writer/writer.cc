@@ -5,6 +5,7 @@
 #include <libnftnl/table.h>
 #include <linux/netfilter/nf_tables.h>
 
+#include <cerrno>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -112,8 +113,61 @@ Result<SyncPlan> planApply(netlink::Transport& sock, const ir::Ruleset& rs, Read
   return out;
 }
 
+Result<nft::KernelFeatures> probeKernel(netlink::Transport& sock) {
+  nft::KernelFeatures features;
+  const nft::Batch probe = nft::destroySetElemProbe();
+  auto r = sock.transact(probe.checkOnlyBytes(), probe.messageCount());
+  if (!r) return r.error();
+  for (const auto& e : r->errors) {
+    if (e.errnum == EINVAL) {
+      features.destroySetElem = false;  // the message type is unknown to this kernel
+    } else if (e.errnum != ENOENT) {
+      return Error{"probing the kernel's nf_tables: " + netlink::errnoText(e.errnum)};
+    }
+  }
+  return features;
+}
+
+namespace {
+
+// Deletes expiring entries after the transaction that moved traffic: all at once,
+// or, when one of them expired meanwhile (ENOENT aborts the batch), one by one,
+// skipping those that are gone.
+std::string removeExpiring(netlink::Transport& sock, const std::string& table,
+                           const std::vector<diff::SetDelta>& deltas) {
+  std::size_t total = 0;
+  for (const auto& d : deltas) total += d.remove.size();
+  if (total == 0) return "";
+  auto all = send(sock, nft::deleteElements(table, deltas));
+  if (all) return std::to_string(total) + " expiring entries removed after the transaction";
+  std::size_t removed = 0, gone = 0;
+  for (const auto& d : deltas) {
+    for (const auto& r : d.remove) {
+      diff::SetDelta one;
+      one.set = d.set;
+      one.remove = {r};
+      const nft::Batch b = nft::deleteElements(table, {one});
+      auto sent = sock.transact(b.bytes(), b.messageCount());
+      if (!sent) return "removing expiring entries: " + sent.error().message;
+      if (sent->errors.empty()) {
+        ++removed;
+      } else if (sent->errors.front().errnum == ENOENT) {
+        ++gone;
+      } else {
+        return "removing expiring entries of " + d.set + ": " +
+               netlink::errnoText(sent->errors.front().errnum);
+      }
+    }
+  }
+  return std::to_string(removed) + " expiring entries removed one by one after the transaction, " +
+         std::to_string(gone) + " had expired";
+}
+
+}  // namespace
+
 Result<ApplyReport> applyPlan(netlink::Transport& sock, const ir::Ruleset& rs,
-                              const diff::Plan& plan, bool tableExists) {
+                              const diff::Plan& plan, bool tableExists,
+                              const nft::KernelFeatures& kernel) {
   if (!tableExists || plan.replaceAll) {
     auto r = installWhole(sock, rs, tableExists);
     if (r) r.value().why = plan.why;
@@ -122,11 +176,16 @@ Result<ApplyReport> applyPlan(netlink::Transport& sock, const ir::Ruleset& rs,
   ApplyReport report;
   report.kind = ApplyReport::Kind::kUnchanged;
   if (plan.empty()) return report;
-  const nft::Batch batch = nft::incremental(rs, plan);
+  const nft::Batch batch = nft::incremental(rs, plan, kernel);
   const auto t0 = Clock::now();
-  auto sent = send(sock, batch);
-  if (!sent) return sent.error();
+  if (batch.messageCount() > 0) {
+    auto sent = send(sock, batch);
+    if (!sent) return sent.error();
+  }
   report.commitMs = msSince(t0);
+  if (!kernel.destroySetElem) {
+    report.expiringNote = removeExpiring(sock, rs.table, nft::expiringRemovals(rs, plan));
+  }
   report.kind = plan.refill ? ApplyReport::Kind::kRefilled : ApplyReport::Kind::kIncremental;
   report.messages = batch.messageCount();
   report.bytes = batch.bytes().size();
@@ -134,10 +193,11 @@ Result<ApplyReport> applyPlan(netlink::Transport& sock, const ir::Ruleset& rs,
   return report;
 }
 
-Result<ApplyReport> apply(netlink::Transport& sock, const ir::Ruleset& rs, ReadBack readBack) {
+Result<ApplyReport> apply(netlink::Transport& sock, const ir::Ruleset& rs,
+                          const nft::KernelFeatures& kernel, ReadBack readBack) {
   auto planned = planApply(sock, rs, readBack);
   if (!planned) return planned.error();
-  auto r = applyPlan(sock, rs, planned->plan, planned->tableExists);
+  auto r = applyPlan(sock, rs, planned->plan, planned->tableExists, kernel);
   if (r) {
     r.value().readMs = planned->readMs;
     r.value().planMs = planned->planMs;

@@ -11,6 +11,7 @@
 #include "compile/ir.h"
 #include "diff/element_diff.h"
 #include "netlink/transport.h"
+#include "nft/transaction.h"
 #include "writer/installed.h"
 
 namespace svcnft::writer {
@@ -30,7 +31,13 @@ struct ApplyReport {
   double readMs = 0;    // reading the installed table back
   double planMs = 0;    // diffing
   double commitMs = 0;  // the transaction: send, kernel commit, replies
+  // Without NFT_MSG_DESTROYSETELEM: what became of the removals of expiring
+  // entries sent after the transaction ("" when there were none).
+  std::string expiringNote;
 };
+
+// Asks the kernel, changing nothing, what it supports of what we may send.
+Result<nft::KernelFeatures> probeKernel(netlink::Transport& sock);
 
 // Whether table inet TABLE exists.
 Result<bool> tableExists(netlink::Transport& sock, const std::string& table);
@@ -62,13 +69,18 @@ Result<SyncPlan> planApply(netlink::Transport& sock, const ir::Ruleset& rs,
 
 // Carries out a plan made against what is installed (the whole table when
 // plan.replaceAll or when there is no table yet, else only the difference).
+// Without kernel.destroySetElem, removals from dynamic sets (session affinity
+// entries that point at an endpoint that left) follow the transaction in one of
+// their own; entries that expired meanwhile are skipped. The change that moves
+// traffic never waits on them.
 Result<ApplyReport> applyPlan(netlink::Transport& sock, const ir::Ruleset& rs,
-                              const diff::Plan& plan, bool tableExists);
+                              const diff::Plan& plan, bool tableExists,
+                              const nft::KernelFeatures& kernel);
 
 // Installs `rs`: the whole table the first time (or when the skeleton differs),
 // afterwards only the difference, each time as one atomic transaction.
 Result<ApplyReport> apply(netlink::Transport& sock, const ir::Ruleset& rs,
-                          ReadBack readBack = ReadBack::kAuto);
+                          const nft::KernelFeatures& kernel, ReadBack readBack = ReadBack::kAuto);
 
 // Deletes our table if it exists. Returns whether there was one.
 Result<bool> cleanup(netlink::Transport& sock, const std::string& table);

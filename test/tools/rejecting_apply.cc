@@ -78,8 +78,10 @@ int main(int argc, char** argv) {
   const svcnft::ir::Ruleset rs = svcnft::compileRuleset(in, d);
   auto sock = svcnft::netlink::Socket::open();
   if (!sock) return 3;
+  auto kernel = svcnft::writer::probeKernel(sock.value());
+  if (!kernel) return 3;
   SpoilingTransport spoiling(sock.value());
-  auto r = svcnft::writer::apply(spoiling, rs);
+  auto r = svcnft::writer::apply(spoiling, rs, *kernel);
   if (r) {
     std::cerr << "rejecting_apply: the kernel accepted the spoiled transaction\n";
     return 0;

@@ -38,16 +38,23 @@ class FakeTransport : public netlink::Transport {
   Result<netlink::TransactionResult> transact(const std::vector<uint8_t>& batch, int) override {
     Sent s;
     uint32_t firstSeq = 0;
+    bool committed = false;
     int len = static_cast<int>(batch.size());
     for (auto* nlh = reinterpret_cast<const nlmsghdr*>(batch.data()); mnl_nlmsg_ok(nlh, len);
          nlh = mnl_nlmsg_next(nlh, &len)) {
       const int type = nlh->nlmsg_type & 0xff;
+      if (nlh->nlmsg_type == NFNL_MSG_BATCH_END) committed = true;
       if ((nlh->nlmsg_type >> 8) != NFNL_SUBSYS_NFTABLES) continue;  // batch begin/end
       if (!firstSeq) firstSeq = nlh->nlmsg_seq;
       if (type == NFT_MSG_NEWTABLE) s.wholeTable = true;
       if (type == NFT_MSG_NEWSETELEM || type == NFT_MSG_DELSETELEM) ++s.elementMessages;
     }
     netlink::TransactionResult r;
+    if (!committed) {
+      // A check-only batch (the feature probe): a 6.3+ kernel finds no such table.
+      r.errors.push_back({firstSeq, ENOENT});
+      return r;
+    }
     if (refuseNext > 0) {
       --refuseNext;
       r.errors.push_back({firstSeq, EINVAL});
