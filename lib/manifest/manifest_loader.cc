@@ -162,10 +162,12 @@ std::optional<std::vector<std::string>> listManifestFiles(const std::string& dir
   std::error_code ec;
   fs::directory_iterator it(dir, ec), end;
   for (; !ec && it != end; it.increment(ec)) {
+    if (!hasManifestExtension(it->path().string())) continue;
+    // Everything with a manifest's name but a directory is read, so that what
+    // cannot be read (a symlink loop, a FIFO, no permission) is reported, not skipped.
     std::error_code typeEc;
-    if (it->is_regular_file(typeEc) && hasManifestExtension(it->path().string())) {
-      files.push_back(it->path().string());
-    }
+    if (it->is_directory(typeEc) && !typeEc) continue;
+    files.push_back(it->path().string());
   }
   if (ec) {
     diags.error({dir, 0, 0}, "cannot read directory: " + ec.message());

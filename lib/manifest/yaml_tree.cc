@@ -112,25 +112,49 @@ YamlMark markOf(const YAML::Node& n) {
   return {m.line, m.column};
 }
 
-uint32_t convert(const YAML::Node& n, YamlDocument& out) {
+// What converting one document may cost. yaml-cpp keeps an alias as a second
+// reference to its anchor's node, so a self-referencing alias (`a: &a [*a]`) is a
+// cycle and nested aliases ("billion laughs": 342 bytes, billions of nodes) expand
+// exponentially once walked: both are refused here, as Kubernetes' own YAML
+// reader refuses excessive aliasing.
+struct Budget {
+  std::size_t nodesLeft;
+  int depthLeft;
+  bool exceeded = false;
+};
+
+uint32_t convert(const YAML::Node& n, YamlDocument& out, Budget& budget) {
+  if (budget.exceeded || budget.nodesLeft == 0 || budget.depthLeft == 0) {
+    budget.exceeded = true;
+    return out.addNull(markOf(n));
+  }
+  --budget.nodesLeft;
   switch (n.Type()) {
     case YAML::NodeType::Scalar:
       // yaml-cpp tags every non-plain scalar "!"; that is what "quoted" means to us.
       return out.addScalar(out.own(n.Scalar()), n.Tag() == "!", markOf(n));
     case YAML::NodeType::Sequence: {
       const uint32_t seq = out.open(YamlKind::kSequence, markOf(n));
-      for (const auto& item : n) out.addChild({}, convert(item, out));
+      --budget.depthLeft;
+      for (const auto& item : n) {
+        if (budget.exceeded) break;
+        out.addChild({}, convert(item, out, budget));
+      }
+      ++budget.depthLeft;
       out.close(seq);
       return seq;
     }
     case YAML::NodeType::Map: {
       const uint32_t map = out.open(YamlKind::kMap, markOf(n));
+      --budget.depthLeft;
       for (const auto& kv : n) {
+        if (budget.exceeded) break;
         // Keys that are collections have no meaning in a manifest; they read as "".
         const std::string_view key =
             kv.first.IsScalar() ? out.own(kv.first.Scalar()) : std::string_view();
-        out.addChild(key, convert(kv.second, out));
+        out.addChild(key, convert(kv.second, out, budget));
       }
+      ++budget.depthLeft;
       out.close(map);
       return map;
     }
@@ -138,6 +162,12 @@ uint32_t convert(const YAML::Node& n, YamlDocument& out) {
       return out.addNull(markOf(n));
   }
 }
+
+// A document may hold at most this many nodes per byte of its text (plus a floor):
+// without aliases a node takes at least two bytes, so only aliasing gets past it.
+constexpr std::size_t kNodesPerByte = 4;
+constexpr std::size_t kNodesFloor = 10000;
+constexpr int kMaxDepth = 256;
 
 }  // namespace
 
@@ -152,7 +182,16 @@ std::optional<YamlError> parseYamlFull(std::string_view text, YamlDocument& out)
     err.message = e.msg;
     return err;
   }
-  out.setRoot(convert(doc, out));
+  Budget budget{kNodesFloor + kNodesPerByte * text.size(), kMaxDepth};
+  out.setRoot(convert(doc, out, budget));
+  if (budget.exceeded) {
+    out.clear();
+    return YamlError{{},
+                     "refused: anchors and aliases expand past " +
+                         std::to_string(kNodesFloor + kNodesPerByte * text.size()) +
+                         " nodes or nest deeper than " + std::to_string(kMaxDepth) +
+                         " (a self-referencing or exponential alias)"};
+  }
   return std::nullopt;
 }
 

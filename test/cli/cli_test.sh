@@ -62,6 +62,37 @@ YAML
 expect "warnings alone exit 0" 0 "ghost.yaml:1:1: warning: EndpointSlice default/ghost-1" \
   -- "$svcnft" compile -f "$tmp/ghost.yaml"
 
+# Hostile input: an error naming the file, never a crash, a hang or a silent empty input.
+printf 'a: &a [*a]\n' >"$tmp/alias.yaml"
+expect "a self-referencing alias is refused" 1 "alias.yaml: error: malformed YAML/JSON: refused: anchors and aliases" \
+  -- timeout 20 "$svcnft" compile -f "$tmp/alias.yaml"
+{
+  echo 'a: &a ["x","x","x","x","x","x","x","x","x"]'
+  for l in b c d e f g h i j; do
+    prev=$(printf '%s' "$l" | tr 'b-j' 'a-i')
+    echo "$l: &$l [*$prev,*$prev,*$prev,*$prev,*$prev,*$prev,*$prev,*$prev,*$prev]"
+  done
+} >"$tmp/laughs.yaml"
+expect "an alias expansion bomb is refused" 1 "laughs.yaml: error: malformed YAML/JSON: refused" \
+  -- timeout 20 "$svcnft" compile -f "$tmp/laughs.yaml"
+mkdir -p "$tmp/loop"
+ln -s b.yaml "$tmp/loop/a.yaml"
+ln -s a.yaml "$tmp/loop/b.yaml"
+expect "a symlink loop in a directory is an error" 1 "loop/a.yaml: error: cannot read file: Too many levels" \
+  -- timeout 20 "$svcnft" compile -f "$tmp/loop"
+mkfifo "$tmp/fifo.yaml"
+expect "a FIFO as -f is an error, not a hang" 1 "fifo.yaml: error: not a regular file" \
+  -- timeout 20 "$svcnft" compile -f "$tmp/fifo.yaml"
+expect "a FIFO as --node-config is an error, not a hang" 1 "fifo.yaml: error: not a regular file" \
+  -- timeout 20 "$svcnft" compile -f "$seed/manifests.yaml" --node-config "$tmp/fifo.yaml"
+if [[ $(id -u) -eq 0 ]] && command -v setpriv >/dev/null; then
+  # Root reads anything: the unreadable directory is tried as nobody.
+  mkdir -p "$tmp/closed" && cp "$seed/manifests.yaml" "$tmp/closed/" && chmod 000 "$tmp/closed"
+  chmod 755 "$tmp"
+  expect "an unreadable directory is an error, not an empty input" 1 "closed: error: cannot read directory" \
+    -- setpriv --reuid=65534 --regid=65534 --clear-groups "$svcnft" compile -f "$tmp/closed"
+fi
+
 # Deterministic: the same input twice gives the same bytes.
 "$svcnft" compile -f "$root/examples/dual-stack/manifests.yaml" >"$tmp/a" 2>/dev/null
 "$svcnft" compile -f "$root/examples/dual-stack/manifests.yaml" >"$tmp/b" 2>/dev/null

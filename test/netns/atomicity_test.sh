@@ -83,7 +83,7 @@ for round in $(seq 1 100); do
   manifests "$round" >"$tmp/m.yaml"
   on node1 "$svcnft" apply -f "$tmp/m.yaml" --node-config "$tmp/node.yaml" 2>>"$tmp/apply.log" &&
     changes=$((changes + 1))
-  (( $(date +%s) - start > 60 )) && break
+  (( $(date +%s) - start > 60 * ${TIME_SCALE:-1} )) && break
 done
 # One whole-table replacement (another node config), then back.
 on node1 "$svcnft" apply -f "$tmp/m.yaml" --node-config "$tmp/node-replaced.yaml" 2>>"$tmp/apply.log"

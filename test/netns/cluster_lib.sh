@@ -4,7 +4,8 @@
 #   on NAME CMD...       run CMD in the cluster's namespace NAME (client, node1, p2-1, ...)
 #   get NAME ARGS...     curl from NAME, bounded to 2 s
 #   pass MSG / fail MSG  count and print a result (passes, failures)
-#   until_ok SECONDS CMD...  retry CMD every 20 ms for at most SECONDS; print the wait in ms
+#   until_ok SECONDS CMD...  retry CMD every 20 ms for at most SECONDS (times TIME_SCALE,
+#                            set on slow machines: the kernel VM); print the wait in ms
 #   listed NETNS TABLE   `nft list table inet TABLE` with its sets and chains sorted
 passes=0
 failures=0
@@ -25,7 +26,7 @@ until_ok() {
   local start
   start=$(date +%s%N)
   while ! "$@" >/dev/null 2>&1; do
-    (( ($(date +%s%N) - start) / 1000000 > limit * 1000 )) && return 1
+    (( ($(date +%s%N) - start) / 1000000 > limit * 1000 * ${TIME_SCALE:-1} )) && return 1
     sleep 0.02
   done
   echo $(( ($(date +%s%N) - start) / 1000000 ))
