@@ -64,7 +64,7 @@ std::optional<YamlError> parseJson(std::string_view text, YamlDocument& out) {
     return YamlError{{}, std::string("invalid JSON: ") + simdjson::error_message(err)};
   }
   out.setRoot(add(root, out));
-  return std::nullopt;
+  return out.problems();
 }
 
 }  // namespace svcnft::manifest

@@ -3,6 +3,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+
 namespace svcnft::manifest {
 
 YamlKind YamlNode::kind() const {
@@ -89,6 +91,58 @@ void YamlDocument::close(uint32_t collection) {
   e.count = static_cast<uint32_t>(pending_.size() - e.pendingStart);
   children_.insert(children_.end(), pending_.begin() + e.pendingStart, pending_.end());
   pending_.resize(e.pendingStart);
+}
+
+std::optional<YamlError> YamlDocument::problems() const {
+  auto quoted = [](std::string_view text) {
+    std::string out;
+    for (char c : text.substr(0, 64)) out += c == '\0' ? std::string("\\0") : std::string(1, c);
+    return "\"" + out + (text.size() > 64 ? "...\"" : "\"");
+  };
+  for (const Entry& e : entries_) {
+    if (e.kind == YamlKind::kScalar && e.text.find('\0') != std::string_view::npos) {
+      return YamlError{e.mark, "a value contains a NUL character: " + quoted(e.text)};
+    }
+    if (e.kind != YamlKind::kMap) continue;
+    const Child* kids = children_.data() + e.first;
+    for (uint32_t i = 0; i < e.count; ++i) {
+      if (kids[i].key.find('\0') != std::string_view::npos) {
+        return YamlError{entries_[kids[i].node].mark,
+                         "a key contains a NUL character: " + quoted(kids[i].key)};
+      }
+    }
+    // Manifests' maps are small: pairwise is cheaper than sorting up to a few dozen.
+    std::vector<std::pair<std::string_view, uint32_t>> sorted;
+    const bool small = e.count <= 32;
+    if (!small) {
+      for (uint32_t i = 0; i < e.count; ++i) sorted.emplace_back(kids[i].key, i);
+      std::sort(sorted.begin(), sorted.end());
+    }
+    for (uint32_t i = 0; i + 1 < e.count; ++i) {
+      uint32_t first = i, again = i + 1;
+      bool same = false;
+      if (small) {
+        for (again = i + 1; again < e.count && !same; ++again) same = kids[again].key == kids[i].key;
+        --again;
+      } else {
+        same = sorted[i].first == sorted[i + 1].first;
+        first = std::min(sorted[i].second, sorted[i + 1].second);
+        again = std::max(sorted[i].second, sorted[i + 1].second);
+      }
+      if (!same) continue;
+      const YamlMark at = entries_[kids[again].node].mark;
+      const YamlMark was = entries_[kids[first].node].mark;
+      std::string message = "duplicate key " + quoted(kids[again].key);
+      if (at.line >= 0 && was.line >= 0) {
+        const int above = at.line - was.line;
+        message += above == 0 ? " (given twice on this line)"
+                              : " (first given " + std::to_string(above) +
+                                    (above == 1 ? " line" : " lines") + " above)";
+      }
+      return YamlError{at, message};
+    }
+  }
+  return std::nullopt;
 }
 
 std::string_view YamlDocument::own(std::string text) {
@@ -196,8 +250,20 @@ std::optional<YamlError> parseYamlFull(std::string_view text, YamlDocument& out)
 }
 
 std::optional<YamlError> parseYaml(std::string_view text, YamlDocument& out) {
-  if (parseYamlSubset(text, out)) return std::nullopt;
-  return parseYamlFull(text, out);
+  if (const auto nul = text.find('\0'); nul != std::string_view::npos) {
+    // YAML allows no NUL byte anywhere; say so where it is, not what a reader makes of it.
+    const std::string_view before = text.substr(0, nul);
+    const auto lineStart = before.rfind('\n');
+    const int line = static_cast<int>(std::count(before.begin(), before.end(), '\n'));
+    const int column =
+        static_cast<int>(lineStart == std::string_view::npos ? nul : nul - lineStart - 1);
+    out.clear();
+    return YamlError{{line, column}, "a NUL byte in the text"};
+  }
+  if (!parseYamlSubset(text, out)) {
+    if (auto err = parseYamlFull(text, out)) return err;
+  }
+  return out.problems();
 }
 
 }  // namespace svcnft::manifest

@@ -30,6 +30,7 @@ struct YamlMark {
 };
 
 class YamlDocument;
+struct YamlError;
 
 class YamlNode {
  public:
@@ -82,6 +83,12 @@ class YamlDocument {
   std::string_view own(std::string text);
   void setRoot(uint32_t node) { root_ = node; }
   void clear();
+
+  // What neither reader may let through, found once the tree is built: a key
+  // given twice in one map (Kubernetes' decoders refuse it or keep the last; the
+  // tree would keep the first), and a NUL character in a key or a scalar (C
+  // strings end there: "198.18.100.10\0junk" would read as an address).
+  std::optional<YamlError> problems() const;
 
  private:
   friend class YamlNode;

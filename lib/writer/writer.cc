@@ -25,9 +25,19 @@ double msSince(Clock::time_point t) {
 }
 
 Result<bool> send(netlink::Transport& sock, const nft::Batch& batch) {
+  // A transaction that reports no error yet commits nothing (a batch without its
+  // end, say) must not pass for done: ours moves the ruleset generation.
+  auto before = generation(sock);
   auto r = sock.transact(batch.bytes(), batch.messageCount());
   if (!r) return r.error();
-  if (r->errors.empty()) return true;
+  if (r->errors.empty()) {
+    auto after = before ? generation(sock) : before;
+    if (before && after && *after == *before) {
+      return Error{"the kernel committed nothing: the ruleset generation stayed " +
+                   std::to_string(*before) + " after a transaction it did not refuse"};
+    }
+    return true;
+  }
   std::string msg = "the kernel rejected the transaction; nothing was changed";
   for (const auto& e : r->errors) {
     const std::string what = batch.concerns(e.seq);

@@ -15,7 +15,7 @@ prefix=fk$$
 # shellcheck source=../netns/cluster_lib.sh
 source "$root/test/netns/cluster_lib.sh"
 require nft ip curl python3 openssl kubectl
-/usr/bin/python3 -c 'import kubernetes' 2>/dev/null || { echo "SKIP: python3-kubernetes missing (scripts/install-deps)"; exit 77; }
+/usr/bin/python3 -c 'import kubernetes' 2>/dev/null || skip "python3-kubernetes missing (scripts/install-deps)"
 ns=$prefix-node
 tmp=$(mktemp -d)
 agent_pid= fake_pid=

@@ -85,6 +85,24 @@ expect "a FIFO as -f is an error, not a hang" 1 "fifo.yaml: error: not a regular
   -- timeout 20 "$svcnft" compile -f "$tmp/fifo.yaml"
 expect "a FIFO as --node-config is an error, not a hang" 1 "fifo.yaml: error: not a regular file" \
   -- timeout 20 "$svcnft" compile -f "$seed/manifests.yaml" --node-config "$tmp/fifo.yaml"
+cat >"$tmp/dupkey.yaml" <<'YAML'
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec:
+  clusterIP: 198.18.100.10
+  ports: [{port: 80}]
+  clusterIP: 198.18.100.11
+YAML
+expect "a duplicate key is refused, naming both" 1 \
+  'dupkey.yaml:7:14: error: malformed YAML/JSON: duplicate key "clusterIP" \(first given 2 lines above\)' \
+  -- "$svcnft" compile -f "$tmp/dupkey.yaml"
+printf 'apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec: {clusterIP: "198.18.100.10\\u0000junk", ports: [{port: 80}]}\n' >"$tmp/nul.yaml"
+expect "an escaped NUL in a value is refused" 1 'nul.yaml:4:.*error: .*NUL character: "198.18.100.10\\0junk"' \
+  -- "$svcnft" compile -f "$tmp/nul.yaml"
+printf 'apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec: {clusterIP: 198.18.100.10\0junk, ports: [{port: 80}]}\n' >"$tmp/rawnul.yaml"
+expect "a raw NUL byte in a value is refused" 1 'rawnul.yaml:4:32: error: malformed YAML/JSON: a NUL byte in the text' \
+  -- "$svcnft" compile -f "$tmp/rawnul.yaml"
 if [[ $(id -u) -eq 0 ]] && command -v setpriv >/dev/null; then
   # Root reads anything: the unreadable directory is tried as nobody.
   mkdir -p "$tmp/closed" && cp "$seed/manifests.yaml" "$tmp/closed/" && chmod 000 "$tmp/closed"

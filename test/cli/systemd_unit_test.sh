@@ -7,7 +7,8 @@ set -uo pipefail
 svcnft=$(realpath "$1")
 root=$2
 build=$3
-command -v systemd-analyze >/dev/null || { echo "SKIP: systemd-analyze missing"; exit 77; }
+source "$root/test/skip_lib.sh"
+command -v systemd-analyze >/dev/null || skip "systemd-analyze missing"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 passes=0

@@ -11,7 +11,8 @@ set -uo pipefail
 build=$(cd "$1" && pwd)
 root=$2
 tests=${3:-'^(apply_equivalence|netns_agent|netns_agent_partial|netns_semantics)$'}
-[[ $(id -u) -eq 0 ]] || { echo "SKIP: needs root"; exit 77; }
+source "$root/test/skip_lib.sh"
+[[ $(id -u) -eq 0 ]] || skip "needs root"
 vm=
 for d in "${KERNEL_VM_DIR:-}" "$root/../shared/kernel-vm" /work/shared/kernel-vm; do
   [[ -n $d && -x $d/run && -x $d/setup ]] && { vm=$d; break; }

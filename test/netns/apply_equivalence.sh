@@ -12,7 +12,8 @@ set -uo pipefail
 svcnft=$1
 dump=$2
 root=$3
-if [[ $(id -u) -ne 0 ]] || ! command -v nft >/dev/null; then echo "SKIP: needs root and nft"; exit 77; fi
+source "$(dirname "$0")/../skip_lib.sh"
+if [[ $(id -u) -ne 0 ]] || ! command -v nft >/dev/null; then skip "needs root and nft"; fi
 a=svcnft-eq-a-$$
 b=svcnft-eq-b-$$
 tmp=$(mktemp -d)

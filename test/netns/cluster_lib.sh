@@ -1,6 +1,7 @@
 # Shared by the namespace-cluster tests (sourced, not run). Before sourcing, set
 # `prefix` (the cluster's namespace prefix). Gives:
-#   require TOOL...      skip (exit 77) unless root and every TOOL is installed
+#   require TOOL...      skip (exit 77; a failure under CI=true) unless root and every
+#                        TOOL is installed
 #   on NAME CMD...       run CMD in the cluster's namespace NAME (client, node1, p2-1, ...)
 #   get NAME ARGS...     curl from NAME, bounded to 2 s
 #   pass MSG / fail MSG  count and print a result (passes, failures)
@@ -9,12 +10,14 @@
 #   listed NETNS TABLE   `nft list table inet TABLE` with its sets and chains sorted
 passes=0
 failures=0
+# shellcheck source=../skip_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../skip_lib.sh"
 
 require() {
-  if [[ $(id -u) -ne 0 ]]; then echo "SKIP: needs root for network namespaces"; exit 77; fi
+  if [[ $(id -u) -ne 0 ]]; then skip "needs root for network namespaces"; fi
   local tool
   for tool in "$@"; do
-    command -v "$tool" >/dev/null || { echo "SKIP: $tool missing (scripts/install-deps)"; exit 77; }
+    command -v "$tool" >/dev/null || skip "$tool missing (scripts/install-deps)"
   done
 }
 on() { local name=$1; shift; ip netns exec "$prefix-$name" "$@"; }

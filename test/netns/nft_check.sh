@@ -7,9 +7,9 @@ set -uo pipefail
 svcnft=$1
 root=$2
 
+source "$root/test/skip_lib.sh"
 if [[ $(id -u) -ne 0 ]] || ! command -v nft >/dev/null || ! command -v ip >/dev/null; then
-  echo "SKIP: needs root, nft and ip (network namespaces)"
-  exit 77
+  skip "needs root, nft and ip (network namespaces)"
 fi
 
 ns=svcnft-check-$$

@@ -7,7 +7,8 @@ set -uo pipefail
 svcnft=$1
 rejecting=$2
 root=$3
-if [[ $(id -u) -ne 0 ]] || ! command -v nft >/dev/null; then echo "SKIP: needs root and nft"; exit 77; fi
+source "$(dirname "$0")/../skip_lib.sh"
+if [[ $(id -u) -ne 0 ]] || ! command -v nft >/dev/null; then skip "needs root and nft"; fi
 ns=svcnft-rej-$$
 tmp=$(mktemp -d)
 trap 'ip netns del "$ns" 2>/dev/null; rm -rf "$tmp"' EXIT
