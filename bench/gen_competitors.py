@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes the same S Services x E endpoints as bench/gen_manifests.py, in the
-shapes svcnft is measured against (SPEC.md "Measured kernel facts"):
+shapes svcnft is measured against (docs/design.md "Measured kernel facts"):
 
   classic   kube-proxy's nftables shape: a chain per Service and per endpoint, an
             anonymous `numgen` vmap per Service (nft -f)

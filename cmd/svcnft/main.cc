@@ -1,4 +1,4 @@
-// svcnft command line: flags → library calls → exit codes (SPEC.md):
+// svcnft command line: flags → library calls → exit codes (docs/design.md):
 // 0 success; 1 invalid input (diagnostics on stderr); 2 usage; 3 kernel failure.
 #include <pthread.h>
 #include <signal.h>

@@ -1,5 +1,5 @@
 // Diagnostics: errors and warnings about user input, each tied to FILE:LINE:COL.
-// Printed as `FILE:LINE:COL: error: MESSAGE`, the format of SPEC.md's exit code 1.
+// Printed as `FILE:LINE:COL: error: MESSAGE`, the format of docs/design.md's exit code 1.
 // Loaders collect every diagnostic instead of stopping at the first, so one run
 // shows the operator all that is wrong.
 #pragma once

@@ -280,7 +280,7 @@ class Compiler {
       }
     }
 
-    // SPEC 6: no endpoint at all → reject at once, never a timeout.
+    // Semantics 6 (docs/design.md): no endpoint at all → reject at once, never a timeout.
     if (pools.cluster.empty()) {
       add(noEndpoints, {fr.key(), {}, reject, comment});
       return;
@@ -295,7 +295,7 @@ class Compiler {
     } else {
       policy = addr ? skeleton::kSvcExternal : skeleton::kNpExternal;
     }
-    // A Local policy with endpoints elsewhere but none here drops (SPEC 4, 6).
+    // A Local policy with endpoints elsewhere but none here drops (docs/design.md semantics 4, 6).
     if (primary->empty()) {
       add(noEndpoints, {fr.key(), {}, drop, comment});
       return;

@@ -1,5 +1,5 @@
 // The compiler: validated model → ruleset IR. All Service semantics live here
-// (SPEC.md "Semantics" 1-10); the kernel-facing shape lives in skeleton.h.
+// (docs/design.md "Service semantics" 1-10); the kernel-facing shape lives in skeleton.h.
 // Pure: no files, no kernel. Problems that only show when objects meet (two
 // Services on one address and port, a named targetPort no endpoint serves) become
 // diagnostics.

@@ -2,7 +2,7 @@
 // One table; a fixed list of sets/maps and chains (the skeleton, see rules/);
 // per-Service data only as map elements. Knows no YAML and no libnftnl.
 //
-// Invariant (SPEC.md, measured): the number of sets and rules does not depend on
+// Invariant (docs/design.md, measured): the number of sets and rules does not depend on
 // the number of Services or endpoints. Chains grow only with the number of
 // *distinct* bucket counts and affinity timeouts in use, both bounded (see
 // buckets.h), never with the number of Services.

@@ -68,7 +68,7 @@ Result<Socket> Socket::open() {
 }
 
 Result<int> Socket::raiseBuffers(std::size_t bytes) {
-  // A 384 KB batch fails with EMSGSIZE at the default send buffer (SPEC.md).
+  // A 384 KB batch fails with EMSGSIZE at the default send buffer (docs/design.md).
   int snd = static_cast<int>(std::min<std::size_t>(bytes + (1 << 16), 1u << 30));
   if (setsockopt(mnl_socket_get_fd(socket_), SOL_SOCKET, SO_SNDBUFFORCE, &snd, sizeof snd) < 0) {
     if (setsockopt(mnl_socket_get_fd(socket_), SOL_SOCKET, SO_SNDBUF, &snd, sizeof snd) < 0) {

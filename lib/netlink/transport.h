@@ -1,7 +1,7 @@
 // The only socket code in svcnft: a NETLINK_NETFILTER socket that sends one
 // nf_tables transaction per sendmsg and reads every reply back.
 //
-// Facts this rests on (SPEC.md, measured on this kernel): one transaction is one
+// Facts this rests on (docs/design.md, measured on this kernel): one transaction is one
 // sendmsg of BATCH_BEGIN ... BATCH_END; a big batch needs SO_SNDBUFFORCE; the
 // kernel reports every failing message by sequence number and then aborts the
 // whole batch, so a failed transaction changes nothing. The transport knows

@@ -1,7 +1,7 @@
 // Whole-ruleset transactions: the IR → one Batch that creates (or atomically
 // replaces) our table, and one that deletes it. Element lists are cut into
 // NEWSETELEM messages of at most ~60 KiB (the kernel takes about 64 KiB of
-// elements per message, SPEC.md), all inside the same transaction.
+// elements per message, docs/design.md), all inside the same transaction.
 #pragma once
 
 #include <string>

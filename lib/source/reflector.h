@@ -59,7 +59,7 @@ struct ResourceQuery {
   std::string selectors;  // "labelSelector=...&fieldSelector=..." (encoded), or ""
 };
 
-// How long failures wait: `first` doubling to `max` (SPEC: 0.8 s to 30 s).
+// How long failures wait: `first` doubling to `max` (as client-go: 0.8 s to 30 s).
 struct Backoff {
   std::chrono::milliseconds first{800};
   std::chrono::milliseconds max{30000};

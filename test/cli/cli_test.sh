@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The command line contract (SPEC.md): exit 0 with the ruleset on stdout; exit 1
+# The command line contract (docs/design.md): exit 0 with the ruleset on stdout; exit 1
 # with FILE:LINE:COL diagnostics on stderr and nothing on stdout; exit 2 on usage
 # errors; warnings alone do not fail. Usage: cli_test.sh SVCNFT_BINARY SOURCE_DIR
 set -uo pipefail

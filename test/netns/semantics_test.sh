@@ -2,7 +2,7 @@
 # Real packets prove what the rules mean. A three-node namespace cluster
 # (scripts/netns-cluster), each node programmed by its own `svcnft apply` of
 # test/netns/semantics.yaml (netlink, no nft); then real clients (curl, dig) check
-# one semantic of SPEC.md each, as a user would.
+# one semantic of docs/design.md each, as a user would.
 # Usage: semantics_test.sh SVCNFT_BINARY SOURCE_DIR. Exit 77 (skip) without root.
 set -uo pipefail
 svcnft=$1

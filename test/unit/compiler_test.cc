@@ -87,7 +87,7 @@ TEST_CASE("NodePort: every node IP on nodePort, masqueraded (Cluster policy)", "
         Strings{"tcp . 30001 . 0 comment \"ns/web:http\" : 198.18.1.10 . 8080",
                 "tcp . 30001 . 1 comment \"ns/web:http\" : 198.18.2.10 . 8080"});
   CHECK(elements(rs, "nodeport-ips-v4") == Strings{"198.18.0.1"});
-  // No clusterIP in the manifest: no ClusterIP rules, the NodePort still works (SPEC 10).
+  // No clusterIP in the manifest: no ClusterIP rules, the NodePort still works (docs/design.md semantics 10).
   CHECK(elements(rs, "service-ips-v4").empty());
 }
 

@@ -1,4 +1,4 @@
-// The design's one hard rule (SPEC.md): kernel objects do not grow with Services
+// The design's one hard rule (docs/design.md): kernel objects do not grow with Services
 // or endpoints. 10 and 10,000 Services, same mix of features, same object counts;
 // only elements grow. (Counts, not time: speed lives in scripts/bench.)
 #include <catch2/catch.hpp>
