@@ -48,7 +48,10 @@ std::string elementComment(const Service& svc, const ServicePort& port) {
   if (c.size() <= ir::kMaxCommentBytes) return c;
   char tag[16];
   std::snprintf(tag, sizeof tag, "~%08zx", std::hash<std::string>{}(c)&0xffffffffu);
-  return c.substr(0, ir::kMaxCommentBytes - 9) + tag;
+  // Cut on a character boundary: never half of a UTF-8 sequence.
+  std::size_t cut = ir::kMaxCommentBytes - 9;
+  while (cut > 0 && (static_cast<unsigned char>(c[cut]) & 0xC0) == 0x80) --cut;
+  return c.substr(0, cut) + tag;
 }
 
 class Compiler {

@@ -21,7 +21,19 @@ std::optional<IpAddress> parseAddressField(FieldReader& r, const YamlNode& node,
   auto text = r.asString(node, path);
   if (!text) return std::nullopt;
   auto addr = IpAddress::parse(*text);
-  if (!addr) r.error(node, path, "\"" + *text + "\" is not an IPv4 or IPv6 address");
+  if (!addr) {
+    r.error(node, path, "\"" + *text + "\" is not an IPv4 or IPv6 address");
+    return std::nullopt;
+  }
+  // ::ffff:a.b.c.d names an IPv4 address as IPv6: the kernel would match it in
+  // neither family's rules, and Kubernetes refuses it in Service and endpoint IPs.
+  const auto& b = addr->bytes();
+  if (addr->family() == IpFamily::kV6 && std::all_of(b.begin(), b.begin() + 10,
+                                                     [](uint8_t x) { return x == 0; }) &&
+      b[10] == 0xff && b[11] == 0xff) {
+    r.error(node, path, "\"" + *text + "\" is an IPv4-mapped IPv6 address; write the IPv4 address");
+    return std::nullopt;
+  }
   return addr;
 }
 

@@ -88,8 +88,10 @@ std::optional<bool> FieldReader::boolean(const YamlNode& parent, const char* key
   YamlNode n = child(parent, key);
   if (!n.defined()) return std::nullopt;
   if (n.isScalar() && !n.quoted()) {
-    if (n.scalar() == "true") return true;
-    if (n.scalar() == "false") return false;
+    // YAML's core schema, as Kubernetes' decoder reads it.
+    const std::string_view v = n.scalar();
+    if (v == "true" || v == "True" || v == "TRUE") return true;
+    if (v == "false" || v == "False" || v == "FALSE") return false;
   }
   error(n, path, "expected true or false");
   return std::nullopt;

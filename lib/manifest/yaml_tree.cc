@@ -184,9 +184,15 @@ uint32_t convert(const YAML::Node& n, YamlDocument& out, Budget& budget) {
   }
   --budget.nodesLeft;
   switch (n.Type()) {
-    case YAML::NodeType::Scalar:
-      // yaml-cpp tags every non-plain scalar "!"; that is what "quoted" means to us.
-      return out.addScalar(out.own(n.Scalar()), n.Tag() == "!", markOf(n));
+    case YAML::NodeType::Scalar: {
+      // yaml-cpp tags a plain scalar "?" and a quoted one "!"; an explicit tag other
+      // than the core schema's non-string ones (`!!str 80`) makes a string too.
+      const std::string& tag = n.Tag();
+      const bool plain = tag == "?" || tag == "tag:yaml.org,2002:int" ||
+                         tag == "tag:yaml.org,2002:bool" || tag == "tag:yaml.org,2002:float" ||
+                         tag == "tag:yaml.org,2002:null";
+      return out.addScalar(out.own(n.Scalar()), !plain, markOf(n));
+    }
     case YAML::NodeType::Sequence: {
       const uint32_t seq = out.open(YamlKind::kSequence, markOf(n));
       --budget.depthLeft;

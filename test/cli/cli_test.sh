@@ -103,6 +103,34 @@ expect "an escaped NUL in a value is refused" 1 'nul.yaml:4:.*error: .*NUL chara
 printf 'apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec: {clusterIP: 198.18.100.10\0junk, ports: [{port: 80}]}\n' >"$tmp/rawnul.yaml"
 expect "a raw NUL byte in a value is refused" 1 'rawnul.yaml:4:32: error: malformed YAML/JSON: a NUL byte in the text' \
   -- "$svcnft" compile -f "$tmp/rawnul.yaml"
+# Typed values as Kubernetes reads them.
+printf 'apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec: {clusterIP: 198.18.100.10, ports: [{port: !!str 80}]}\n' >"$tmp/strport.yaml"
+expect "!!str 80 is not a port" 1 'strport.yaml:4:.*error: Service shop/web: spec.ports\[0\].port' \
+  -- "$svcnft" compile -f "$tmp/strport.yaml"
+printf 'apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec: {clusterIP: "::ffff:198.18.100.10", ports: [{port: 80}]}\n' >"$tmp/mapped.yaml"
+expect "an IPv4-mapped IPv6 address is refused" 1 'mapped.yaml:4:.*IPv4-mapped IPv6 address' \
+  -- "$svcnft" compile -f "$tmp/mapped.yaml"
+cat >"$tmp/bools.yaml" <<'YAML'
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec: {clusterIP: 198.18.100.10, ports: [{port: 80}]}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: web-1, namespace: shop, labels: {kubernetes.io/service-name: web}}
+addressType: IPv4
+ports: [{port: 80}]
+endpoints:
+- {addresses: [198.18.1.10], conditions: {ready: True}}
+- {addresses: [198.18.1.11], conditions: {ready: FALSE, serving: TRUE, terminating: True}}
+YAML
+expect "True, TRUE and FALSE are booleans" 0 "" -- "$svcnft" compile -f "$tmp/bools.yaml"
+long=$(printf 'é%.0s' $(seq 70))
+printf 'apiVersion: v1\nkind: Service\nmetadata: {name: "%s", namespace: shopx}\nspec: {clusterIP: 198.18.100.10, ports: [{port: 80}]}\n' "$long" >"$tmp/utf8.yaml"
+"$svcnft" compile -f "$tmp/utf8.yaml" >"$tmp/utf8.nft" 2>/dev/null
+python3 -c 'import sys; open(sys.argv[1], encoding="utf-8", errors="strict").read()' "$tmp/utf8.nft" 2>/dev/null \
+  && passes=$((passes + 1)) || { echo "FAIL: a long comment was cut inside a UTF-8 character"; failures=$((failures + 1)); }
 if [[ $(id -u) -eq 0 ]] && command -v setpriv >/dev/null; then
   # Root reads anything: the unreadable directory is tried as nobody.
   mkdir -p "$tmp/closed" && cp "$seed/manifests.yaml" "$tmp/closed/" && chmod 000 "$tmp/closed"
