@@ -18,6 +18,8 @@ namespace svcnft::manifest {
 namespace {
 
 constexpr int kMaxDepth = 64;
+// YAML limits an implicit key to 1024 characters; yaml-cpp refuses longer ones.
+constexpr std::size_t kMaxImplicitKey = 1024;
 
 bool isNullPlain(std::string_view s) {
   return s == "~" || s == "null" || s == "Null" || s == "NULL";
@@ -28,8 +30,13 @@ class Scanner {
   Scanner(std::string_view text, YamlDocument& doc) : t_(text), doc_(doc) {}
 
   bool run() {
-    if (t_.find_first_of("\t\r") != std::string_view::npos) return false;
-    if (t_.starts_with("\xEF\xBB\xBF")) return false;  // a byte order mark
+    // Printable ASCII and newlines only. Tabs, CR, control characters and every
+    // non-ASCII byte (a byte order mark, UTF-8 whose validity and printability
+    // YAML leaves to the reader) go to yaml-cpp; manifests are nearly always ASCII.
+    for (const char ch : t_) {
+      const auto c = static_cast<unsigned char>(ch);
+      if ((c < 0x20 && c != '\n') || c >= 0x7f) return false;
+    }
     pos_ = 0;
     hasContent_ = atLineContent();
     if (hasContent_ && column() == 0 && isMarker("---")) {
@@ -88,6 +95,20 @@ class Scanner {
       if (t_[p] != '\n' && t_[p] != '#') {
         pos_ = p;
         if (column() == 0 && isMarker("...")) {
+          // The document ends; anything after it but blank lines and comments is
+          // another document's, or an error: yaml-cpp's to say.
+          std::size_t q = pos_ + 3;
+          for (bool comment = false; q < t_.size(); ++q) {
+            const char c = t_[q];
+            if (c == '\n') {
+              comment = false;
+            } else if (c == '#' && (t_[q - 1] == ' ' || t_[q - 1] == '\n')) {
+              comment = true;
+            } else if (c != ' ' && !comment) {
+              failed_ = true;
+              break;
+            }
+          }
           pos_ = t_.size();
           return false;
         }
@@ -144,6 +165,8 @@ class Scanner {
   }
 
   bool parseBlockMap(int indent, uint32_t& out) {
+    const int outer = blockIndent_;
+    blockIndent_ = indent;
     out = doc_.open(YamlKind::kMap, mark());
     while (true) {
       std::optional<Key> key = scanKey();
@@ -171,10 +194,13 @@ class Scanner {
       if (column() > indent) return false;  // a continuation line, or bad indentation
     }
     doc_.close(out);
+    blockIndent_ = outer;
     return true;
   }
 
   bool parseBlockSequence(int indent, uint32_t& out) {
+    const int outer = blockIndent_;
+    blockIndent_ = indent;
     out = doc_.open(YamlKind::kSequence, mark());
     while (true) {
       ++pos_;  // the '-'
@@ -197,6 +223,7 @@ class Scanner {
       if (!isSeqEntry()) break;  // a sibling key of the map this sequence is a value of
     }
     doc_.close(out);
+    blockIndent_ = outer;
     return true;
   }
 
@@ -210,6 +237,7 @@ class Scanner {
       std::size_t p = pos_;
       pos_ = save;
       if (!ok || at(p) != ':' || !endsToken(p + 1)) return std::nullopt;
+      if (p - save > kMaxImplicitKey) return std::nullopt;
       return Key{text, p + 1};
     }
     if (startsIndicator(pos_)) return std::nullopt;
@@ -217,6 +245,9 @@ class Scanner {
       if (t_[p] == ':' && endsToken(p + 1)) {
         const std::string_view text = trimmed(pos_, p);
         if (text.find_first_of("[]{}") != std::string_view::npos) return std::nullopt;
+        // yaml-cpp reads a null-like key ("~", "null") as null, and refuses an
+        // implicit key past 1024 characters: both are its to decide.
+        if (isNullPlain(text) || p - pos_ > kMaxImplicitKey) return std::nullopt;
         return Key{text, p + 1};
       }
       if (isComment(p)) return std::nullopt;
@@ -228,7 +259,10 @@ class Scanner {
   bool startsIndicator(std::size_t p) const {
     const char c = at(p);
     if (std::strchr("&*!|>%@`]},#[{\"'", c) != nullptr) return true;
-    return (c == '-' || c == '?' || c == ':') && endsToken(p + 1);
+    // '?' (an explicit key in YAML, also before a flow indicator: "[?]") is left to
+    // yaml-cpp wherever it starts a scalar.
+    if (c == '?') return true;
+    return (c == '-' || c == ':') && endsToken(p + 1);
   }
 
   // A value that ends on its line: quoted, flow, or plain; then the line's end.
@@ -365,6 +399,16 @@ class Scanner {
         ++pos_;
       } else if (c == '\n') {
         newLineAt(pos_ + 1);
+        // A flow collection's next line must be indented past the block it is in,
+        // and cannot be a document marker.
+        std::size_t p = pos_;
+        while (p < t_.size() && t_[p] == ' ') ++p;
+        if ((p < t_.size() && t_[p] != '\n' && static_cast<int>(p - pos_) <= blockIndent_) ||
+            isMarker("...") || isMarker("---")) {
+          failed_ = true;
+          pos_ = t_.size();
+          return;
+        }
       } else if (isComment(pos_)) {
         const std::size_t nl = t_.find('\n', pos_);
         pos_ = nl == std::string_view::npos ? t_.size() : nl;
@@ -416,16 +460,19 @@ class Scanner {
   // "key:" inside a flow map; a quoted key may touch its colon, as in JSON.
   bool scanFlowKey(std::string_view& key) {
     const char c = at(pos_);
+    const std::size_t start = pos_;
     if (c == '"' || c == '\'') {
       if (!scanQuoted(key)) return false;
-      skipFlowSpace();
-      if (at(pos_) != ':') return false;
+      // An implicit key and its ':' share a line (JSON's `"a" : 1` does).
+      while (at(pos_) == ' ') ++pos_;
+      if (at(pos_) != ':' || pos_ - start > kMaxImplicitKey) return false;
       ++pos_;
       return true;
     }
     if (startsIndicator(pos_)) return false;
     key = scanFlowPlain();
     if (at(pos_) != ':' || !endsToken(pos_ + 1)) return false;
+    if (isNullPlain(key) || pos_ - start > kMaxImplicitKey) return false;
     ++pos_;
     return !key.empty();
   }
@@ -452,6 +499,8 @@ class Scanner {
   std::string_view scanFlowPlain() {
     const std::size_t start = pos_;
     while (pos_ < t_.size() && std::strchr(":,[]{}\n", t_[pos_]) == nullptr && !isComment(pos_)) {
+      // yaml-cpp reads a '?' inside a flow scalar otherwise than YAML does: its call.
+      if (t_[pos_] == '?') failed_ = true;
       ++pos_;
     }
     return trimmed(start, pos_);
@@ -463,6 +512,7 @@ class Scanner {
   std::size_t lineStart_ = 0;
   int line_ = 0;
   int depth_ = 0;
+  int blockIndent_ = -1;  // the innermost block collection's indentation; -1 at the root
   bool hasContent_ = false;
   bool failed_ = false;
 };
