@@ -164,9 +164,16 @@ class Scanner {
     return ok;
   }
 
+  // Sets the innermost block collection's indentation for as long as it is parsed.
+  struct BlockIndent {
+    BlockIndent(int& slot, int indent) : slot_(slot), outer_(slot) { slot_ = indent; }
+    ~BlockIndent() { slot_ = outer_; }
+    int& slot_;
+    const int outer_;
+  };
+
   bool parseBlockMap(int indent, uint32_t& out) {
-    const int outer = blockIndent_;
-    blockIndent_ = indent;
+    const BlockIndent scope(blockIndent_, indent);
     out = doc_.open(YamlKind::kMap, mark());
     while (true) {
       std::optional<Key> key = scanKey();
@@ -194,13 +201,11 @@ class Scanner {
       if (column() > indent) return false;  // a continuation line, or bad indentation
     }
     doc_.close(out);
-    blockIndent_ = outer;
     return true;
   }
 
   bool parseBlockSequence(int indent, uint32_t& out) {
-    const int outer = blockIndent_;
-    blockIndent_ = indent;
+    const BlockIndent scope(blockIndent_, indent);
     out = doc_.open(YamlKind::kSequence, mark());
     while (true) {
       ++pos_;  // the '-'
@@ -223,7 +228,6 @@ class Scanner {
       if (!isSeqEntry()) break;  // a sibling key of the map this sequence is a value of
     }
     doc_.close(out);
-    blockIndent_ = outer;
     return true;
   }
 

@@ -124,8 +124,6 @@ class ApiSource::Handler : public WatchHandler {
   bool inList_ = false;
   std::atomic<double> lastContact_{0};
   std::atomic<bool> watching_{false};
-
-  friend class ApiSource;
 };
 
 ApiSource::ApiSource(std::string server, ClientFactory clients, std::string nodeName,
