@@ -140,9 +140,9 @@ if [[ $(id -u) -eq 0 ]] && command -v setpriv >/dev/null; then
 fi
 
 # Deterministic: the same input twice gives the same bytes.
-"$svcnft" compile -f "$root/examples/dual-stack/manifests.yaml" >"$tmp/a" 2>/dev/null
-"$svcnft" compile -f "$root/examples/dual-stack/manifests.yaml" >"$tmp/b" 2>/dev/null
-cmp -s "$tmp/a" "$tmp/b" && passes=$((passes + 1)) || { echo "FAIL: output not deterministic"; failures=$((failures + 1)); }
+"$svcnft" compile -f "$root/examples/dual-stack/manifests.yaml" >"$tmp/a" 2>/dev/null; rc_a=$?
+"$svcnft" compile -f "$root/examples/dual-stack/manifests.yaml" >"$tmp/b" 2>/dev/null; rc_b=$?
+[[ $rc_a -eq 0 && $rc_b -eq 0 && -s $tmp/a ]] && cmp -s "$tmp/a" "$tmp/b" && passes=$((passes + 1)) || { echo "FAIL: output not deterministic"; failures=$((failures + 1)); }
 
 echo "cli_test: $passes passed, $failures failed"
 [[ $failures -eq 0 ]]

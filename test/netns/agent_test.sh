@@ -225,7 +225,9 @@ cmp -s "$tmp/before" "$tmp/stopped" && pass "after SIGTERM the rules are still i
 get client -o /dev/null http://198.18.0.1:30001/ && pass "traffic flows with no agent running" || fail "no traffic without the agent"
 lines=$(wc -l <"$tmp/agent.log")
 start_agent
-until_ok 3 bash -c "[[ \$(tail -n +$((lines + 1)) $tmp/agent.log | wc -l) -ge 0 ]] && ip netns exec $prefix-node1 curl -s -o /dev/null http://127.0.0.1:10256/healthz" >/dev/null
+# Ready again: the restarted agent has logged its first sync and /healthz says 200.
+until_ok 3 bash -c "tail -n +$((lines + 1)) $tmp/agent.log | grep -q 'first sync:' && ip netns exec $prefix-node1 curl -sf -o /dev/null http://127.0.0.1:10256/healthz" >/dev/null \
+  && pass "the restarted agent synced and is healthy" || fail "the restarted agent did not come back"
 on node1 nft list table inet svcnft >"$tmp/after"
 cmp -s "$tmp/before" "$tmp/after" && pass "restarted agent adopted the installed table unchanged" || fail "restart changed the table"
 

@@ -76,7 +76,7 @@ done
 
 # show reads the kernel back as a table a person reads.
 ip netns exec "$c" "$svcnft" apply -f "$root/examples/weighted/manifests.yaml" \
-  --node-config "$root/examples/weighted/node-config.yaml" 2>/dev/null
+  --node-config "$root/examples/weighted/node-config.yaml" 2>"$tmp/err" || bad "apply weighted: $(cat "$tmp/err")"
 shown=$(ip netns exec "$c" "$svcnft" show)
 want=$'default/canary:http\tnodePort 30050/tcp ipv4\texternal\t198.18.1.50:80 (1), 198.18.2.50:80 (1), 198.18.3.50:80 (2)'
 grep -qF "$want" <<<"$shown" && ok || { bad "show lacks the weighted NodePort:"; echo "$shown"; }
@@ -84,7 +84,8 @@ grep -qF "$want" <<<"$shown" && ok || { bad "show lacks the weighted NodePort:";
 # Twice: the second apply finds nothing to do; cleanup leaves a foreign table alone.
 seed=$root/examples/seed
 ip netns exec "$b" nft add table ip someone-else
-ip netns exec "$b" "$svcnft" apply -f "$seed/manifests.yaml" --node-config "$seed/node-config.yaml" 2>/dev/null
+ip netns exec "$b" "$svcnft" apply -f "$seed/manifests.yaml" --node-config "$seed/node-config.yaml" 2>"$tmp/err" \
+  || bad "first apply of the seed: $(cat "$tmp/err")"
 ip netns exec "$b" "$svcnft" apply -f "$seed/manifests.yaml" --node-config "$seed/node-config.yaml" 2>"$tmp/err"
 grep -q "unchanged table inet svcnft" "$tmp/err" && ok || bad "second apply was not a no-op: $(cat "$tmp/err")"
 [[ $(ip netns exec "$b" nft list tables | grep -c "table inet svcnft") -eq 1 ]] && ok || bad "not one table"

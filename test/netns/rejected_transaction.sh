@@ -29,7 +29,8 @@ grep -q "nothing was changed" "$tmp/err" && grep -q "ENOENT" "$tmp/err" &&
 [[ -z $(ip netns exec "$ns" nft list tables) ]] && ok || bad "rejected install left a table"
 
 # Installed, then a rejected change: the installed ruleset stays exactly as it was.
-ip netns exec "$ns" "$svcnft" apply -f "$seed/manifests.yaml" --node-config "$seed/node-config.yaml" 2>/dev/null
+ip netns exec "$ns" "$svcnft" apply -f "$seed/manifests.yaml" --node-config "$seed/node-config.yaml" 2>/dev/null \
+  || { echo "FAIL: the first apply"; exit 1; }
 ip netns exec "$ns" nft list ruleset >"$tmp/before"
 sed 's/198.18.3.10/198.18.3.99/' "$seed/manifests.yaml" >"$tmp/changed.yaml"
 ip netns exec "$ns" "$rejecting" "$tmp/changed.yaml" "$seed/node-config.yaml" 2>"$tmp/err"

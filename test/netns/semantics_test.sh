@@ -130,12 +130,14 @@ for d in docs:
     out.append(d)
 print("\n---\n".join(out))
 PY
-on node1 "$svcnft" apply -f "$tmp/sticky-less.yaml" --node-config "$tmp/node1.yaml" 2>/dev/null
+on node1 "$svcnft" apply -f "$tmp/sticky-less.yaml" --node-config "$tmp/node1.yaml" 2>/dev/null \
+  || fail "svcnft apply of sticky-less.yaml"
 seen=$(for i in $(seq 10); do get client http://198.18.0.1:30070/; done | sort -u | tr '\n' ' ')
 if [[ $(wc -w <<<"$seen") -eq 1 && $seen != "$gone " ]]; then
   pass "affinity: with $gone removed the client moved at once to $seen"
 else fail "affinity: after removing $gone the client reached '$seen'"; fi
-on node1 "$svcnft" apply -f "$root/test/netns/semantics.yaml" --node-config "$tmp/node1.yaml" 2>/dev/null
+on node1 "$svcnft" apply -f "$root/test/netns/semantics.yaml" --node-config "$tmp/node1.yaml" 2>/dev/null \
+  || fail "svcnft apply of semantics.yaml again"
 
 # --- hairpin: a pod reaches itself through its own Service ---
 out=$(get p1-1 http://198.18.100.90/)
