@@ -5,7 +5,8 @@
 // input keeps the last good rules (nothing sent); a Service defined by two
 // sources is a conflict that holds the rules; a refused transaction makes the next
 // sync go the full way; UDP conntrack of an endpoint that left is deleted, flows to
-// live endpoints are spared; the Node's addresses change the node config.
+// live endpoints are spared, after partial syncs and after the full sync at start;
+// the Node's addresses change the node config.
 #include <arpa/inet.h>
 #include <libmnl/libmnl.h>
 #include <linux/netfilter/nf_tables.h>
@@ -320,4 +321,21 @@ TEST_CASE("agent: the Node's addresses become NodePort addresses, the full way",
   api.round();
   REQUIRE(api.kernel.sent.size() == 2);
   CHECK(api.kernel.sent[1].wholeTable);  // no table to read back here: the full way installs
+}
+
+TEST_CASE("agent: the first (full) sync deletes UDP flows no endpoint answers any more", "[agent]") {
+  // Flows left from before the agent started (its last run, another proxy) to an
+  // endpoint that is gone meanwhile: the full sync at start must clean them too.
+  Rig rig;
+  const IpAddress vip = *IpAddress::parse("198.18.100.13");
+  rig.conntrack.flows = {{vip, 53, *IpAddress::parse("198.18.1.99"), true},
+                         {vip, 53, *IpAddress::parse("198.18.2.11"), true}};
+  rig.files.set("dns.yaml", service("dns", "UDP") + slice("dns", {"198.18.2.11"}, "UDP"));
+  rig.round(200ms);
+  REQUIRE(rig.kernel.sent.size() == 1);
+  CHECK(rig.kernel.sent[0].wholeTable);
+  REQUIRE(rig.conntrack.deleted.size() == 1);
+  CHECK(rig.conntrack.deleted[0].replySource.str() == "198.18.1.99");
+  REQUIRE(rig.conntrack.flows.size() == 1);
+  CHECK(rig.conntrack.flows[0].replySource.str() == "198.18.2.11");
 }
