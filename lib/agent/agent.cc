@@ -179,16 +179,18 @@ bool Agent::syncServices(const std::set<std::string>& changed, TimePoint start,
     if (!stale.remove.empty()) pending.plan.sets.push_back(std::move(stale));
   }
 
+  std::optional<uint32_t> generation;
   if (!pending.plan.empty()) {
     auto applied = send(pending.adds, pending.plan, /*tableExists=*/true);
     if (!applied) {
       syncFailed(applied.error().message);
       return true;
     }
+    generation = applied->generation;
   }
   live_->commit(std::move(pending));
   trusted_ = true;
-  noteSynced();
+  noteSynced(generation);
 
   UdpFronts before, after;
   for (const auto& key : changed) {
@@ -264,7 +266,7 @@ void Agent::syncAll(bool verify, const std::set<std::string>& changed, TimePoint
           (planned->plan.why.empty() ? std::string() : " (" + planned->plan.why + ")"));
     }
     trusted_ = true;
-    noteSynced();
+    noteSynced(applied->generation);
     after = udpFronts(rs);
     elements = rs.elementCount();
     healthWanted_ = healthChecks(inputs);
@@ -305,7 +307,11 @@ bool Agent::adoptServices(const std::set<std::string>& changed) {
   return true;
 }
 
-void Agent::noteSynced() {
+void Agent::noteSynced(std::optional<uint32_t> known) {
+  if (known) {
+    syncedGeneration_ = known;
+    return;
+  }
   auto gen = writer::generation(transport_);
   if (gen) {
     syncedGeneration_ = *gen;
@@ -367,6 +373,8 @@ Result<writer::ApplyReport> Agent::sendPlan(const ir::Ruleset& rs, const diff::P
       (!before || !after || *after != *before + 1) && !verifyAt_) {
     verifyAt_ = clock_.now() + std::chrono::milliseconds(20);
   }
+  // What the kernel holds now, read after the pause: anyone else's commit included.
+  if (applied) applied.value().generation = after ? std::optional<uint32_t>(*after) : std::nullopt;
   return applied;
 }
 

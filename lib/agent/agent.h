@@ -128,8 +128,9 @@ class Agent {
                                        bool tableExists);
   // What this kernel supports, probed once before the first transaction.
   const nft::KernelFeatures& kernelFeatures();
-  // Remembers the ruleset generation once the kernel holds what we synced...
-  void noteSynced();
+  // Remembers the ruleset generation once the kernel holds what we synced (`known`:
+  // as the transaction's report gave it; else it is read)...
+  void noteSynced(std::optional<uint32_t> known = std::nullopt);
   // ... so that a periodic check can tell nobody committed anything since, and skip
   // reading the table back (a dump costs the table's size squared in the kernel).
   bool nothingCommittedSinceSync();

@@ -24,7 +24,8 @@ double msSince(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
 }
 
-Result<bool> send(netlink::Transport& sock, const nft::Batch& batch) {
+// Returns the ruleset generation after the commit (nullopt when it cannot be read).
+Result<std::optional<uint32_t>> send(netlink::Transport& sock, const nft::Batch& batch) {
   // A transaction that reports no error yet commits nothing (a batch without its
   // end, say) must not pass for done: ours moves the ruleset generation.
   auto before = generation(sock);
@@ -36,7 +37,7 @@ Result<bool> send(netlink::Transport& sock, const nft::Batch& batch) {
       return Error{"the kernel committed nothing: the ruleset generation stayed " +
                    std::to_string(*before) + " after a transaction it did not refuse"};
     }
-    return true;
+    return after ? std::optional<uint32_t>(*after) : std::nullopt;
   }
   std::string msg = "the kernel rejected the transaction; nothing was changed";
   for (const auto& e : r->errors) {
@@ -96,6 +97,7 @@ Result<ApplyReport> installWhole(netlink::Transport& sock, const ir::Ruleset& rs
   ApplyReport report;
   report.commitMs = msSince(t0);
   report.kind = replace ? ApplyReport::Kind::kReplaced : ApplyReport::Kind::kInstalled;
+  report.generation = *sent;
   report.messages = batch.messageCount();
   report.bytes = batch.bytes().size();
   report.elementOperations = rs.elementCount();
@@ -191,10 +193,12 @@ Result<ApplyReport> applyPlan(netlink::Transport& sock, const ir::Ruleset& rs,
   if (batch.messageCount() > 0) {
     auto sent = send(sock, batch);
     if (!sent) return sent.error();
+    report.generation = *sent;
   }
   report.commitMs = msSince(t0);
   if (!kernel.destroySetElem) {
     report.expiringNote = removeExpiring(sock, rs.table, nft::expiringRemovals(rs, plan));
+    if (!report.expiringNote.empty()) report.generation.reset();  // it committed again
   }
   report.kind = plan.refill ? ApplyReport::Kind::kRefilled : ApplyReport::Kind::kIncremental;
   report.messages = batch.messageCount();

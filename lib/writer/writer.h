@@ -34,6 +34,9 @@ struct ApplyReport {
   // Without NFT_MSG_DESTROYSETELEM: what became of the removals of expiring
   // entries sent after the transaction ("" when there were none).
   std::string expiringNote;
+  // The ruleset generation right after our last commit, when known: the agent
+  // remembers it instead of asking the kernel again.
+  std::optional<uint32_t> generation;
 };
 
 // Asks the kernel, changing nothing, what it supports of what we may send.
