@@ -77,10 +77,23 @@ void applyWeights(FieldReader& r, const YamlNode& doc, const std::map<IpAddress,
   }
 }
 
+// Kubernetes' bounds on an EndpointSlice (discovery validation in the API server).
+constexpr std::size_t kMaxSliceEndpoints = 1000;
+constexpr std::size_t kMaxEndpointAddresses = 100;
+constexpr std::size_t kMaxSlicePorts = 20000;
+
+// requireNames: legacy Endpoints name each port of a subset with several.
 std::vector<EndpointPort> parseEndpointPorts(FieldReader& r, const YamlNode& list,
-                                             const std::string& path) {
+                                             const std::string& path, bool requireNames) {
   std::vector<EndpointPort> ports;
   if (!list.defined()) return ports;
+  if (list.size() > kMaxSlicePorts) {
+    r.error(list, path,
+            std::to_string(list.size()) + " ports; Kubernetes allows at most " +
+                std::to_string(kMaxSlicePorts));
+    return ports;
+  }
+  std::map<std::string, std::size_t> names;
   for (std::size_t i = 0; i < list.size(); ++i) {
     const std::string p = path + "[" + std::to_string(i) + "]";
     const YamlNode item = list[i];
@@ -90,6 +103,20 @@ std::vector<EndpointPort> parseEndpointPorts(FieldReader& r, const YamlNode& lis
     }
     EndpointPort ep;
     ep.name = r.string(item, "name", p + ".name").value_or("");
+    if (ep.name.empty() && requireNames && list.size() > 1) {
+      r.error(item, p + ".name", "missing; a subset with several ports names each one");
+      continue;
+    }
+    if (!ep.name.empty()) {
+      if (!checkName(r, item["name"], p + ".name", dns1123LabelProblem(ep.name))) continue;
+      auto [first, fresh] = names.emplace(ep.name, i);
+      if (!fresh) {
+        r.error(item["name"], p + ".name",
+                "\"" + ep.name + "\" is already the name of " + path + "[" +
+                    std::to_string(first->second) + "]");
+        continue;
+      }
+    }
     auto proto = parseProtocolField(r, item, p + ".protocol");
     YamlNode portNode = item["port"];
     if (!portNode.defined() || portNode.isNull()) continue;  // "all ports": unusable for DNAT
@@ -132,7 +159,7 @@ double parseTriggerTime(FieldReader& r, const YamlNode& doc) {
 }  // namespace
 
 std::optional<EndpointSlice> parseEndpointSlice(FieldReader& r, const YamlNode& doc) {
-  auto id = parseObjectName(r, doc);
+  auto id = parseObjectName(r, doc, dns1123SubdomainProblem);
   if (!id) return std::nullopt;
   EndpointSlice slice;
   slice.ns = id->ns;
@@ -146,6 +173,10 @@ std::optional<EndpointSlice> parseEndpointSlice(FieldReader& r, const YamlNode& 
   if (!svcName || svcName->empty()) {
     r.warning(doc, "metadata.labels[kubernetes.io/service-name]",
               "missing; the slice belongs to no Service and is ignored");
+    return std::nullopt;
+  }
+  if (!checkName(r, labels["kubernetes.io/service-name"],
+                 "metadata.labels[kubernetes.io/service-name]", labelValueProblem(*svcName))) {
     return std::nullopt;
   }
   slice.serviceName = *svcName;
@@ -163,6 +194,12 @@ std::optional<EndpointSlice> parseEndpointSlice(FieldReader& r, const YamlNode& 
   }
 
   YamlNode endpoints = r.sequence(doc, "endpoints", "endpoints");
+  if (endpoints.size() > kMaxSliceEndpoints) {
+    r.error(endpoints, "endpoints",
+            std::to_string(endpoints.size()) + " endpoints; Kubernetes allows at most " +
+                std::to_string(kMaxSliceEndpoints) + " per slice");
+    return std::nullopt;
+  }
   if (endpoints.defined()) {
     for (std::size_t i = 0; i < endpoints.size(); ++i) {
       const std::string path = "endpoints[" + std::to_string(i) + "]";
@@ -179,9 +216,22 @@ std::optional<EndpointSlice> parseEndpointSlice(FieldReader& r, const YamlNode& 
       const bool terminating =
           r.boolean(conds, "terminating", path + ".conditions.terminating").value_or(false);
       const std::string node = r.string(item, "nodeName", path + ".nodeName").value_or("");
+      if (!node.empty() &&
+          !checkName(r, item["nodeName"], path + ".nodeName", dns1123SubdomainProblem(node))) {
+        continue;
+      }
       const std::string zone = r.string(item, "zone", path + ".zone").value_or("");
       YamlNode addrs = r.sequence(item, "addresses", path + ".addresses");
-      if (!addrs.defined()) continue;
+      if (addrs.size() == 0 || addrs.size() > kMaxEndpointAddresses) {
+        r.error(addrs.defined() ? addrs : item, path + ".addresses",
+                addrs.size() == 0 ? std::string("missing; an endpoint has 1 to 100 addresses")
+                                  : std::to_string(addrs.size()) +
+                                        " addresses; Kubernetes allows at most 100");
+        continue;
+      }
+      // Every address must be valid, but only the first is used: the API defines no
+      // meaning for the others, and kube-proxy ignores them too.
+      std::optional<IpAddress> first;
       for (std::size_t j = 0; j < addrs.size(); ++j) {
         const std::string apath = path + ".addresses[" + std::to_string(j) + "]";
         auto a = parseAddressField(r, addrs[j], apath);
@@ -191,11 +241,12 @@ std::optional<EndpointSlice> parseEndpointSlice(FieldReader& r, const YamlNode& 
                   a->str() + " is not of addressType " + familyName(slice.addressType));
           continue;
         }
-        slice.endpoints.push_back({*a, ready, serving, terminating, node, zone, 1});
+        if (j == 0) first = *a;
       }
+      if (first) slice.endpoints.push_back({*first, ready, serving, terminating, node, zone, 1});
     }
   }
-  slice.ports = parseEndpointPorts(r, r.sequence(doc, "ports", "ports"), "ports");
+  slice.ports = parseEndpointPorts(r, r.sequence(doc, "ports", "ports"), "ports", false);
   slice.triggerTime = parseTriggerTime(r, doc);
 
   std::vector<EndpointSlice> one{slice};
@@ -205,7 +256,7 @@ std::optional<EndpointSlice> parseEndpointSlice(FieldReader& r, const YamlNode& 
 
 std::vector<EndpointSlice> parseLegacyEndpoints(FieldReader& r, const YamlNode& doc) {
   std::vector<EndpointSlice> out;
-  auto id = parseObjectName(r, doc);
+  auto id = parseObjectName(r, doc, dns1123SubdomainProblem);
   if (!id) return out;
   r.setObject("Endpoints " + id->ns + "/" + id->name);
   YamlNode subsets = r.sequence(doc, "subsets", "subsets");
@@ -219,13 +270,14 @@ std::vector<EndpointSlice> parseLegacyEndpoints(FieldReader& r, const YamlNode& 
     }
     // Legacy Endpoints may mix families in one subset; slices may not.
     EndpointSlice v4, v6;
+    const auto ports =
+        parseEndpointPorts(r, r.sequence(subset, "ports", path + ".ports"), path + ".ports", true);
     for (auto* s : {&v4, &v6}) {
       s->ns = id->ns;
       s->name = id->name;
       s->serviceName = id->name;  // an Endpoints object is named after its Service
       s->where = r.at(subset);
-      s->ports =
-          parseEndpointPorts(r, r.sequence(subset, "ports", path + ".ports"), path + ".ports");
+      s->ports = ports;
     }
     v6.addressType = IpFamily::kV6;
     for (const char* field : {"addresses", "notReadyAddresses"}) {
@@ -248,6 +300,10 @@ std::vector<EndpointSlice> parseLegacyEndpoints(FieldReader& r, const YamlNode& 
         auto a = parseAddressField(r, ipNode, apath + ".ip");
         if (!a) continue;
         const std::string node = r.string(item, "nodeName", apath + ".nodeName").value_or("");
+        if (!node.empty() && !checkName(r, item["nodeName"], apath + ".nodeName",
+                                        dns1123SubdomainProblem(node))) {
+          continue;
+        }
         auto& target = a->family() == IpFamily::kV4 ? v4 : v6;
         target.endpoints.push_back({*a, ready, ready, false, node, "", 1});
       }

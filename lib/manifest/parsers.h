@@ -6,6 +6,7 @@
 #include <optional>
 #include <vector>
 
+#include "manifest/k8s_names.h"
 #include "model/service.h"
 #include "manifest/yaml_fields.h"
 
@@ -19,12 +20,18 @@ std::optional<EndpointSlice> parseEndpointSlice(FieldReader& r, const YamlNode& 
 // Legacy v1 Endpoints: one slice per (subset, address family).
 std::vector<EndpointSlice> parseLegacyEndpoints(FieldReader& r, const YamlNode& doc);
 
-// "namespace/name" from metadata, reporting a missing name; nullopt without one.
+// "namespace/name" from metadata, reporting a missing or malformed name (checked by
+// nameProblem, one of k8s_names.h) or namespace; nullopt without a good one.
 struct ObjectName {
   std::string ns;
   std::string name;
 };
-std::optional<ObjectName> parseObjectName(FieldReader& r, const YamlNode& doc);
+using NameCheck = std::optional<std::string> (*)(std::string_view);
+std::optional<ObjectName> parseObjectName(FieldReader& r, const YamlNode& doc,
+                                          NameCheck nameProblem);
+// Reports `problem`, if any, at `node`; true when there was none.
+bool checkName(FieldReader& r, const YamlNode& node, const std::string& path,
+               const std::optional<std::string>& problem);
 
 // Parses an address field value; reports `path` on failure.
 std::optional<IpAddress> parseAddressField(FieldReader& r, const YamlNode& node,

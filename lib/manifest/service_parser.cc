@@ -1,11 +1,20 @@
 // v1 Service → model::Service.
 #include <algorithm>
+#include <map>
 
 #include "manifest/parsers.h"
 
 namespace svcnft::manifest {
 
-std::optional<ObjectName> parseObjectName(FieldReader& r, const YamlNode& doc) {
+bool checkName(FieldReader& r, const YamlNode& node, const std::string& path,
+               const std::optional<std::string>& problem) {
+  if (!problem) return true;
+  r.error(node, path, *problem);
+  return false;
+}
+
+std::optional<ObjectName> parseObjectName(FieldReader& r, const YamlNode& doc,
+                                          NameCheck nameProblem) {
   YamlNode meta = r.map(doc, "metadata", "metadata");
   auto name = r.string(meta, "name", "metadata.name");
   if (!name || name->empty()) {
@@ -13,6 +22,11 @@ std::optional<ObjectName> parseObjectName(FieldReader& r, const YamlNode& doc) {
     return std::nullopt;
   }
   auto ns = r.string(meta, "namespace", "metadata.namespace");
+  if (!checkName(r, meta["name"], "metadata.name", nameProblem(*name))) return std::nullopt;
+  if (ns && !ns->empty() &&
+      !checkName(r, meta["namespace"], "metadata.namespace", dns1123LabelProblem(*ns))) {
+    return std::nullopt;
+  }
   return ObjectName{ns && !ns->empty() ? *ns : "default", *name};
 }
 
@@ -81,9 +95,50 @@ std::optional<TrafficPolicy> parsePolicy(FieldReader& r, const YamlNode& spec, c
   return std::nullopt;
 }
 
+// svcnft's own bound, where Kubernetes sets none: each Service port multiplies
+// the kernel elements of every endpoint, so that a short file could otherwise ask
+// for millions of them. 100 is what the EndpointSlice API documents per slice.
+constexpr std::size_t kMaxServicePorts = 100;
+
+// Kubernetes' rules across a Service's ports: names required when there are
+// several, names unique, and each (port, protocol) once.
+void checkPortSet(FieldReader& r, const YamlNode& ports, const std::vector<ServicePort>& list,
+                  const std::vector<std::size_t>& index) {
+  std::map<std::string, std::size_t> names;
+  std::map<std::pair<Protocol, uint16_t>, std::size_t> numbers;
+  for (std::size_t k = 0; k < list.size(); ++k) {
+    const ServicePort& sp = list[k];
+    const std::size_t i = index[k];
+    const std::string path = "spec.ports[" + std::to_string(i) + "]";
+    if (sp.name.empty() && ports.size() > 1) {
+      r.error(ports[i], path + ".name", "missing; a Service with several ports names each one");
+    } else if (!sp.name.empty()) {
+      auto [first, fresh] = names.emplace(sp.name, i);
+      if (!fresh) {
+        r.error(ports[i]["name"], path + ".name",
+                "\"" + sp.name + "\" is already the name of spec.ports[" +
+                    std::to_string(first->second) + "]");
+      }
+    }
+    auto [first, fresh] = numbers.emplace(std::make_pair(sp.protocol, sp.port), i);
+    if (!fresh) {
+      r.error(ports[i]["port"], path + ".port",
+              std::to_string(sp.port) + "/" + protocolK8sName(sp.protocol) +
+                  " is already spec.ports[" + std::to_string(first->second) + "]");
+    }
+  }
+}
+
 void parsePorts(FieldReader& r, const YamlNode& spec, Service& svc) {
   YamlNode ports = r.sequence(spec, "ports", "spec.ports");
   if (!ports.defined()) return;
+  if (ports.size() > kMaxServicePorts) {
+    r.error(ports, "spec.ports",
+            std::to_string(ports.size()) + " ports; svcnft takes at most " +
+                std::to_string(kMaxServicePorts) + " per Service");
+    return;
+  }
+  std::vector<std::size_t> index;  // spec.ports index of each parsed port
   for (std::size_t i = 0; i < ports.size(); ++i) {
     const YamlNode p = ports[i];
     const std::string path = "spec.ports[" + std::to_string(i) + "]";
@@ -94,6 +149,10 @@ void parsePorts(FieldReader& r, const YamlNode& spec, Service& svc) {
     ServicePort sp;
     sp.where = r.at(p);
     sp.name = r.string(p, "name", path + ".name").value_or("");
+    if (!sp.name.empty() &&
+        !checkName(r, p["name"], path + ".name", dns1123LabelProblem(sp.name))) {
+      continue;
+    }
     auto proto = parseProtocolField(r, p, path + ".protocol");
     YamlNode portNode = p["port"];
     if (!portNode.defined() || portNode.isNull()) {
@@ -114,6 +173,10 @@ void parsePorts(FieldReader& r, const YamlNode& spec, Service& svc) {
         sp.targetPortNumber = *tp;
       } else if (target.isScalar() && !target.scalar().empty()) {
         sp.targetPortName = std::string(target.scalar());
+        if (!checkName(r, target, path + ".targetPort",
+                       ianaServiceNameProblem(sp.targetPortName))) {
+          continue;
+        }
       } else {
         r.error(target, path + ".targetPort", "expected a port number or a port name");
         continue;
@@ -130,7 +193,9 @@ void parsePorts(FieldReader& r, const YamlNode& spec, Service& svc) {
       sp.nodePortWhere = r.at(nodePort);
     }
     svc.ports.push_back(sp);
+    index.push_back(i);
   }
+  checkPortSet(r, ports, svc.ports, index);
 }
 
 void parseAddresses(FieldReader& r, const YamlNode& list, const std::string& path,
@@ -191,7 +256,7 @@ void parseLoadBalancerStatus(FieldReader& r, const YamlNode& doc, Service& svc) 
 }  // namespace
 
 std::optional<Service> parseService(FieldReader& r, const YamlNode& doc) {
-  auto id = parseObjectName(r, doc);
+  auto id = parseObjectName(r, doc, dns1035LabelProblem);
   if (!id) return std::nullopt;
   Service svc;
   svc.ns = id->ns;

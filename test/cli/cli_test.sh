@@ -126,11 +126,28 @@ endpoints:
 - {addresses: [198.18.1.11], conditions: {ready: FALSE, serving: TRUE, terminating: True}}
 YAML
 expect "True, TRUE and FALSE are booleans" 0 "" -- "$svcnft" compile -f "$tmp/bools.yaml"
+# Names as Kubernetes has them: ASCII DNS labels, so comments never hold a multi-byte character.
 long=$(printf 'é%.0s' $(seq 70))
 printf 'apiVersion: v1\nkind: Service\nmetadata: {name: "%s", namespace: shopx}\nspec: {clusterIP: 198.18.100.10, ports: [{port: 80}]}\n' "$long" >"$tmp/utf8.yaml"
-"$svcnft" compile -f "$tmp/utf8.yaml" >"$tmp/utf8.nft" 2>/dev/null
-python3 -c 'import sys; open(sys.argv[1], encoding="utf-8", errors="strict").read()' "$tmp/utf8.nft" 2>/dev/null \
-  && passes=$((passes + 1)) || { echo "FAIL: a long comment was cut inside a UTF-8 character"; failures=$((failures + 1)); }
+expect "a name outside Kubernetes' rules is refused" 1 'utf8.yaml:3:.*error: Service: metadata.name: ".* is not a DNS-1035 label' \
+  -- "$svcnft" compile -f "$tmp/utf8.yaml"
+# Input size: 3,000 unnamed ports and a 3,000-endpoint slice asked for 9 million kernel
+# elements (134 KB in, 769 MB of ruleset out, 5 GB of memory); now each is an error.
+python3 - "$tmp/bomb.yaml" <<'PY'
+import sys
+ports = "".join("  - {port: %d}\n" % (1000 + i) for i in range(3000))
+eps = "".join("- addresses: [198.18.%d.%d]\n" % (i // 250, i % 250 + 1) for i in range(3000))
+open(sys.argv[1], "w").write(
+    "apiVersion: v1\nkind: Service\nmetadata: {name: boom}\nspec:\n  clusterIP: 198.18.100.10\n"
+    "  ports:\n" + ports + "---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+    "metadata: {name: boom-1, labels: {kubernetes.io/service-name: boom}}\naddressType: IPv4\n"
+    "ports: [{port: 80}]\nendpoints:\n" + eps)
+PY
+expect "a Service with more ports than svcnft takes is refused" 1 \
+  'bomb.yaml:7:3: error: Service default/boom: spec.ports: 3000 ports; svcnft takes at most 100' \
+  -- timeout 20 "$svcnft" compile -f "$tmp/bomb.yaml"
+grep -qE 'bomb.yaml:[0-9]+:1: error: EndpointSlice default/boom-1: endpoints: 3000 endpoints; Kubernetes allows at most 1000' "$tmp/err" \
+  && passes=$((passes + 1)) || { echo "FAIL: a 3000-endpoint slice was not refused"; failures=$((failures + 1)); }
 if [[ $(id -u) -eq 0 ]] && command -v setpriv >/dev/null; then
   # Root reads anything: the unreadable directory is tried as nobody.
   mkdir -p "$tmp/closed" && cp "$seed/manifests.yaml" "$tmp/closed/" && chmod 000 "$tmp/closed"

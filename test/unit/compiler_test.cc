@@ -32,7 +32,7 @@ std::string slice(const std::string& svc, const std::vector<std::string>& eps,
                   const std::string& ports = "[{name: http, port: 8080}]") {
   std::string out =
       "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  name: " + svc + "-" +
-      family + "\n  namespace: ns\n  labels: {kubernetes.io/service-name: " + svc + "}\n";
+      (family == "IPv4" ? "v4" : "v6") + "\n  namespace: ns\n  labels: {kubernetes.io/service-name: " + svc + "}\n";
   if (!weights.empty()) out += "  annotations: {svcnft.io/weights: '" + weights + "'}\n";
   out += "addressType: " + family + "\nports: " + ports + "\nendpoints:\n";
   for (std::string e : eps) {
@@ -267,12 +267,19 @@ TEST_CASE("serviceCIDRs: ClusterIPs listed for reject, the ranges for drop", "[c
 }
 
 TEST_CASE("long names are shortened to 128 bytes in comments, never rejected", "[compiler]") {
-  const std::string longName(120, 'a');
-  auto rs =
-      compile(service(longName, "  clusterIP: 198.18.100.10\n") + slice(longName, {"198.18.2.10"}));
+  // The longest names Kubernetes allows: 63 for the namespace and the Service.
+  const std::string longName(63, 'a');
+  const std::string longNs(63, 'n');
+  auto inNs = [&](std::string text) {
+    for (std::size_t at; (at = text.find("namespace: ns")) != std::string::npos;)
+      text.replace(at, 13, "namespace: " + longNs);
+    return text;
+  };
+  auto rs = compile(inNs(service(longName, "  clusterIP: 198.18.100.10\n") +
+                         slice(longName, {"198.18.2.10"})));
   const auto& e = rs.findSet("service-ips-v4")->elements.at(0);
   CHECK(e.comment.size() == 128);
-  CHECK(e.comment.rfind("ns/aaaa", 0) == 0);
+  CHECK(e.comment.rfind(longNs + "/aaaa", 0) == 0);
 }
 
 TEST_CASE("SCTP and UDP ports compile like TCP", "[compiler]") {

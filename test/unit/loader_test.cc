@@ -321,3 +321,117 @@ TEST_CASE("large files parse in parallel with the same result and diagnostics", 
              Contains("Service default/s1777: spec.ports[0].port: 0 is outside"));
   CHECK_THAT(messages(wholeDiags), Contains("malformed YAML/JSON"));
 }
+
+TEST_CASE("names follow Kubernetes' rules, each kind its own", "[loader][errors]") {
+  auto svc = [](const std::string& meta, const std::string& ports) {
+    return "apiVersion: v1\nkind: Service\nmetadata: " + meta + "\nspec:\n  ports: " + ports +
+           "\n";
+  };
+  // Service names are DNS-1035 labels: no capitals, no leading digit, at most 63.
+  for (const std::string& bad :
+       std::vector<std::string>{"Web", "1web", "web-", "we_b", std::string(64, 'a')}) {
+    auto l = load(svc("{name: \"" + bad + "\"}", "[{port: 80}]"));
+    CHECK_THAT(messages(l.diags), Contains("metadata.name: \"" + bad.substr(0, 80)));
+    CHECK_THAT(messages(l.diags), Contains("is not a DNS-1035 label"));
+    CHECK(l.inputs.services.empty());
+  }
+  CHECK_FALSE(load(svc("{name: \"" + std::string(63, 'a') + "\"}", "[{port: 80}]"))
+                  .diags.hasErrors());
+  auto ns = load(svc("{name: web, namespace: Shop}", "[{port: 80}]"));
+  CHECK_THAT(messages(ns.diags),
+             Contains("test.yaml:3:34: error: Service: metadata.namespace: \"Shop\" is not a "
+                      "DNS-1123 label"));
+  auto port = load(svc("{name: web}", "[{name: Http, port: 80}]"));
+  CHECK_THAT(messages(port.diags), Contains("spec.ports[0].name: \"Http\" is not a DNS-1123 label"));
+  auto target = load(svc("{name: web}", "[{port: 80, targetPort: web--http}]"));
+  CHECK_THAT(messages(target.diags),
+             Contains("spec.ports[0].targetPort: \"web--http\" is not a port name"));
+  auto longTarget = load(svc("{name: web}", "[{port: 80, targetPort: abcdefghijklmnop}]"));
+  CHECK_THAT(messages(longTarget.diags), Contains("is not a port name (at most 15 characters"));
+
+  const std::string slice =
+      "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  name: %N\n"
+      "  labels: {kubernetes.io/service-name: %S}\naddressType: IPv4\n"
+      "endpoints: [{addresses: [198.18.2.1], nodeName: %H}]\n";
+  auto fill = [&](std::string name, std::string service, std::string host) {
+    std::string out = slice;
+    out.replace(out.find("%N"), 2, name);
+    out.replace(out.find("%S"), 2, service);
+    out.replace(out.find("%H"), 2, host);
+    return out;
+  };
+  // Slice and node names are DNS-1123 subdomains: dots allowed, 253 at most.
+  CHECK_FALSE(load(svc("{name: web}", "[{port: 80}]") + "---\n" +
+                   fill("web.v4-1", "web", "node-1.example"))
+                  .diags.hasErrors());
+  CHECK_THAT(messages(load(fill("web..1", "web", "n1")).diags),
+             Contains("metadata.name: \"web..1\" is not a DNS-1123 subdomain"));
+  CHECK_THAT(messages(load(fill("web", "we b", "n1")).diags),
+             Contains("metadata.labels[kubernetes.io/service-name]: \"we b\" is not a label value"));
+  CHECK_THAT(messages(load(fill("web", "web", "Node_1")).diags),
+             Contains("endpoints[0].nodeName: \"Node_1\" is not a DNS-1123 subdomain"));
+}
+
+TEST_CASE("a Service's ports: named when several, names and numbers once each",
+          "[loader][errors]") {
+  auto l = load(R"(apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  ports:
+    - {name: http, port: 80}
+    - {port: 81}
+    - {name: http, port: 82}
+    - {name: again, port: 80}
+    - {name: dns, port: 80, protocol: UDP}
+)");
+  const std::string text = messages(l.diags);
+  CHECK_THAT(text, Contains("test.yaml:7:7: error: Service default/web: spec.ports[1].name: "
+                            "missing; a Service with several ports names each one"));
+  CHECK_THAT(text, Contains("test.yaml:8:14: error: Service default/web: spec.ports[2].name: "
+                            "\"http\" is already the name of spec.ports[0]"));
+  CHECK_THAT(text, Contains("test.yaml:9:27: error: Service default/web: spec.ports[3].port: "
+                            "80/TCP is already spec.ports[0]"));
+  CHECK_THAT(text, !Contains("spec.ports[4]"));  // 80/UDP is another port
+}
+
+TEST_CASE("input size: Kubernetes' bounds, and svcnft's on Service ports", "[loader][errors]") {
+  std::string ports;
+  for (int i = 0; i < 101; ++i) {
+    ports += "    - {name: p" + std::to_string(i) + ", port: " + std::to_string(1000 + i) + "}\n";
+  }
+  auto many = load("apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  ports:\n" + ports);
+  CHECK_THAT(messages(many.diags),
+             Contains("test.yaml:6:5: error: Service default/web: spec.ports: 101 ports; svcnft "
+                      "takes at most 100 per Service"));
+
+  auto slice = [](int endpoints, int addresses) {
+    std::string out =
+        "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  name: web-1\n"
+        "  labels: {kubernetes.io/service-name: web}\naddressType: IPv4\nendpoints:\n";
+    for (int e = 0; e < endpoints; ++e) {
+      out += "- addresses: [";
+      for (int a = 0; a < addresses; ++a) {
+        out += std::string(a ? ", " : "") + "198.18." + std::to_string(e / 250 + a) + "." +
+               std::to_string(e % 250 + 1);
+      }
+      out += "]\n";
+    }
+    return out;
+  };
+  auto tooMany = load(slice(1001, 1));
+  CHECK_THAT(messages(tooMany.diags),
+             Contains("test.yaml:8:1: error: EndpointSlice default/web-1: endpoints: 1001 "
+                      "endpoints; Kubernetes allows at most 1000 per slice"));
+  CHECK(tooMany.inputs.slices.empty());
+  CHECK_FALSE(load(slice(1000, 1)).diags.hasErrors());
+  CHECK_THAT(messages(load(slice(1, 101)).diags),
+             Contains("endpoints[0].addresses: 101 addresses; Kubernetes allows at most 100"));
+  CHECK_THAT(messages(load(slice(1, 0)).diags),
+             Contains("endpoints[0].addresses: missing; an endpoint has 1 to 100 addresses"));
+  // Only an endpoint's first address is used, as kube-proxy does.
+  auto two = load(slice(1, 2));
+  REQUIRE_FALSE(two.diags.hasErrors());
+  REQUIRE(two.inputs.slices.at(0).endpoints.size() == 1);
+  CHECK(two.inputs.slices.at(0).endpoints[0].address.str() == "198.18.0.1");
+}
