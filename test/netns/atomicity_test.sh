@@ -64,6 +64,12 @@ on node1 "$svcnft" apply -f "$tmp/m.yaml" --node-config "$tmp/node.yaml" 2>/dev/
   { echo "FAIL: first apply"; exit 1; }
 on client curl -s -m 2 -o /dev/null http://198.18.0.1:30100/  # warm the neighbour cache
 
+# Every commit in node1's namespace, as the kernel announces it: each apply must be
+# one transaction, one new generation (a change split in two would leave a window).
+ip netns exec "$prefix-node1" nft monitor >"$tmp/monitor.log" 2>&1 &
+monitor=$!
+sleep 0.5
+
 # The client: one connection after another until told to stop.
 (
   for i in $(seq 3000); do
@@ -92,8 +98,17 @@ sleep 1
 touch "$tmp/stop"
 wait "$client"
 
+kill "$monitor" 2>/dev/null; wait "$monitor" 2>/dev/null
 incremental=$(grep -c "updated table" "$tmp/apply.log")
 replaced=$(grep -c "replaced table" "$tmp/apply.log")
+generations=$(grep -c "^# new generation .*(svcnft)" "$tmp/monitor.log")
+echo "atomicity: $((incremental + replaced)) applies committed $generations generations"
+if [[ $generations -ne $((incremental + replaced)) ]]; then
+  echo "FAIL: each apply must commit exactly one transaction"
+  grep "^# new generation" "$tmp/monitor.log" | head -5
+  echo "atomicity: 0 passed, 1 failed"
+  exit 1
+fi
 total=$(wc -l <"$tmp/client.log")
 failed=$(grep -c FAIL "$tmp/client.log")
 echo "atomicity: $changes changes applied ($incremental incremental, $replaced whole-table), $total connections, $failed failed"
