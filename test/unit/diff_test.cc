@@ -4,6 +4,7 @@
 
 #include "compile/compiler.h"
 #include "generated_inputs.h"
+#include "nft/records.h"
 #include "nft/transaction.h"
 #include "writer/sync_plan.h"
 
@@ -29,6 +30,54 @@ Sync syncAfter(Inputs before, const std::function<void(Inputs&)>& change) {
   s.operations = diff::operationCount(plan.sets);
   if (!plan.replaceAll && !plan.empty()) s.messages = nft::incremental(now, plan).messageCount();
   return s;
+}
+
+// Carries out a plan's element operations on the installed records, as the kernel
+// would, failing on an operation the kernel would refuse (deleting what is absent,
+// adding what is present). The result must be exactly the desired records.
+std::map<std::string, std::vector<diff::ElementRecord>> replay(
+    std::map<std::string, std::vector<diff::ElementRecord>> installed, const diff::Plan& plan,
+    const ir::Ruleset& desired) {
+  for (const auto& delta : plan.sets) {
+    auto& records = installed[delta.set];
+    if (delta.flush) records.clear();
+    for (const auto& gone : delta.remove) {
+      auto it = std::find(records.begin(), records.end(), gone);
+      REQUIRE(it != records.end());
+      records.erase(it);
+    }
+    const auto want = nft::desiredRecords(desired.table, *desired.findSet(delta.set));
+    for (std::size_t i : delta.add) {
+      REQUIRE(i < want.size());
+      REQUIRE(std::find(records.begin(), records.end(), want[i]) == records.end());
+      records.push_back(want[i]);
+    }
+  }
+  return installed;
+}
+
+// The operations a change plans, proven by replaying them: every set ends up
+// holding exactly its desired records (order aside), no more and no fewer.
+void checkReplay(Inputs before, const std::function<void(Inputs&)>& change) {
+  Diagnostics d;
+  const ir::Ruleset old = compileRuleset(before, d);
+  change(before);
+  const ir::Ruleset now = compileRuleset(before, d);
+  REQUIRE_FALSE(d.hasErrors());
+  const writer::Installed installed = writer::installedFrom(old);
+  const diff::Plan plan = writer::planSync(now, installed);
+  REQUIRE_FALSE(plan.replaceAll);
+  auto result = replay(installed.elements, plan, now);
+  const writer::Installed desired = writer::installedFrom(now);
+  for (const auto& [name, want] : desired.elements) {
+    if (now.findSet(name)->dynamic) continue;  // filled by packets, not by us
+    auto got = result[name];
+    auto sortedWant = want;
+    std::sort(got.begin(), got.end());
+    std::sort(sortedWant.begin(), sortedWant.end());
+    INFO("set " << name);
+    CHECK(got == sortedWant);
+  }
 }
 
 void moveOneEndpoint(Inputs& in) {
@@ -121,4 +170,58 @@ TEST_CASE("a refill flushes and fills every static set, keeps live affinity entr
   std::size_t statics = 0;
   for (const auto& s : rs.sets) statics += !s.dynamic;
   CHECK(flushed == statics);
+}
+
+TEST_CASE("a plan's operations turn the installed elements into the desired ones", "[diff]") {
+  const Inputs base = testing::generate(50, 10);
+  SECTION("an endpoint moves") { checkReplay(base, moveOneEndpoint); }
+  SECTION("a Service and its slices go") {
+    checkReplay(base, [](Inputs& in) {
+      const std::string key = in.services.at(7).key();
+      in.services.erase(in.services.begin() + 7);
+      in.slices.erase(std::remove_if(in.slices.begin(), in.slices.end(),
+                                     [&](const EndpointSlice& s) { return s.serviceKey() == key; }),
+                      in.slices.end());
+    });
+  }
+  SECTION("half the endpoints of every slice leave") {
+    checkReplay(base, [](Inputs& in) {
+      for (auto& s : in.slices) s.endpoints.resize(s.endpoints.size() / 2);
+    });
+  }
+  SECTION("every endpoint becomes another, weights change") {
+    checkReplay(base, [](Inputs& in) {
+      int k = 0;
+      for (auto& s : in.slices) {
+        for (auto& e : s.endpoints) {
+          e.address = *IpAddress::parse("198.19." + std::to_string(k / 250) + "." +
+                                        std::to_string(k % 250 + 1));
+          e.weight = 1 + k % 3;
+          ++k;
+        }
+      }
+    });
+  }
+  SECTION("a Service is added") {
+    checkReplay(testing::generate(49, 10), [&](Inputs& in) { in = base; });
+  }
+}
+
+TEST_CASE("one changed element: exactly its delete and its add", "[diff]") {
+  auto rec = [](const std::string& key, const std::string& value) {
+    diff::ElementRecord r;
+    r.key = key;
+    r.value = value;
+    return r;
+  };
+  const std::vector<diff::ElementRecord> have{rec("a", "1"), rec("b", "2"), rec("c", "3")};
+  const std::vector<diff::ElementRecord> want{rec("a", "1"), rec("b", "9"), rec("c", "3"),
+                                              rec("d", "4")};
+  const diff::SetDelta d = diff::diffSet("s", have, want, false);
+  CHECK(d.remove == std::vector<diff::ElementRecord>{rec("b", "2")});
+  CHECK(d.add == std::vector<std::size_t>{1, 3});
+  CHECK_FALSE(d.flush);
+  const diff::SetDelta same = diff::diffSet("s", want, want, false);
+  CHECK(same.remove.empty());
+  CHECK(same.add.empty());
 }
