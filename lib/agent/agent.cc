@@ -419,8 +419,14 @@ void Agent::finishSync(bool full, std::size_t elements, TimePoint start,
     notifier_.status(status);
   }
   if (seen) {
+    // The commit's wall-clock time lets a benchmark time from its own write, which
+    // happens before the agent sees the change; the latency here starts when the
+    // agent reads the event.
+    char committed[48];
+    std::snprintf(committed, sizeof committed, "; committed at %.6f", clock_.unixNow());
     log(std::string(status) + "; programming latency " +
-        std::to_string(std::chrono::duration<double, std::milli>(now - *seen).count()) + " ms");
+        std::to_string(std::chrono::duration<double, std::milli>(now - *seen).count()) + " ms" +
+        committed);
   }
 }
 
