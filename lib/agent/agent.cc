@@ -385,17 +385,29 @@ void Agent::drainOwnEvents() {
   }
 }
 
+std::chrono::milliseconds Agent::backoff(int failures) const {
+  auto delay = std::max(options_.minSyncInterval, std::chrono::milliseconds(1));
+  for (int i = 1; i < failures && delay < kMaxBackoff; ++i) delay *= 2;
+  return std::min(delay, kMaxBackoff);
+}
+
 void Agent::syncFailed(const std::string& why) {
-  log(why);
+  ++syncFailures_;
+  const auto delay = backoff(syncFailures_);
+  log(why + " (failure " + std::to_string(syncFailures_) + " in a row; trying again in " +
+      std::to_string(delay.count()) + " ms)");
   metrics_.syncFailed();
   live_.reset();  // trust nothing kept: the next sync reads the kernel back
   trusted_ = false;
   syncedGeneration_.reset();
-  verifyAt_ = clock_.now() + options_.minSyncInterval;
+  retryAt_ = clock_.now() + delay;
+  verifyAt_ = retryAt_;
 }
 
 void Agent::finishSync(bool full, std::size_t elements, TimePoint start,
                        std::optional<TimePoint> seen) {
+  syncFailures_ = 0;
+  retryAt_.reset();
   const source::Inventory& inventory = inventory_;
   const auto now = clock_.now();
   const double seconds = std::chrono::duration<double>(now - start).count();
@@ -430,7 +442,22 @@ void Agent::finishSync(bool full, std::size_t elements, TimePoint start,
   }
 }
 
-void Agent::cleanUdpConntrack(const UdpFronts& stale) {
+std::set<IpAddress> Agent::udpEndpointsNow(const UdpFrontKey& front) const {
+  std::set<IpAddress> endpoints;
+  for (const auto& [key, fronts] : udpByService_) {
+    if (auto it = fronts.find(front); it != fronts.end()) {
+      endpoints.insert(it->second.begin(), it->second.end());
+    }
+  }
+  return endpoints;
+}
+
+void Agent::cleanUdpConntrack(UdpFronts stale) {
+  for (const auto& front : udpRetry_) {
+    if (!stale.count(front)) stale.emplace(front, udpEndpointsNow(front));
+  }
+  udpRetry_.clear();
+  conntrackRetryAt_.reset();
   if (stale.empty()) return;
   auto deleted = conntrack_.deleteUdpFlows([&](const netlink::UdpFlow& f) {
     auto it = stale.find({false, f.originalDestination, f.originalPort});
@@ -440,9 +467,16 @@ void Agent::cleanUdpConntrack(const UdpFronts& stale) {
     return it != stale.end() && !it->second.count(f.replySource);
   });
   if (!deleted) {
-    log("UDP conntrack cleanup: " + deleted.error().message);
+    ++conntrackFailures_;
+    const auto delay = backoff(conntrackFailures_);
+    metrics_.conntrackFailed();
+    log("UDP conntrack cleanup: " + deleted.error().message + " (trying again in " +
+        std::to_string(delay.count()) + " ms)");
+    for (const auto& [front, endpoints] : stale) udpRetry_.insert(front);
+    conntrackRetryAt_ = clock_.now() + delay;
     return;
   }
+  conntrackFailures_ = 0;
   if (*deleted > 0) {
     metrics_.conntrackDeleted(static_cast<std::size_t>(*deleted));
     log("deleted " + std::to_string(*deleted) + " UDP conntrack entries of endpoints that left");
@@ -489,9 +523,12 @@ bool Agent::runOnce(std::chrono::milliseconds maxWait, int extraFd) {
   auto next = now + maxWait;
   if (started_) {
     next = std::min(next, lastFullCheck_ + options_.fullCheckPeriod);
-    if (pendingSince_)
-      next = std::min(next, std::max(now, lastSyncStart_ + options_.minSyncInterval));
+    if (pendingSince_) {
+      next = std::min(next, std::max({now, lastSyncStart_ + options_.minSyncInterval,
+                                      retryAt_.value_or(now)}));
+    }
     if (verifyAt_) next = std::min(next, *verifyAt_);
+    if (conntrackRetryAt_) next = std::min(next, *conntrackRetryAt_);
   } else {
     next = std::min(next, now + std::chrono::milliseconds(100));  // look for readiness again
   }
@@ -522,6 +559,7 @@ bool Agent::runOnce(std::chrono::milliseconds maxWait, int extraFd) {
     // transaction (a flush and reload, say) has settled.
     if (!verifyAt_) verifyAt_ = clock_.now() + std::chrono::milliseconds(20);
   }
+  metrics_.eventsLost(monitor_.overruns());
   const auto t = clock_.now();
   if (wd.count() > 0 && t >= lastWatchdog_ + wd) {
     notifier_.watchdog();
@@ -534,10 +572,13 @@ bool Agent::runOnce(std::chrono::milliseconds maxWait, int extraFd) {
     lastFullCheck_ = t;  // the periodic check: no transaction since ours, nothing to read
     verify = false;
   }
-  const bool due = pendingSince_ && t >= lastSyncStart_ + options_.minSyncInterval;
+  const bool due = pendingSince_ && t >= lastSyncStart_ + options_.minSyncInterval &&
+                   (!retryAt_ || t >= *retryAt_);
   if (verify || due) {
     if (verify) verifyAt_.reset();
     sync(verify);
+  } else if (conntrackRetryAt_ && t >= *conntrackRetryAt_) {
+    cleanUdpConntrack({});
   }
   return false;
 }

@@ -116,7 +116,13 @@ class Agent {
   // full sync committed; builds it anew when there is none. False: it could not.
   bool adoptServices(const std::set<std::string>& changed);
   // Deletes UDP conntrack entries of `stale` fronts that no current endpoint answers.
-  void cleanUdpConntrack(const UdpFronts& stale);
+  // A failed cleanup is tried again later (with backoff) for the same fronts, with
+  // the endpoints they have then: a stale flow would keep its clients on a pod that left.
+  void cleanUdpConntrack(UdpFronts stale);
+  std::set<IpAddress> udpEndpointsNow(const UdpFrontKey& front) const;
+  // After `failures` in a row: min-sync-interval doubling, at most kMaxBackoff.
+  std::chrono::milliseconds backoff(int failures) const;
+  static constexpr std::chrono::milliseconds kMaxBackoff{30000};  // kube-proxy's sync period
   // A sync that committed: metrics, health, sd_notify status, the log line.
   void finishSync(bool full, std::size_t elements, TimePoint start, std::optional<TimePoint> seen);
   // Sends one transaction of ours. Past kQuietOperations element operations (or a
@@ -175,6 +181,11 @@ class Agent {
   TimePoint lastSyncStart_{};
   TimePoint lastFullCheck_{};
   std::optional<TimePoint> verifyAt_;
+  int syncFailures_ = 0;            // in a row; the next sync waits for backoff()
+  std::optional<TimePoint> retryAt_;  // no sync before this, after a failure
+  std::set<UdpFrontKey> udpRetry_;  // fronts whose conntrack cleanup failed
+  int conntrackFailures_ = 0;       // in a row
+  std::optional<TimePoint> conntrackRetryAt_;
   TimePoint lastWatchdog_{};
   bool readyNotified_ = false;
 

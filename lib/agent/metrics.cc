@@ -90,6 +90,16 @@ void Metrics::driftRepaired() {
   ++drift_;
 }
 
+void Metrics::conntrackFailed() {
+  std::lock_guard<std::mutex> l(mu_);
+  ++conntrackFailures_;
+}
+
+void Metrics::eventsLost(uint64_t total) {
+  std::lock_guard<std::mutex> l(mu_);
+  eventsLost_ = total;
+}
+
 std::string Metrics::text() const {
   std::lock_guard<std::mutex> l(mu_);
   std::string out;
@@ -118,6 +128,12 @@ std::string Metrics::text() const {
   scalar(out, "svcnft_conntrack_reconciler_deleted_entries_total", "counter",
          "UDP conntrack entries deleted because their endpoint left.",
          static_cast<double>(conntrack_));
+  scalar(out, "svcnft_conntrack_cleanup_failures_total", "counter",
+         "UDP conntrack cleanups that failed (tried again later).",
+         static_cast<double>(conntrackFailures_));
+  scalar(out, "svcnft_nftables_event_overruns_total", "counter",
+         "Times the nf_tables event socket overran (ENOBUFS) and the table was read back.",
+         static_cast<double>(eventsLost_));
   scalar(out, "svcnft_drift_repairs_total", "counter",
          "Times the installed table had been changed by someone else and was restored.",
          static_cast<double>(drift_));

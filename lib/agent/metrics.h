@@ -33,6 +33,9 @@ class Metrics : public source::ApiCounters {
   }
   void driftRepaired();
   void conntrackDeleted(std::size_t n);
+  void conntrackFailed();
+  // The event socket overran (ENOBUFS): events were lost, the table is read back.
+  void eventsLost(uint64_t total);
 
   std::string text() const;
 
@@ -53,7 +56,8 @@ class Metrics : public source::ApiCounters {
   mutable std::mutex mu_;
   Histogram full_, partial_, programming_, networkProgramming_;
   std::map<std::string, std::array<uint64_t, 4>> api_;  // resource → list, watch, error, invalid
-  uint64_t failures_ = 0, inputErrors_ = 0, drift_ = 0, conntrack_ = 0;
+  uint64_t failures_ = 0, inputErrors_ = 0, drift_ = 0, conntrack_ = 0, conntrackFailures_ = 0,
+           eventsLost_ = 0;
   double lastSync_ = 0;
   std::size_t services_ = 0, endpoints_ = 0;
 };

@@ -182,7 +182,9 @@ Result<bool> Monitor::resume() {
   return true;
 }
 
-Monitor::Monitor(Monitor&& other) noexcept : socket_(other.socket_) { other.socket_ = nullptr; }
+Monitor::Monitor(Monitor&& other) noexcept : socket_(other.socket_), overruns_(other.overruns_) {
+  other.socket_ = nullptr;
+}
 
 Monitor::~Monitor() {
   if (socket_) mnl_socket_close(socket_);
@@ -205,6 +207,7 @@ bool Monitor::read(const std::string& table, uint32_t ignorePort, bool overrunIs
     const ssize_t n = mnl_socket_recvfrom(socket_, buf.data(), buf.size());
     if (n < 0) {
       if (errno == ENOBUFS) {  // events were lost: assume the worst, unless told
+        ++overruns_;
         changed = changed || overrunIsChange;
         continue;
       }

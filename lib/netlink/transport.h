@@ -87,6 +87,8 @@ class EventMonitor {
   // event per element a transaction touches: a million cost ~50 s of the commit.
   virtual Result<bool> pause() = 0;
   virtual Result<bool> resume() = 0;
+  // How often the socket overran (ENOBUFS) so far: events were lost.
+  virtual uint64_t overruns() const { return 0; }
 };
 
 // A socket subscribed to nf_tables events (NFNLGRP_NFTABLES): every change anyone
@@ -103,11 +105,13 @@ class Monitor : public EventMonitor {
   bool changedBySomeoneElseAfterOwn(const std::string& table, uint32_t ignorePort) override;
   Result<bool> pause() override;
   Result<bool> resume() override;
+  uint64_t overruns() const override { return overruns_; }
 
  private:
   explicit Monitor(mnl_socket* s) : socket_(s) {}
   bool read(const std::string& table, uint32_t ignorePort, bool overrunIsChange);
   mnl_socket* socket_ = nullptr;
+  uint64_t overruns_ = 0;
 };
 
 // "EPERM (Operation not permitted)" style text for an errno.

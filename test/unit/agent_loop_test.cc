@@ -84,6 +84,8 @@ class FakeTransport : public netlink::Transport {
 
 class QuietMonitor : public netlink::EventMonitor {
  public:
+  uint64_t lost = 0;
+  uint64_t overruns() const override { return lost; }
   int fd() const override { return -1; }
   bool changedBySomeoneElse(const std::string&, uint32_t) override { return false; }
   bool changedBySomeoneElseAfterOwn(const std::string&, uint32_t) override { return false; }
@@ -95,7 +97,14 @@ class FakeConntrack : public netlink::ConntrackCleaner {
  public:
   std::vector<netlink::UdpFlow> flows;  // what the table holds
   std::vector<netlink::UdpFlow> deleted;
+  int failNext = 0;  // fail this many cleanups (as a netlink error would)
+  int calls = 0;
   Result<int> deleteUdpFlows(const std::function<bool(const netlink::UdpFlow&)>& stale) override {
+    ++calls;
+    if (failNext > 0) {
+      --failNext;
+      return Error{"conntrack: ENOBUFS (injected)"};
+    }
     int n = 0;
     std::erase_if(flows, [&](const netlink::UdpFlow& f) {
       if (!stale(f)) return false;
@@ -338,4 +347,89 @@ TEST_CASE("agent: the first (full) sync deletes UDP flows no endpoint answers an
   CHECK(rig.conntrack.deleted[0].replySource.str() == "198.18.1.99");
   REQUIRE(rig.conntrack.flows.size() == 1);
   CHECK(rig.conntrack.flows[0].replySource.str() == "198.18.2.11");
+}
+
+TEST_CASE("agent: refused syncs back off, doubling, and a success resets the pace", "[agent]") {
+  Rig rig;
+  rig.files.set("a.yaml", service("web") + slice("web", {"198.18.1.11"}));
+  rig.round(200ms);
+  REQUIRE(rig.kernel.sent.size() == 1);
+  rig.kernel.refuseNext = 4;
+  rig.files.set("a.yaml", service("web") + slice("web", {"198.18.1.12"}));
+  // Attempts, 1 ms apart: min-sync-interval 100 ms, then 100, 200, 400, 800 ms after
+  // each refusal.
+  std::vector<int> attemptsAt;
+  int attempts = 0;
+  for (int ms = 0; ms < 2000; ++ms) {
+    const int before = rig.kernel.refuseNext + static_cast<int>(rig.kernel.sent.size());
+    rig.round(1ms);
+    if (rig.kernel.refuseNext + static_cast<int>(rig.kernel.sent.size()) != before ||
+        rig.kernel.sent.size() == 2) {
+      attemptsAt.push_back(ms);
+      if (++attempts == 5) break;
+    }
+  }
+  REQUIRE(attemptsAt.size() == 5);
+  CHECK(rig.kernel.sent.size() == 2);  // the fifth attempt committed
+  // The gaps between the attempts after the first refusal double.
+  CHECK(attemptsAt[1] - attemptsAt[0] == 100);
+  CHECK(attemptsAt[2] - attemptsAt[1] == 200);
+  CHECK(attemptsAt[3] - attemptsAt[2] == 400);
+  CHECK(attemptsAt[4] - attemptsAt[3] == 800);
+  CHECK(rig.metrics.text().find("nftables_sync_failures_total 4") != std::string::npos);
+  // After a success, the next change goes at the usual pace again.
+  rig.round(200ms);
+  rig.files.set("a.yaml", service("web") + slice("web", {"198.18.1.13"}));
+  rig.round();
+  CHECK(rig.kernel.sent.size() == 3);
+}
+
+TEST_CASE("agent: a failed UDP conntrack cleanup is tried again and counted", "[agent]") {
+  Rig rig;
+  rig.files.set("dns.yaml",
+                service("dns", "UDP") + slice("dns", {"198.18.1.11", "198.18.2.11"}, "UDP"));
+  rig.round(200ms);
+  const IpAddress vip = *IpAddress::parse("198.18.100.13");
+  rig.conntrack.flows = {{vip, 53, *IpAddress::parse("198.18.1.11"), true},
+                         {vip, 53, *IpAddress::parse("198.18.2.11"), true}};
+  REQUIRE(rig.conntrack.calls == 1);  // the full sync at start looks for stale flows too
+  rig.conntrack.failNext = 2;
+  rig.files.set("dns.yaml", service("dns", "UDP") + slice("dns", {"198.18.2.11"}, "UDP"));
+  rig.round(1ms);  // the sync; its cleanup fails
+  CHECK(rig.conntrack.calls == 2);
+  CHECK(rig.conntrack.deleted.empty());
+  for (int i = 0; i < 400 && rig.conntrack.deleted.empty(); ++i) rig.round(1ms);
+  CHECK(rig.conntrack.calls == 4);  // failed, failed again 100 ms later, done 200 ms after
+  REQUIRE(rig.conntrack.deleted.size() == 1);
+  CHECK(rig.conntrack.deleted[0].replySource.str() == "198.18.1.11");
+  CHECK(rig.metrics.text().find("svcnft_conntrack_cleanup_failures_total 2") != std::string::npos);
+  for (int i = 0; i < 100; ++i) rig.round(10ms);
+  CHECK(rig.conntrack.calls == 4);  // nothing left to retry
+}
+
+TEST_CASE("agent: a retried cleanup uses the endpoints the front has by then", "[agent]") {
+  Rig rig;
+  rig.files.set("dns.yaml",
+                service("dns", "UDP") + slice("dns", {"198.18.1.11", "198.18.2.11"}, "UDP"));
+  rig.round(200ms);
+  const IpAddress vip = *IpAddress::parse("198.18.100.13");
+  rig.conntrack.flows = {{vip, 53, *IpAddress::parse("198.18.1.11"), true},
+                         {vip, 53, *IpAddress::parse("198.18.2.11"), true}};
+  rig.conntrack.failNext = 1;
+  rig.files.set("dns.yaml", service("dns", "UDP") + slice("dns", {"198.18.2.11"}, "UDP"));
+  rig.round(1ms);  // the sync; its cleanup fails
+  // 198.18.1.11 comes back before the retry: its flow is live again and stays.
+  rig.files.set("dns.yaml",
+                service("dns", "UDP") + slice("dns", {"198.18.1.11", "198.18.2.11"}, "UDP"));
+  for (int i = 0; i < 300; ++i) rig.round(1ms);
+  CHECK(rig.conntrack.calls >= 2);
+  CHECK(rig.conntrack.deleted.empty());
+}
+
+TEST_CASE("agent: event socket overruns are counted", "[agent]") {
+  Rig rig;
+  rig.files.set("a.yaml", service("web") + slice("web", {"198.18.1.11"}));
+  rig.monitor.lost = 3;
+  rig.round(200ms);
+  CHECK(rig.metrics.text().find("svcnft_nftables_event_overruns_total 3") != std::string::npos);
 }
