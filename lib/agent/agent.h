@@ -80,6 +80,9 @@ class Agent {
 
   // Runs until SIGTERM or SIGINT; returns the exit code.
   int run();
+  // A sync that failed is tried again after min-sync-interval, doubling with every
+  // failure in a row up to this (kube-proxy's sync period); a success resets it.
+  static constexpr std::chrono::milliseconds kMaxBackoff{30000};
   // One round of the loop: waits at most `maxWait` for an input, a kernel event
   // or `extraFd` (-1: none), then does what is due. Returns true when `extraFd`
   // became readable (run() passes its signal fd). Tests drive the loop with it.
@@ -122,7 +125,6 @@ class Agent {
   std::set<IpAddress> udpEndpointsNow(const UdpFrontKey& front) const;
   // After `failures` in a row: min-sync-interval doubling, at most kMaxBackoff.
   std::chrono::milliseconds backoff(int failures) const;
-  static constexpr std::chrono::milliseconds kMaxBackoff{30000};  // kube-proxy's sync period
   // A sync that committed: metrics, health, sd_notify status, the log line.
   void finishSync(bool full, std::size_t elements, TimePoint start, std::optional<TimePoint> seen);
   // Sends one transaction of ours. Past kQuietOperations element operations (or a
