@@ -3,10 +3,11 @@
 # each) and takes 100,000 endpoint changes among them (CHANGES to change), one
 # every millisecond or so, while a client connects to another Service throughout.
 # Zero failed connections; the agent's resident memory and open descriptors are
-# reported at the start (after the first 1% of the changes) and at the end, and must
-# stay flat: descriptors equal, memory within 4 MiB. At the end the table equals a
-# fresh `svcnft apply` of the same files. Bounded: at most 400 s of changes and
-# 8,000 client requests.
+# reported at the start (after the first 10% of the changes: warmed up) and at the
+# end, and must stay flat: descriptors equal, memory within 4 MiB. Under TIME_SCALE
+# (the kernel VM) the changes come that much slower, so the agent keeps pace. At
+# the end the table equals a fresh `svcnft apply` of the same files. Bounded: at most 400 s of changes
+# (times TIME_SCALE) and 8,000 client requests.
 # Usage: churn_soak_test.sh SVCNFT SOURCE_DIR. Exit 77 (skip) without root.
 set -uo pipefail
 svcnft=$1
@@ -47,6 +48,7 @@ YAML
 cat >"$tmp/churn.py" <<'PY'
 import os, random, sys, time
 watch, services, changes, mark = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+pace = 0.001 * float(os.environ.get("TIME_SCALE", "1"))
 pods = ["198.18.%d.%d" % (n, p) for n in (1, 2, 3) for p in (11, 12)]
 rnd = random.Random(1)
 def write(i):
@@ -68,10 +70,10 @@ if changes == 0:
 start = time.time()
 for k in range(changes):
     write(rnd.randrange(services))
-    if k == changes // 100:
-        open(mark, "w").close()  # 1% done: the start of the measured span
-    time.sleep(0.001)
-    if time.time() - start > 400:
+    if k == changes // 10:
+        open(mark, "w").close()  # 10% done: the start of the measured span
+    time.sleep(pace)
+    if time.time() - start > 400 * pace / 0.001:
         print("churn: stopped at 400 s after %d changes" % k)
         sys.exit(1)
 print("churn: %d changes in %.0f s" % (changes, time.time() - start))
@@ -89,7 +91,7 @@ resources() {  # "RSS_KIB FDS" of the agent
   echo "$(awk '/^VmRSS:/ {print $2}' "/proc/$agent_pid/status") $(ls "/proc/$agent_pid/fd" | wc -l)"
 }
 (
-  for i in $(seq 8000); do
+  for i in $(seq 8000); do  # about 20 a second
     [[ -e $tmp/stop ]] && break
     on client curl -s -m 2 -o /dev/null -w '%{http_code}\n' http://198.18.0.1:30100/ | grep -qx 200 && echo ok || echo FAIL
     sleep 0.05
@@ -109,9 +111,9 @@ wait "$client"
 syncs=$(grep -c "programming latency" "$tmp/agent.log")
 total=$(wc -l <"$tmp/client.log"); failed=$(grep -c FAIL "$tmp/client.log")
 echo "churn soak: $changes endpoint changes to $services Services in $syncs syncs; $total connections, $failed failed"
-echo "churn soak: agent resident memory $rss_start KiB at 1% of the changes, $rss_end KiB at the end; descriptors $fds_start, then $fds_end"
+echo "churn soak: agent resident memory $rss_start KiB at 10% of the changes, $rss_end KiB at the end; descriptors $fds_start, then $fds_end"
 [[ $churn_rc -eq 0 ]] && pass "all $changes changes written" || fail "the churn did not finish"
-[[ $failed -eq 0 && $total -ge 100 ]] && pass "no failed connection" || fail "$failed of $total connections failed"
+[[ $failed -eq 0 && $total -ge 50 ]] && pass "no failed connection" || fail "$failed of $total connections failed"
 [[ $fds_start -eq $fds_end ]] && pass "descriptors flat" || fail "descriptors $fds_start -> $fds_end"
 (( rss_end - rss_start <= 4096 )) && pass "memory flat" || fail "resident memory grew $rss_start -> $rss_end KiB"
 kill -TERM "$agent_pid"; wait "$agent_pid" 2>/dev/null; agent_pid=
