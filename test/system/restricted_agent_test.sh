@@ -22,6 +22,12 @@ uid=61876  # inside systemd's DynamicUser= range (61184-65519)
 cluster=$root/scripts/netns-cluster
 tmp=$(mktemp -d)
 chmod 755 "$tmp"  # the agent's user reads its config here, as in /etc/svcnft
+# The binaries where that user can reach them, as in /usr/sbin: a build directory
+# may sit under a folder only root may enter (mktemp -d is 0700).
+mkdir -p "$tmp/bin"
+cp "$svcnft" "$seccomp_exec" "$tmp/bin/" && chmod 755 "$tmp/bin" "$tmp/bin/"*
+svcnft=$tmp/bin/svcnft
+seccomp_exec=$tmp/bin/seccomp_exec
 declare -A agent_pid
 cleanup() {
   exec 2>/dev/null
