@@ -23,11 +23,16 @@ namespace svcnft::agent {
 
 namespace {
 
-// Records, as LiveTable compiles them, the UDP fronts of each Service that has any.
+// Records, as LiveTable compiles them, the UDP fronts of each Service of `inputs`
+// that has any.
 writer::LiveTable::ShareObserver collectUdpFronts(
-    std::unordered_map<std::string, UdpFronts>& into) {
-  return [&into](const std::string& key, const ir::Ruleset& share) {
-    UdpFronts u = udpFronts(share);
+    const std::vector<ServiceInput>& inputs, std::unordered_map<std::string, UdpFronts>& into) {
+  std::unordered_map<std::string, const ServiceInput*> byKey;
+  for (const auto& in : inputs) byKey.emplace(in.key, &in);
+  return [byKey = std::move(byKey), &into](const std::string& key, const ir::Ruleset& share) {
+    auto in = byKey.find(key);
+    if (in == byKey.end()) return;
+    UdpFronts u = udpFronts(share, std::vector<ServiceInput>{*in->second});
     if (!u.empty()) into.emplace(key, std::move(u));
   };
 }
@@ -160,7 +165,7 @@ bool Agent::syncServices(const std::set<std::string>& changed, TimePoint start,
   Diagnostics problems;
   manifest::validate(orphans, node_, problems);
   std::unordered_map<std::string, UdpFronts> udpNow;
-  auto pending = live_->prepare(inputs, problems, collectUdpFronts(udpNow));
+  auto pending = live_->prepare(inputs, problems, collectUdpFronts(inputs, udpNow));
   for (const auto& d : problems.all()) log(d.format());
   if (!pending.conflict.empty() || problems.hasErrors()) return false;
 
@@ -267,7 +272,7 @@ void Agent::syncAll(bool verify, const std::set<std::string>& changed, TimePoint
     }
     trusted_ = true;
     noteSynced(applied->generation);
-    after = udpFronts(rs);
+    after = udpFronts(rs, inputs);
     elements = rs.elementCount();
     healthWanted_ = healthChecks(inputs);
   }
@@ -298,7 +303,8 @@ bool Agent::adoptServices(const std::set<std::string>& changed) {
   for (const auto& in : inputs) udpByService_.erase(in.key);
   Diagnostics ignored;  // the full compile has reported them already
   auto pending =
-      live_->prepare(inputs, ignored, collectUdpFronts(udpByService_), /*operations=*/false);
+      live_->prepare(inputs, ignored, collectUdpFronts(inputs, udpByService_),
+                     /*operations=*/false);
   if (!pending.conflict.empty()) {
     log("keeping Services apart: " + pending.conflict + "; the next sync goes the full way");
     return false;

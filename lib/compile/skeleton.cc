@@ -172,6 +172,8 @@ void addPolicyChains(ir::Ruleset& rs, const NodeConfig& node, IpFamily f, FrontK
 
   // externalTrafficPolicy Local: the client address is kept and only local endpoints
   // serve; pods and the node itself still reach every endpoint (kube-proxy's short-circuit).
+  // Never masqueraded, not even with masqueradeAll: that would hide the client address
+  // the policy exists to keep (kube-proxy applies masqueradeAll to ClusterIPs only).
   std::vector<ir::Rule> local;
   if (!node.clusterCIDRs.empty()) {
     local.push_back(B().inSet({B::address(f, Dir::kSource)}, name("cluster-cidrs", f))
@@ -179,7 +181,6 @@ void addPolicyChains(ir::Ruleset& rs, const NodeConfig& node, IpFamily f, FrontK
                         .build());
   }
   local.push_back(B().fibLocal(Dir::kSource).goTo(externalChain).build());
-  if (node.masqueradeAll) local.push_back(jumpTo("mark-for-masquerade"));
   local.push_back(affinityLookup(kind, f));
   local.push_back(pick(kind, f, lbLocal));
   rs.chains.push_back(

@@ -5,7 +5,9 @@
 # apply, and shows in the log and /metrics; nft flush ruleset, nft delete table and
 # a flushed map are each repaired within 1 s; SIGTERM leaves the rules, a restart
 # adopts them unchanged; /healthz, /livez, /metrics (parsed by prometheus_client);
-# sd_notify READY=1 and STATUS= on a NOTIFY_SOCKET. Every wait is bounded.
+# sd_notify READY=1 and STATUS= on a NOTIFY_SOCKET; a UDP flow moves when its
+# endpoint leaves or stops serving, and stays while it is terminating but serving or
+# draining (weight 0). Every wait is bounded.
 # Usage: agent_test.sh SVCNFT SOURCE_DIR. Exit 77 (skip) without root.
 set -uo pipefail
 svcnft=$1
@@ -183,6 +185,56 @@ done
 if [[ $first == 198.18.2.11 && -n $moved ]]; then
   pass "UDP flow on a fixed source port moved to the new endpoint within ${moved} ms ($(grep -o 'deleted [0-9]* UDP conntrack entries' "$tmp/agent.log" | tail -1))"
 else fail "UDP flow: first answer '$first', never moved to 198.18.3.11"; fi
+
+# Flows to an endpoint that still serves stay on it, as kube-proxy keeps them: the
+# flow on 198.18.3.11 survives its pod terminating (serving, while 198.18.2.11 takes
+# new flows) and then its draining (weight 0); once it stops serving, it moves.
+dns_eps() {  # dns_eps ANNOTATIONS ENDPOINT_LINES
+  cat <<YAML
+apiVersion: v1
+kind: Service
+metadata: {name: dns, namespace: kube-system}
+spec: {clusterIP: 198.18.100.53, ports: [{name: dns, port: 53, protocol: UDP}]}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: dns, namespace: kube-system, labels: {kubernetes.io/service-name: dns}, annotations: {$1}}
+addressType: IPv4
+ports: [{name: dns, port: 53, protocol: UDP}]
+endpoints:
+$2
+YAML
+}
+synced_after() {  # synced_after N: a sync logged after the first N
+  until_ok 3 bash -c "[[ \$(grep -c 'programming latency' $tmp/agent.log) -gt $1 ]]" >/dev/null
+}
+stays_on_3_11() {  # the flow answers from 198.18.3.11, five times over a second
+  local i
+  for i in 1 2 3 4 5; do [[ $(ask) == 198.18.3.11 ]] || return 1; sleep 0.2; done
+}
+n=$(grep -c 'programming latency' "$tmp/agent.log")
+dns_eps "" "  - {addresses: [198.18.3.11], conditions: {ready: false, serving: true, terminating: true}}
+  - {addresses: [198.18.2.11]}" >"$watch/dns.yaml.tmp" && mv "$watch/dns.yaml.tmp" "$watch/dns.yaml"
+synced_after "$n" && stays_on_3_11 && [[ $(on p1-2 dig +short +time=1 +tries=1 -b 198.18.1.12#5354 @198.18.100.53 whoami.test) == 198.18.2.11 ]] &&
+  pass "a UDP flow stays on its terminating but serving endpoint; a new flow goes to the ready one" ||
+  fail "the flow to a terminating, serving endpoint was cut (or new flows did not move)"
+n=$(grep -c 'programming latency' "$tmp/agent.log")
+dns_eps "svcnft.io/weights: '{\"198.18.3.11\": 0}'" "  - {addresses: [198.18.3.11]}
+  - {addresses: [198.18.2.11]}" >"$watch/dns.yaml.tmp" && mv "$watch/dns.yaml.tmp" "$watch/dns.yaml"
+synced_after "$n" && stays_on_3_11 && pass "a UDP flow stays on its draining (weight 0) endpoint" ||
+  fail "the flow to a draining endpoint was cut"
+n=$(grep -c 'programming latency' "$tmp/agent.log")
+dns_eps "" "  - {addresses: [198.18.3.11], conditions: {ready: false, serving: false, terminating: true}}
+  - {addresses: [198.18.2.11]}" >"$watch/dns.yaml.tmp" && mv "$watch/dns.yaml.tmp" "$watch/dns.yaml"
+moved=
+if synced_after "$n"; then
+  for i in $(seq 10); do
+    [[ $(ask) == 198.18.2.11 ]] && { moved=$((i * 200)); break; }
+    sleep 0.2
+  done
+fi
+[[ -n $moved ]] && pass "once its endpoint stops serving, the flow moves (within ${moved} ms)" ||
+  fail "the flow stayed on an endpoint that stopped serving"
 
 # healthCheckNodePort of a LoadBalancer with externalTrafficPolicy Local.
 lb() {  # lb ENDPOINT

@@ -102,6 +102,25 @@ seen=$(for i in $(seq 10); do get p3-1 http://198.18.0.3:30011/; done | sort -u 
 [[ -n $seen ]] && pass "Local policy: a pod on node3 still reaches the Service ($seen)" \
   || fail "Local policy: pod short-circuit failed"
 
+# --- masqueradeAll: cluster traffic masqueraded, externalTrafficPolicy Local still not ---
+sed 's/^serviceCIDRs:/masqueradeAll: true\nserviceCIDRs:/' "$tmp/node1.yaml" >"$tmp/node1-masq.yaml"
+on node1 "$svcnft" apply -f "$root/test/netns/semantics.yaml" --node-config "$tmp/node1-masq.yaml" 2>/dev/null \
+  || fail "svcnft apply with masqueradeAll on node1"
+: >"$state/p1-2/access.log"
+seen=$(for i in $(seq 5); do get client http://198.18.0.1:30011/; done | sort -u | tr '\n' ' ')
+[[ $seen == "p1-2 " ]] && grep -qx 198.18.0.100 "$state/p1-2/access.log" &&
+  ! grep -vqx 198.18.0.100 "$state/p1-2/access.log" &&
+  pass "masqueradeAll: the Local policy's backend still sees the real client" ||
+  fail "masqueradeAll: Local policy answered '$seen', backend saw $(sort -u "$state/p1-2/access.log" | tr '\n' ' ')"
+for p in p2-1 p3-1 p3-2; do : >"$state/$p/access.log"; done
+for i in $(seq 20); do get p1-2 -o /dev/null http://198.18.100.50/; done
+sources=$(cat "$state"/p2-1/access.log "$state"/p3-1/access.log "$state"/p3-2/access.log | sort -u | tr '\n' ' ')
+[[ -n $sources && $sources != *198.18.1.12* ]] &&
+  pass "masqueradeAll: a pod's ClusterIP traffic reaches other nodes' pods masqueraded ($sources)" ||
+  fail "masqueradeAll: other nodes' pods saw '$sources' (the pod's own 198.18.1.12 means not masqueraded)"
+on node1 "$svcnft" apply -f "$root/test/netns/semantics.yaml" --node-config "$tmp/node1.yaml" 2>/dev/null \
+  || fail "svcnft apply of node1's own config again"
+
 # --- weights 1:1:2, and 0 takes nothing: 1,000 connections, chi-square ---
 urls=$(for i in $(seq 1000); do printf 'http://198.18.100.50/ '; done)
 on p2-2 curl -s -m 60 -H 'Connection: close' $urls >"$tmp/weights"

@@ -235,7 +235,7 @@ TEST_CASE("reflector: paged list, then watch events cut anywhere, bookmarks, cle
   CHECK_THAT(requests[2], Catch::Contains("timeoutSeconds="));
 }
 
-TEST_CASE("reflector: 410 Expired lists again; garbage lists again after an error", "[api]") {
+TEST_CASE("reflector: 410 Expired lists again, garbage lists again after an error", "[api]") {
   Counters counters;
   const std::string list = R"({"metadata":{"resourceVersion":"10"},"items":[]})";
   auto calls = reflect(
@@ -278,7 +278,7 @@ TEST_CASE("reflector: a cut stream and a 500 watch again from the same version",
   CHECK(counters.errors == 2);
 }
 
-TEST_CASE("reflector: 429 waits for its Retry-After; a failed list page drops the list", "[api]") {
+TEST_CASE("reflector: 429 waits for its Retry-After, a failed list page drops the list", "[api]") {
   Counters counters;
   const auto start = std::chrono::steady_clock::now();
   auto calls = reflect(
@@ -295,7 +295,7 @@ TEST_CASE("reflector: 429 waits for its Retry-After; a failed list page drops th
   CHECK(counters.errors == 1);
 }
 
-TEST_CASE("ApiSource: ready after both lists; lists replace; invalid objects skipped", "[api]") {
+TEST_CASE("ApiSource: ready after both lists, lists replace, invalid objects skipped", "[api]") {
   Counters counters;
   const std::string slice =
       R"({"metadata":{"name":"a-1","namespace":"default","resourceVersion":"7",)"

@@ -146,7 +146,7 @@ TEST_CASE("internalTrafficPolicy Local: only local endpoints, drop when none", "
         Strings{"198.18.100.10 . tcp . 80 comment \"ns/web:http\" : drop"});
 }
 
-TEST_CASE("ready endpoints first; serving+terminating only when none is ready", "[compiler]") {
+TEST_CASE("ready endpoints first, serving+terminating only when none is ready", "[compiler]") {
   const std::string svc = service("web", "  clusterIP: 198.18.100.10\n");
   auto mixed = compile(svc + slice("web", {"198.18.2.10", "198.18.2.11!~", "198.18.2.12!"}));
   CHECK(elements(mixed, "backends-v4") ==
@@ -156,7 +156,7 @@ TEST_CASE("ready endpoints first; serving+terminating only when none is ready", 
         Strings{"198.18.100.10 . tcp . 80 . 0 comment \"ns/web:http\" : 198.18.2.11 . 8080"});
 }
 
-TEST_CASE("weights become buckets; weight 0 takes no new connection", "[compiler]") {
+TEST_CASE("weights become buckets, weight 0 takes no new connection", "[compiler]") {
   auto rs = compile(service("web", "  clusterIP: 198.18.100.10\n") +
                     slice("web", {"198.18.2.10", "198.18.2.11", "198.18.2.12", "198.18.2.13"},
                           R"({"198.18.2.12": 2, "198.18.2.13": 0})"));
@@ -291,4 +291,25 @@ TEST_CASE("SCTP and UDP ports compile like TCP", "[compiler]") {
   CHECK(elements(rs, "service-ips-v4") ==
         Strings{"198.18.100.20 . udp . 53 comment \"ns/sig:d\" : goto svc-cluster-v4",
                 "198.18.100.20 . sctp . 3868 comment \"ns/sig:s\" : goto svc-cluster-v4"});
+}
+
+TEST_CASE("masqueradeAll masquerades cluster traffic, never externalTrafficPolicy Local",
+          "[compiler]") {
+  const std::string node = std::string(kNode) + "masqueradeAll: true\n";
+  const std::string text = svcnft::renderNft(compile(service("web", "  clusterIP: 198.18.100.10\n"),
+                                                     nullptr, node));
+  // The body of one chain, as nft prints it.
+  auto chainBody = [&](const std::string& name) {
+    const auto at = text.find("chain " + name + " {");
+    REQUIRE(at != std::string::npos);
+    return text.substr(at, text.find("}", at) - at);
+  };
+  for (const char* f : {"v4", "v6"}) {
+    INFO(f);
+    CHECK_THAT(chainBody(std::string("svc-cluster-") + f), Contains("jump mark-for-masquerade"));
+    CHECK_THAT(chainBody(std::string("svc-external-") + f), Contains("jump mark-for-masquerade"));
+    for (const char* local : {"svc-external-local-", "np-external-local-"}) {
+      CHECK_THAT(chainBody(local + std::string(f)), !Contains("mark-for-masquerade"));
+    }
+  }
 }

@@ -108,7 +108,7 @@ TEST_CASE("one endpoint changed costs the same at 10 and at 10,000 Services", "[
   CHECK(large.messages <= 12);
 }
 
-TEST_CASE("a new bucket count adds its chain; the last user leaving removes it", "[diff]") {
+TEST_CASE("a new bucket count adds its chain, the last user leaving removes it", "[diff]") {
   Diagnostics d;
   Inputs in = testing::generate(10, 10);
   const ir::Ruleset old = compileRuleset(in, d);
