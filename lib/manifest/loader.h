@@ -50,8 +50,11 @@ NodeConfig parseNodeConfigText(const std::string& text, const std::string& fileN
                                Diagnostics& diags);
 
 // Cross-object checks that need the node config: nodePort range and conflicts,
-// externalIPAllow, duplicate objects, slices of unknown Services.
+// duplicate objects, slices of unknown Services.
 void validate(const Manifests& manifests, const NodeConfig& node, Diagnostics& diags);
+// Leaves out each spec.externalIPs address outside the node config's
+// externalIPAllow, with a warning naming the Service and the address (CVE-2020-8554).
+void refuseExternalIPs(Manifests& manifests, const NodeConfig& node, Diagnostics& diags);
 
 // load + validate in one call, the way the commands use it.
 Inputs loadInputs(const std::vector<std::string>& paths, const std::string& nodeConfigPath,

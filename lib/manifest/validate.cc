@@ -21,23 +21,34 @@ bool allowed(const IpAddress& a, const std::vector<Cidr>& allow) {
   return false;
 }
 
-void checkExternalAddresses(const Service& svc, const NodeConfig& node, Diagnostics& diags) {
-  // Guards CVE-2020-8554: a Service may only claim external addresses the operator allowed.
-  auto check = [&](const std::vector<IpAddress>& addrs, const std::vector<SourceLocation>& where,
-                   const char* field) {
-    for (std::size_t i = 0; i < addrs.size(); ++i) {
-      if (allowed(addrs[i], node.externalIPAllow)) continue;
-      diags.error(i < where.size() ? where[i] : svc.where,
-                  "Service " + svc.key() + ": " + field + "[" + std::to_string(i) +
-                      "]: " + addrs[i].str() +
-                      " is outside externalIPAllow of the node config (CVE-2020-8554)");
-    }
-  };
-  check(svc.externalIPs, svc.externalIPWhere, "spec.externalIPs");
-  check(svc.loadBalancerIPs, svc.loadBalancerIPWhere, "status.loadBalancer.ingress.ip");
-}
-
 }  // namespace
+
+void refuseExternalIPs(Manifests& m, const NodeConfig& node, Diagnostics& diags) {
+  // Guards CVE-2020-8554: a Service may only claim spec.externalIPs the operator
+  // allowed. A refused address is left out alone; the Service and the rest of its
+  // file still apply. LoadBalancer ingress IPs are exempt: a controller writes them
+  // into status, which users cannot (kube-proxy's DenyServiceExternalIPs guard
+  // looks at spec.externalIPs only).
+  for (auto& svc : m.services) {
+    std::vector<IpAddress> kept;
+    std::vector<SourceLocation> keptWhere;
+    for (std::size_t i = 0; i < svc.externalIPs.size(); ++i) {
+      const SourceLocation& where =
+          i < svc.externalIPWhere.size() ? svc.externalIPWhere[i] : svc.where;
+      if (allowed(svc.externalIPs[i], node.externalIPAllow)) {
+        kept.push_back(svc.externalIPs[i]);
+        keptWhere.push_back(where);
+        continue;
+      }
+      diags.warning(where, "Service " + svc.key() + ": spec.externalIPs[" + std::to_string(i) +
+                               "]: " + svc.externalIPs[i].str() +
+                               " is outside externalIPAllow of the node config; this address "
+                               "is left out (CVE-2020-8554)");
+    }
+    svc.externalIPs = std::move(kept);
+    svc.externalIPWhere = std::move(keptWhere);
+  }
+}
 
 void validate(const Manifests& m, const NodeConfig& node, Diagnostics& diags) {
   std::map<std::string, const Service*> byKey;
@@ -51,7 +62,6 @@ void validate(const Manifests& m, const NodeConfig& node, Diagnostics& diags) {
                                  place(it->second->where) + ")");
       continue;
     }
-    checkExternalAddresses(svc, node, diags);
     for (std::size_t i = 0; i < svc.ports.size(); ++i) {
       const ServicePort& p = svc.ports[i];
       if (p.nodePort == 0 || !svc.hasNodePorts()) continue;

@@ -209,20 +209,24 @@ trial=$(on node2 nft list table inet trial 2>/dev/null)
 [[ $trial == *30005* && $trial != *30002* ]] && pass "the trial table holds only the labelled Service" \
   || fail "the trial table: $(echo "$trial" | grep -c .) lines, 30005/30002 wrong"
 
-# One invalid object is skipped alone: externalIPs outside externalIPAllow (none
-# here, the CVE-2020-8554 guard) make a Service invalid for svcnft, though the API
-# server takes it.
-k apply -f - >/dev/null <<'YAML'
-apiVersion: v1
-kind: Service
-metadata: {name: guarded, namespace: default}
-spec: {externalIPs: [198.18.200.9], ports: [{port: 81}]}
-YAML
+# One invalid object is skipped alone: more ports than svcnft takes (101; the API
+# server has no bound) make a Service invalid for svcnft, though the API server
+# takes it. An externalIP outside externalIPAllow (none here, the CVE-2020-8554
+# guard) is only left out, with a warning: its Service still applies.
+{
+  printf 'apiVersion: v1\nkind: Service\nmetadata: {name: wide, namespace: default}\nspec:\n  ports:\n'
+  for p in $(seq 1000 1100); do printf '  - {name: p%d, port: %d}\n' "$p" "$p"; done
+  printf -- '---\napiVersion: v1\nkind: Service\nmetadata: {name: guarded, namespace: default}\n'
+  printf 'spec: {externalIPs: [198.18.200.9], ports: [{port: 81}]}\n'
+} | k apply -f - >/dev/null
 web_slice 2 3 | k apply -f - >/dev/null
 expect_pods 5 "http://198.18.0.1:30002/" "p2-1 p3-1" "an invalid Service beside: the others still sync"
-until_ok 5 grep -q "/api/v1/namespaces/default/services/guarded: error: .*externalIPs" "$tmp/agent1.log" >/dev/null \
+until_ok 5 grep -q "/api/v1/namespaces/default/services/wide: error: .*spec.ports: 101 ports" "$tmp/agent1.log" >/dev/null \
   && pass "the invalid Service is logged with its API path and field" \
-  || fail "no error for default/guarded in the log"
+  || fail "no error for default/wide in the log"
+until_ok 5 grep -q "/api/v1/namespaces/default/services/guarded: warning: .*198.18.200.9 is outside externalIPAllow.*left out" "$tmp/agent1.log" >/dev/null \
+  && pass "a refused externalIP is left out with a warning, its Service kept" \
+  || fail "no warning for default/guarded's externalIP in the log"
 invalid=$(get node1 http://127.0.0.1:10249/metrics | awk '/^svcnft_api_invalid_objects_total\{resource="services"\}/ {print $2}')
 [[ ${invalid:-0} -ge 1 ]] && pass "svcnft_api_invalid_objects_total counts it ($invalid)" || fail "invalid objects: '$invalid'"
 

@@ -156,6 +156,21 @@ if [[ $(id -u) -eq 0 ]] && command -v setpriv >/dev/null; then
     -- setpriv --reuid=65534 --regid=65534 --clear-groups "$svcnft" compile -f "$tmp/closed"
 fi
 
+# CVE-2020-8554 guard: an externalIP outside externalIPAllow is left out with a
+# warning; its Service, the other address and the rest of the file still compile.
+cat >"$tmp/extip.yaml" <<'YAML'
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec: {clusterIP: 198.18.100.10, externalIPs: [198.18.200.30, 198.18.201.9], ports: [{port: 80}]}
+YAML
+printf 'externalIPAllow: [198.18.200.0/24]\n' >"$tmp/extip-node.yaml"
+expect "a refused externalIP is a warning, not an error" 0 \
+  'extip.yaml:4:.*warning: Service shop/web: spec.externalIPs\[1\]: 198.18.201.9 is outside externalIPAllow.*left out' \
+  -- "$svcnft" compile -f "$tmp/extip.yaml" --node-config "$tmp/extip-node.yaml"
+grep -q '198.18.200.30 . tcp . 80' "$tmp/out" && ! grep -q '198.18.201.9' "$tmp/out" && passes=$((passes + 1)) ||
+  { echo "FAIL: the allowed externalIP should be in the ruleset and the refused one not"; failures=$((failures + 1)); }
+
 # Deterministic: the same input twice gives the same bytes.
 "$svcnft" compile -f "$root/examples/dual-stack/manifests.yaml" >"$tmp/a" 2>/dev/null; rc_a=$?
 "$svcnft" compile -f "$root/examples/dual-stack/manifests.yaml" >"$tmp/b" 2>/dev/null; rc_b=$?

@@ -317,7 +317,7 @@ TEST_CASE("ApiSource: ready after both lists, lists replace, invalid objects ski
       {"/api/v1/services?limit=500",
        200,
        {list(svcJson("a", "1") + "," + svcJson("b", "2") + "," +
-             svcJson("c", "3", R"(,"type":"NodePort","externalIPs":["198.18.200.1"])"))}},
+             svcJson("c", "3", R"(,"type":"NodePort","sessionAffinity":"Sticky")"))}},
   };
   std::deque<Answer> slices{{"endpointslices?limit=500", 200, {list(slice + "," + badSlice)}}};
   std::deque<Answer> nodes{{"fieldSelector=metadata.name%3Dnode1", 200, {list(node)}}};
@@ -346,7 +346,7 @@ TEST_CASE("ApiSource: ready after both lists, lists replace, invalid objects ski
   std::string messages;
   for (const auto& d : problems.all()) messages += d.format() + "\n";
   CHECK_THAT(messages, Catch::Contains("/api/v1/namespaces/default/services/c: error: "));
-  CHECK_THAT(messages, Catch::Contains("externalIPs"));
+  CHECK_THAT(messages, Catch::Contains("spec.sessionAffinity"));
   CHECK_THAT(messages, Catch::Contains("/endpointslices/b-1: error: EndpointSlice default/b-1: "
                                        "endpoints[0].addresses[0]"));
   REQUIRE(src.node());

@@ -183,27 +183,37 @@ endpoints: [{addresses: [198.18.1.10]}]
   CHECK(ok.inputs.slices.at(0).endpoints.at(0).weight == 0);
 }
 
-TEST_CASE("externalIPs and LoadBalancer IPs must be inside externalIPAllow", "[loader][errors]") {
+TEST_CASE("an externalIP outside externalIPAllow is left out alone, LB IPs are exempt",
+          "[loader][warnings]") {
   const std::string svc = R"(apiVersion: v1
 kind: Service
 metadata: {name: web}
 spec:
   type: LoadBalancer
-  externalIPs: [198.18.50.1]
+  externalIPs: [198.18.50.1, 198.18.60.2]
   ports: [{port: 80, nodePort: 30080}]
 status:
   loadBalancer:
-    ingress: [{ip: 198.18.60.1}, {ip: 198.18.70.1, ipMode: Proxy}]
+    ingress: [{ip: 198.18.70.1}, {ip: 198.18.71.1, ipMode: Proxy}]
 )";
   auto none = load(svc);  // default: nothing allowed (CVE-2020-8554)
   const std::string m = messages(none.diags);
-  CHECK_THAT(m, Contains("test.yaml:6:17: error: Service default/web: spec.externalIPs[0]: "
-                         "198.18.50.1 is outside externalIPAllow"));
-  CHECK_THAT(m, Contains("status.loadBalancer.ingress.ip[0]: 198.18.60.1 is outside"));
-  CHECK_THAT(m, !Contains("198.18.70.1"));  // ipMode: Proxy gets no rules, so no check
+  CHECK_FALSE(none.diags.hasErrors());
+  CHECK_THAT(m, Contains("test.yaml:6:17: warning: Service default/web: spec.externalIPs[0]: "
+                         "198.18.50.1 is outside externalIPAllow of the node config; this "
+                         "address is left out (CVE-2020-8554)"));
+  CHECK_THAT(m, Contains("spec.externalIPs[1]: 198.18.60.2 is outside"));
+  CHECK_THAT(m, !Contains("198.18.70.1"));  // written by a controller into status: not checked
+  REQUIRE(none.inputs.services.size() == 1);
+  CHECK(none.inputs.services[0].externalIPs.empty());
+  CHECK(none.inputs.services[0].loadBalancerIPs.size() == 1);
 
-  auto allowed = load(svc, "externalIPAllow: [198.18.48.0/20, 198.18.60.0/24]\n");
-  CHECK_FALSE(allowed.diags.hasErrors());
+  auto some = load(svc, "externalIPAllow: [198.18.50.0/24]\n");
+  CHECK_FALSE(some.diags.hasErrors());
+  REQUIRE(some.inputs.services.size() == 1);
+  CHECK(some.inputs.services[0].externalIPs.size() == 1);
+  CHECK(some.inputs.services[0].externalIPs[0].str() == "198.18.50.1");
+  CHECK_THAT(messages(some.diags), Contains("198.18.60.2 is outside"));
 }
 
 TEST_CASE("an EndpointSlice of an unknown Service is a warning", "[loader][warnings]") {
