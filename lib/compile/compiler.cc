@@ -275,7 +275,13 @@ class Compiler {
 
     if (fr.loadBalancerIP && !svc.loadBalancerSourceRanges.empty()) {
       add(name("firewall-fronts", fr.family), {fr.key(), {}, {}, comment});
-      for (const auto& range : svc.loadBalancerSourceRanges) {
+      // The Service's own LoadBalancer IPs are admitted too, as kube-proxy does: a
+      // cloud load balancer that hairpins a node's traffic back SNATs it to the LB IP.
+      std::vector<Cidr> admitted = svc.loadBalancerSourceRanges;
+      for (const auto& ip : svc.loadBalancerIPs) admitted.push_back(Cidr::host(ip));
+      std::sort(admitted.begin(), admitted.end());
+      admitted.erase(std::unique(admitted.begin(), admitted.end()), admitted.end());
+      for (const auto& range : admitted) {
         if (range.family() != fr.family) continue;
         auto key = fr.key();
         key.push_back(range);

@@ -264,11 +264,12 @@ ir::Ruleset build(const NodeConfig& node) {
   masq.push_back(B().masqueradeFullyRandom().build());
   rs.chains.push_back(chain("masquerading", std::move(masq)));
 
-  // --- filter, before DNAT: loadBalancerSourceRanges ---
+  // --- filter, before DNAT: loadBalancerSourceRanges, on new connections only (as
+  // kube-proxy checks them): a change of ranges never cuts an established one ---
   rs.chains.push_back(baseChain("filter-prerouting", "filter", "prerouting", kBeforeDnat,
-                                {jumpTo("firewall-check")}));
+                                {B().ctStateNew().jump("firewall-check").build()}));
   rs.chains.push_back(baseChain("filter-output-firewall", "filter", "output", kBeforeDnat,
-                                {jumpTo("firewall-check")}));
+                                {B().ctStateNew().jump("firewall-check").build()}));
   std::vector<ir::Rule> firewall;
   for (IpFamily f : kFamilies) {
     Fields allow = frontFields(FrontKind::kAddress, f);

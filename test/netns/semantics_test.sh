@@ -178,6 +178,41 @@ out=$(get client --interface 198.18.0.100 http://198.18.200.20/)
 [[ $out == p2-2 ]] && pass "sourceRanges: 198.18.0.100 admitted" || fail "sourceRanges: admitted client got '$out'"
 get client --interface 198.18.0.101 -o /dev/null http://198.18.200.20/; rc=$?
 [[ $rc -eq 28 ]] && pass "sourceRanges: 198.18.0.101 dropped" || fail "sourceRanges: other client curl exit $rc"
+# Checked on new connections only: 198.18.0.100 keeps its open connection when the
+# ranges change to leave it out, while its next new connection is dropped.
+sed 's|loadBalancerSourceRanges: \[198.18.0.100/32\]|loadBalancerSourceRanges: [198.18.0.101/32]|' \
+  "$root/test/netns/semantics.yaml" >"$tmp/ranges-changed.yaml"
+cat >"$tmp/keepalive.py" <<'PY'
+import socket, subprocess, sys
+s = socket.create_connection(("198.18.200.20", 80), timeout=3, source_address=("198.18.0.100", 0))
+ask = b"GET / HTTP/1.1\r\nHost: lb\r\n\r\n"
+def answer():
+    s.sendall(ask)
+    data = b""
+    while not data.endswith(b"\n\n") and b"p2-2" not in data:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return b"p2-2" in data
+first = answer()
+changed = subprocess.run(sys.argv[1:]).returncode == 0
+print("first=%s changed=%s second=%s" % (first, changed, answer()))
+PY
+apply_all() {  # apply_all MANIFESTS: every node, as at the start
+  for k in 1 2 3; do
+    ip netns exec "$prefix-node$k" "$svcnft" apply -f "$1" --node-config "$tmp/node$k.yaml" 2>/dev/null || return 1
+  done
+}
+export -f apply_all; export prefix svcnft tmp
+out=$(on client python3 "$tmp/keepalive.py" bash -c "apply_all $tmp/ranges-changed.yaml" 2>&1)
+[[ $out == "first=True changed=True second=True" ]] &&
+  pass "sourceRanges: an open connection survives a change of ranges that leaves its client out" ||
+  fail "sourceRanges: open connection across a change of ranges: $out"
+get client --interface 198.18.0.100 -o /dev/null http://198.18.200.20/; rc=$?
+[[ $rc -eq 28 ]] && pass "sourceRanges: the changed ranges drop the client's new connections" ||
+  fail "sourceRanges: a new connection after the change gave curl exit $rc"
+apply_all "$root/test/netns/semantics.yaml" || fail "applying the original manifests again"
 
 echo "SKIP: SCTP traffic (this kernel has no sctp module; SCTP rules are checked by nft -c)"
 echo "semantics: $passes passed, $failures failed"

@@ -188,7 +188,7 @@ TEST_CASE("sessionAffinity ClientIP: target port and timeout chain", "[compiler]
   CHECK(hasChain(defaulted, "affinity-v4-10800s"));
 }
 
-TEST_CASE("loadBalancerSourceRanges admit only their sources to LB IPs", "[compiler]") {
+TEST_CASE("loadBalancerSourceRanges admit only their sources (and the LB IP) to LB IPs", "[compiler]") {
   std::string lb = service("web",
                            "  type: LoadBalancer\n  loadBalancerSourceRanges: [198.18.9.0/24, "
                            "\"2001:db8:9::/48\"]\n",
@@ -198,8 +198,11 @@ TEST_CASE("loadBalancerSourceRanges admit only their sources to LB IPs", "[compi
   auto rs = compile(lb + slice("web", {"198.18.2.10"}, "", "IPv4", "[{port: 80}]"));
   CHECK(elements(rs, "firewall-fronts-v4") ==
         Strings{"198.18.200.9 . tcp . 80 comment \"ns/web:80\""});
+  // The LB IP itself is admitted too: a cloud load balancer that hairpins a node's
+  // own traffic SNATs it to the LB IP (kube-proxy allows it the same way).
   CHECK(elements(rs, "firewall-allow-v4") ==
-        Strings{"198.18.200.9 . tcp . 80 . 198.18.9.0/24 comment \"ns/web:80\""});
+        Strings{"198.18.200.9 . tcp . 80 . 198.18.9.0/24 comment \"ns/web:80\"",
+                "198.18.200.9 . tcp . 80 . 198.18.200.9 comment \"ns/web:80\""});
   CHECK(elements(rs, "service-ips-v4") ==
         Strings{"198.18.200.9 . tcp . 80 comment \"ns/web:80\" : goto svc-external-v4"});
 }
