@@ -187,7 +187,8 @@ class Compiler {
       for (const auto& e : slice->endpoints) {
         if (!seen.insert(e.address).second) continue;
         const bool local = !node_.nodeName.empty() && e.nodeName == node_.nodeName;
-        out.push_back({e.address, port, e.weight, local, e.ready, e.serving, e.terminating});
+        out.push_back({e.address, port, e.weight, local, e.ready, e.serving, e.terminating,
+                       e.zoneHints, e.nodeHints});
       }
     }
     if (anyUnresolved) {
@@ -334,7 +335,8 @@ class Compiler {
     for (const auto& sp : svc.ports) {
       const std::string comment = elementComment(svc, sp);
       for (IpFamily f : familiesOf(svc, slices)) {
-        const EndpointPools pools = choosePools(backendsFor(svc, sp, f, slices));
+        const EndpointPools pools =
+            choosePools(backendsFor(svc, sp, f, slices), {node_.nodeName, node_.zone});
         Front base;
         base.family = f;
         base.protocol = sp.protocol;

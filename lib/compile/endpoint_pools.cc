@@ -18,11 +18,51 @@ std::vector<Backend> usable(const std::vector<Backend>& candidates) {
   return chosen;
 }
 
+bool has(const std::vector<std::string>& list, const std::string& name) {
+  return !name.empty() && std::find(list.begin(), list.end(), name) != list.end();
+}
+
+enum class Topology { kNone, kSameNode, kSameZone };
+
+// kube-proxy's topologyModeFromHints: hints count only when every ready endpoint
+// has one of the kind and at least one names this node (or its zone).
+Topology topologyFromHints(const std::vector<Backend>& all, const NodeTopology& here) {
+  bool anyReady = false, allNode = true, forNode = false, allZone = true, forZone = false;
+  for (const auto& b : all) {
+    if (!b.ready) continue;
+    anyReady = true;
+    if (b.nodeHints.empty()) {
+      allNode = false;
+    } else if (has(b.nodeHints, here.nodeName)) {
+      forNode = true;
+    }
+    if (b.zoneHints.empty()) {
+      allZone = false;
+    } else if (has(b.zoneHints, here.zone)) {
+      forZone = true;
+    }
+  }
+  if (!anyReady) return Topology::kNone;
+  if (allNode && forNode) return Topology::kSameNode;
+  if (allZone && forZone) return Topology::kSameZone;
+  return Topology::kNone;
+}
+
 }  // namespace
 
-EndpointPools choosePools(const std::vector<Backend>& all) {
+EndpointPools choosePools(const std::vector<Backend>& all, const NodeTopology& here) {
   EndpointPools pools;
-  pools.cluster = usable(all);
+  const Topology topology = topologyFromHints(all, here);
+  std::vector<Backend> candidates;
+  for (const auto& b : all) {
+    // Topology narrows the ready endpoints; the fallback to serving-terminating ones
+    // (no ready endpoint anywhere) never looks at hints.
+    const bool hinted = topology == Topology::kNone ||
+                        (topology == Topology::kSameNode ? has(b.nodeHints, here.nodeName)
+                                                         : has(b.zoneHints, here.zone));
+    if (!b.ready || hinted) candidates.push_back(b);
+  }
+  pools.cluster = usable(candidates);
   std::vector<Backend> local;
   std::copy_if(all.begin(), all.end(), std::back_inserter(local),
                [](const Backend& b) { return b.local; });

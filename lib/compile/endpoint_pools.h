@@ -3,9 +3,14 @@
 // terminating. Chosen separately for the whole cluster and for this node (the
 // pools of the Cluster and Local traffic policies). Weight 0 (draining) endpoints
 // are left out of both: existing connections keep their conntrack entry.
+// Topology (kube-proxy's CategorizeEndpoints): the cluster pool keeps only the ready
+// endpoints hinted for this node (hints.forNodes) when every ready endpoint has a
+// node hint and some is for this node; else those hinted for this node's zone
+// (hints.forZones), on the same terms; else all. The Local pool ignores hints.
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "model/service.h"
@@ -20,8 +25,16 @@ struct Backend {
   bool ready = true;
   bool serving = true;
   bool terminating = false;
+  std::vector<std::string> zoneHints;
+  std::vector<std::string> nodeHints;
 
   auto operator<=>(const Backend&) const = default;
+};
+
+// Where this node is, for topology hints.
+struct NodeTopology {
+  std::string nodeName;
+  std::string zone;
 };
 
 struct EndpointPools {
@@ -29,6 +42,6 @@ struct EndpointPools {
   std::vector<Backend> local;    // this node only
 };
 
-EndpointPools choosePools(const std::vector<Backend>& all);
+EndpointPools choosePools(const std::vector<Backend>& all, const NodeTopology& here = {});
 
 }  // namespace svcnft

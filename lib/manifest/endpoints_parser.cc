@@ -221,6 +221,22 @@ std::optional<EndpointSlice> parseEndpointSlice(FieldReader& r, const YamlNode& 
         continue;
       }
       const std::string zone = r.string(item, "zone", path + ".zone").value_or("");
+      std::vector<std::string> zoneHints, nodeHints;
+      YamlNode hints = r.map(item, "hints", path + ".hints");
+      for (auto [key, out] : {std::pair{"forZones", &zoneHints}, std::pair{"forNodes", &nodeHints}}) {
+        const std::string hpath = path + ".hints." + key;
+        YamlNode list = r.sequence(hints, key, hpath);
+        for (std::size_t h = 0; h < list.size(); ++h) {
+          const std::string ipath = hpath + "[" + std::to_string(h) + "]";
+          if (!list[h].isMap()) {
+            r.error(list[h], ipath, "expected a map with a name");
+            continue;
+          }
+          if (auto name = r.string(list[h], "name", ipath + ".name"); name && !name->empty()) {
+            out->push_back(*name);
+          }
+        }
+      }
       YamlNode addrs = r.sequence(item, "addresses", path + ".addresses");
       if (addrs.size() == 0 || addrs.size() > kMaxEndpointAddresses) {
         r.error(addrs.defined() ? addrs : item, path + ".addresses",
@@ -243,7 +259,10 @@ std::optional<EndpointSlice> parseEndpointSlice(FieldReader& r, const YamlNode& 
         }
         if (j == 0) first = *a;
       }
-      if (first) slice.endpoints.push_back({*first, ready, serving, terminating, node, zone, 1});
+      if (first) {
+        slice.endpoints.push_back(
+            {*first, ready, serving, terminating, node, zone, 1, zoneHints, nodeHints});
+      }
     }
   }
   slice.ports = parseEndpointPorts(r, r.sequence(doc, "ports", "ports"), "ports", false);
@@ -305,7 +324,7 @@ std::vector<EndpointSlice> parseLegacyEndpoints(FieldReader& r, const YamlNode& 
           continue;
         }
         auto& target = a->family() == IpFamily::kV4 ? v4 : v6;
-        target.endpoints.push_back({*a, ready, ready, false, node, "", 1});
+        target.endpoints.push_back({*a, ready, ready, false, node, "", 1, {}, {}});
       }
     }
     for (auto* s : {&v4, &v6}) {

@@ -53,6 +53,8 @@ NodeConfig parseNodeConfigText(const std::string& text, const std::string& fileN
     return cfg;
   }
   cfg.nodeName = r.string(doc, "nodeName", "nodeName").value_or("");
+  // This node's zone, for topology hints (in API mode the Node's label fills it in).
+  cfg.zone = r.string(doc, "zone", "zone").value_or("");
   YamlNode ips = r.sequence(doc, "nodeIPs", "nodeIPs");
   if (ips.defined()) {
     for (std::size_t i = 0; i < ips.size(); ++i) {

@@ -73,6 +73,10 @@ struct Endpoint {
   std::string nodeName;
   std::string zone;
   int weight = 1;  // svcnft.io/weights; 0 = draining
+  // Topology hints the EndpointSlice controller writes (hints.forZones, forNodes)
+  // for a Service with trafficDistribution or topology-aware routing.
+  std::vector<std::string> zoneHints;
+  std::vector<std::string> nodeHints;
   bool operator==(const Endpoint&) const = default;
 };
 

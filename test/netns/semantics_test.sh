@@ -26,6 +26,7 @@ for k in 1 2 3; do
   [[ $k == 2 ]] && node_ips=""
   cat >"$tmp/node$k.yaml" <<YAML
 nodeName: k8s-node0$k
+zone: zone-$k
 $node_ips
 clusterCIDRs: [198.18.1.0/24, 198.18.2.0/24, 198.18.3.0/24, "2001:db8:1::/64", "2001:db8:2::/64", "2001:db8:3::/64"]
 externalIPAllow: [198.18.200.0/24]
@@ -101,6 +102,13 @@ get client -o /dev/null http://198.18.0.3:30011/; rc=$?
 seen=$(for i in $(seq 10); do get p3-1 http://198.18.0.3:30011/; done | sort -u | tr '\n' ' ')
 [[ -n $seen ]] && pass "Local policy: a pod on node3 still reaches the Service ($seen)" \
   || fail "Local policy: pod short-circuit failed"
+
+# --- topology hints: each node's pods reach only their zone's endpoint ---
+for k in 1 2 3; do
+  seen=$(for i in $(seq 10); do get "p$k-2" http://198.18.100.60/; done | sort -u | tr '\n' ' ')
+  [[ $seen == "p$k-1 " ]] && pass "topology hints: node$k's pod reaches only its zone's endpoint" ||
+    fail "topology hints: node$k's pod reached '$seen'"
+done
 
 # --- masqueradeAll: cluster traffic masqueraded, externalTrafficPolicy Local still not ---
 sed 's/^serviceCIDRs:/masqueradeAll: true\nserviceCIDRs:/' "$tmp/node1.yaml" >"$tmp/node1-masq.yaml"

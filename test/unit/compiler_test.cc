@@ -2,6 +2,8 @@
 // semantic out. The rules themselves are fixed (skeleton) and covered by goldens.
 #include <catch2/catch.hpp>
 
+#include <set>
+
 #include "test_support.h"
 
 using Catch::Matchers::Contains;
@@ -315,4 +317,71 @@ TEST_CASE("masqueradeAll masquerades cluster traffic, never externalTrafficPolic
       CHECK_THAT(chainBody(local + std::string(f)), !Contains("mark-for-masquerade"));
     }
   }
+}
+
+namespace {
+
+// The addresses the cluster pool of ns/web's ClusterIP balances over.
+std::set<std::string> clusterPool(const svcnft::ir::Ruleset& rs) {
+  std::set<std::string> out;
+  for (const auto& e : elements(rs, "backends-v4")) {
+    const auto colon = e.rfind(" : ");
+    out.insert(e.substr(colon + 3, e.find(" . ", colon) - colon - 3));
+  }
+  return out;
+}
+
+// Service web with endpoints "address|zoneHint|nodeHint|ready" (hints may be empty).
+std::string hinted(const std::vector<std::string>& eps, const std::string& policy = "Cluster") {
+  std::string out = service("web", "  clusterIP: 198.18.100.10\n  type: NodePort\n"
+                                   "  externalTrafficPolicy: " + policy + "\n",
+                            "[{name: http, port: 80, nodePort: 30001}]") +
+                    "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n"
+                    "  name: web-v4\n  namespace: ns\n  labels: {kubernetes.io/service-name: web}\n"
+                    "addressType: IPv4\nports: [{name: http, port: 8080}]\nendpoints:\n";
+  for (const auto& e : eps) {
+    std::vector<std::string> f;
+    std::size_t start = 0;
+    for (std::size_t bar; (bar = e.find('|', start)) != std::string::npos; start = bar + 1)
+      f.push_back(e.substr(start, bar - start));
+    f.push_back(e.substr(start));
+    const bool ready = f.size() < 4 || f[3] != "no";
+    out += "  - addresses: [" + f[0] + "]\n    nodeName: n2\n    conditions: {ready: " +
+           (ready ? "true" : "false") + ", serving: true, terminating: " +
+           (ready ? "false" : "true") + "}\n    hints: {forZones: [" +
+           (f.size() > 1 && !f[1].empty() ? "{name: " + f[1] + "}" : "") + "], forNodes: [" +
+           (f.size() > 2 && !f[2].empty() ? "{name: " + f[2] + "}" : "") + "]}\n";
+  }
+  return out + "---\n";
+}
+
+const std::string kZoneNode = std::string(kNode) + "zone: z1\n";
+
+}  // namespace
+
+TEST_CASE("topology hints: this zone's endpoints when every ready one has a hint",
+          "[compiler][topology]") {
+  using S = std::set<std::string>;
+  auto pool = [](const std::vector<std::string>& eps) {
+    return clusterPool(compile(hinted(eps), nullptr, kZoneNode));
+  };
+  CHECK(pool({"198.18.2.10|z1", "198.18.2.11|z2", "198.18.2.12|z1"}) ==
+        S{"198.18.2.10", "198.18.2.12"});
+  // One ready endpoint without a hint: hints are ignored, as kube-proxy does.
+  CHECK(pool({"198.18.2.10|z1", "198.18.2.11|", "198.18.2.12|z2"}) ==
+        S{"198.18.2.10", "198.18.2.11", "198.18.2.12"});
+  // Every endpoint hinted, none for this zone: all of them.
+  CHECK(pool({"198.18.2.10|z2", "198.18.2.11|z3"}) == S{"198.18.2.10", "198.18.2.11"});
+  // A not-ready endpoint without hints does not count against them.
+  CHECK(pool({"198.18.2.10|z1", "198.18.2.11|z2", "198.18.2.12|||no"}) == S{"198.18.2.10"});
+  // Node hints (PreferSameNode) come first when every ready endpoint has one.
+  CHECK(pool({"198.18.2.10|z1|n9", "198.18.2.11|z1|n1", "198.18.2.12|z2|n1"}) ==
+        S{"198.18.2.11", "198.18.2.12"});
+  CHECK(pool({"198.18.2.10|z1|n9", "198.18.2.11|z1|", "198.18.2.12|z2|n1"}) ==
+        S{"198.18.2.10", "198.18.2.11"});  // a node hint missing: zone hints decide
+  // No ready endpoint: the serving-terminating fallback ignores hints.
+  CHECK(pool({"198.18.2.10|z2||no", "198.18.2.11|z1||no"}) == S{"198.18.2.10", "198.18.2.11"});
+  // Without a zone for this node, zone hints cannot match: all endpoints.
+  CHECK(clusterPool(compile(hinted({"198.18.2.10|z1", "198.18.2.11|z2"}))) ==
+        S{"198.18.2.10", "198.18.2.11"});
 }
