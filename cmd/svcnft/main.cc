@@ -248,7 +248,9 @@ std::map<std::string, std::string> environment() {
 struct AgentFlags {
   std::string watchDir, kubeconfig, hostnameOverride, nodeConfig, serviceProxyName;
   std::string minSync = "100ms", fullCheck = "60s";
-  std::string healthzBind = "127.0.0.1:10256", metricsBind = "127.0.0.1:10249";
+  // kube-proxy's defaults: cloud load balancers probe /healthz on every address;
+  // metrics stay on loopback.
+  std::string healthzBind = "0.0.0.0:10256", metricsBind = "127.0.0.1:10249";
 };
 
 int runAgent(const AgentFlags& flags) {

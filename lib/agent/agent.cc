@@ -82,12 +82,18 @@ std::set<std::string> Agent::refreshSources(Diagnostics& problems, bool& nodeCha
   // the Node's primary addresses take NodePorts (kube-proxy's nodePortAddresses
   // "primary", its nftables default); its podCIDRs and zone are kept.
   NodeConfig next = baseNode_;
+  bool leaving = false;
   for (auto* s : sources_) {
     auto facts = s->node();
     if (!facts) continue;
+    leaving = leaving || facts->leaving;
     if (next.nodeIPs.empty()) next.nodeIPs = facts->addresses;
     if (next.podCIDRs.empty()) next.podCIDRs = facts->podCIDRs;
     if (next.zone.empty()) next.zone = facts->zone;
+  }
+  {
+    std::lock_guard<std::mutex> l(healthMu_);
+    health_.nodeEligible = !leaving;
   }
   nodeChanged = !(next == node_);
   if (nodeChanged) {

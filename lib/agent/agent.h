@@ -97,6 +97,7 @@ class Agent {
   struct Health {
     bool synced = false;     // a first sync has happened
     bool healthy = false;    // no change has waited longer than healthTimeout
+    bool nodeEligible = true;  // the Node is neither being deleted nor about to be
     double lastUpdated = 0;  // Unix seconds of the last successful sync
     double now = 0;          // Unix seconds, by the agent's clock
     std::vector<SourceHealth> sources;
@@ -178,7 +179,6 @@ class Agent {
   std::map<uint16_t, HealthCheck> healthWanted_;             // ... its health checks
   bool trusted_ = false;  // the last sync committed: a difference found now is drift
   std::optional<uint32_t> syncedGeneration_;  // the ruleset generation after it
-  HealthCheckServers healthChecks_;
   std::optional<TimePoint> pendingSince_;
   TimePoint lastSyncStart_{};
   TimePoint lastFullCheck_{};
@@ -194,6 +194,8 @@ class Agent {
   mutable std::mutex healthMu_;
   Health health_;
   std::optional<TimePoint> healthPendingSince_;
+  // Last, so that it stops (its threads ask health()) before what health() reads goes.
+  HealthCheckServers healthChecks_{[this] { return health().healthy; }};
 };
 
 }  // namespace svcnft::agent

@@ -29,7 +29,20 @@ std::map<uint16_t, HealthCheck> healthChecks(const Inputs& in) {
   return out;
 }
 
-HealthCheckServers::HealthCheckServers() = default;
+HealthResponse healthResponse(const HealthCheck& check, bool proxyHealthy) {
+  HealthResponse r;
+  r.status = check.localEndpoints > 0 && proxyHealthy ? 200 : 503;
+  r.headers["Content-Type"] = "application/json";
+  r.headers["X-Content-Type-Options"] = "nosniff";
+  r.headers["X-Load-Balancing-Endpoint-Weight"] = std::to_string(check.localEndpoints);
+  r.body = "{\"service\":{\"namespace\":\"" + check.ns + "\",\"name\":\"" + check.name +
+           "\"},\"localEndpoints\":" + std::to_string(check.localEndpoints) +
+           ",\"serviceProxyHealthy\":" + (proxyHealthy ? "true" : "false") + "}";
+  return r;
+}
+
+HealthCheckServers::HealthCheckServers(std::function<bool()> proxyHealthy)
+    : proxyHealthy_(std::move(proxyHealthy)) {}
 HealthCheckServers::~HealthCheckServers() { stopAll(); }
 
 void HealthCheckServers::update(const std::map<uint16_t, HealthCheck>& wanted) {
@@ -57,11 +70,12 @@ void HealthCheckServers::update(const std::map<uint16_t, HealthCheck>& wanted) {
         std::lock_guard<std::mutex> l(mu_);
         h = state_[p];
       }
-      res.status = h.localEndpoints > 0 ? 200 : 503;
-      res.set_content("{\"service\":{\"namespace\":\"" + h.ns + "\",\"name\":\"" + h.name +
-                          "\"},\"localEndpoints\":" + std::to_string(h.localEndpoints) +
-                          ",\"serviceProxyHealthy\":true}",
-                      "application/json");
+      const HealthResponse r = healthResponse(h, proxyHealthy_());
+      res.status = r.status;
+      for (const auto& [name, value] : r.headers) {
+        if (name != "Content-Type") res.set_header(name, value);
+      }
+      res.set_content(r.body, r.headers.at("Content-Type"));
     });
     if (!s.http->bind_to_port("::", port) && !s.http->bind_to_port("0.0.0.0", port)) {
       std::cerr << "svcnft agent: cannot listen on healthCheckNodePort " << port << std::endl;

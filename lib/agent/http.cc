@@ -59,10 +59,15 @@ Result<bool> HttpEndpoints::start(const std::string& healthzBind, const std::str
     // the body says when the rules were last updated, and (ours) how current each
     // source's picture is: an API server out of reach leaves the rules as they are,
     // and this is where an operator sees how old they are.
-    auto handler = [this](const httplib::Request&, httplib::Response& res) {
+    // /healthz also says whether this node should get new traffic at all (its Node
+    // being deleted or tainted for deletion: 503, nodeEligible false); /livez only
+    // whether the proxy itself is healthy. Both as kube-proxy answers them.
+    auto handler = [this](bool forLoadBalancers, const httplib::Request&,
+                          httplib::Response& res) {
       const Agent::Health h = agent_.health();
       std::string body = "{\"lastUpdated\": \"" + (h.synced ? rfc3339(h.lastUpdated) : "") +
-                         "\",\"currentTime\": \"" + rfc3339(h.now) + "\",\"sources\": [";
+                         "\",\"currentTime\": \"" + rfc3339(h.now) + "\",\"nodeEligible\": " +
+                         (h.nodeEligible ? "true" : "false") + ",\"sources\": [";
       for (std::size_t i = 0; i < h.sources.size(); ++i) {
         const auto& s = h.sources[i];
         char age[64] = "null";
@@ -72,11 +77,15 @@ Result<bool> HttpEndpoints::start(const std::string& healthzBind, const std::str
                 (s.currentAsOf ? rfc3339(*s.currentAsOf) : "") + "\",\"ageSeconds\": " + age + "}";
       }
       body += "]}";
-      res.status = h.healthy ? 200 : 503;
+      res.status = h.healthy && (h.nodeEligible || !forLoadBalancers) ? 200 : 503;
       res.set_content(body, "application/json");
     };
-    healthz_->Get("/healthz", handler);
-    healthz_->Get("/livez", handler);
+    healthz_->Get("/healthz", [handler](const httplib::Request& q, httplib::Response& r) {
+      handler(true, q, r);
+    });
+    healthz_->Get("/livez", [handler](const httplib::Request& q, httplib::Response& r) {
+      handler(false, q, r);
+    });
     if (!healthz_->bind_to_port(bind->first, bind->second)) {
       return Error{"cannot listen on " + healthzBind + " (--healthz-bind)"};
     }

@@ -19,6 +19,15 @@ NodeFacts parseNodeObject(const YamlNode& object, const std::string& origin, Dia
                         "metadata.labels[topology.kubernetes.io/zone]")
                    .value_or("");
 
+  YamlNode deletion = r.map(object, "metadata", "metadata")["deletionTimestamp"];
+  facts.leaving = deletion.defined() && !deletion.isNull();
+  YamlNode taints = r.sequence(r.map(object, "spec", "spec"), "taints", "spec.taints");
+  for (std::size_t i = 0; i < taints.size(); ++i) {
+    if (!taints[i].isMap()) continue;
+    auto key = r.string(taints[i], "key", "spec.taints[" + std::to_string(i) + "].key");
+    if (key && *key == "ToBeDeletedByClusterAutoscaler") facts.leaving = true;
+  }
+
   YamlNode cidrs = r.sequence(r.map(object, "spec", "spec"), "podCIDRs", "spec.podCIDRs");
   for (std::size_t i = 0; i < cidrs.size(); ++i) {
     if (auto c = parseCidrField(r, cidrs[i], "spec.podCIDRs[" + std::to_string(i) + "]")) {

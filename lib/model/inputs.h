@@ -30,6 +30,10 @@ struct NodeFacts {
   std::vector<IpAddress> addresses;  // primary addresses, one per family: NodePort targets
   std::vector<Cidr> podCIDRs;        // spec.podCIDRs
   std::string zone;                  // label topology.kubernetes.io/zone
+  // Being deleted (metadata.deletionTimestamp) or about to be (the cluster
+  // autoscaler's ToBeDeletedByClusterAutoscaler taint): load balancers should stop
+  // sending new traffic here, so /healthz says the node is not eligible.
+  bool leaving = false;
   bool operator==(const NodeFacts&) const = default;
 };
 

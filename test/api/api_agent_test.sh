@@ -281,5 +281,19 @@ until_ok 10 bash -c "ip netns exec $prefix-node1 curl -sf -m 1 http://127.0.0.1:
 [[ "$(listed "$prefix-node1" svcnft)" == "$before" ]] && pass "the restarted agent left the table as it was" \
   || fail "the table changed across the restart"
 
+# A node the cluster autoscaler is about to delete: /healthz 503 with nodeEligible
+# false (load balancers stop sending it new traffic), /livez still 200; and back.
+k taint node node1 ToBeDeletedByClusterAutoscaler=1:NoSchedule >/dev/null || fail "taint node1"
+code() { get node1 -o /dev/null -w '%{http_code}' "http://127.0.0.1:10256/$1"; }
+if until_ok 10 bash -c "[[ \$(ip netns exec $prefix-node1 curl -s -m 1 -o /dev/null -w '%{http_code}' http://127.0.0.1:10256/healthz) == 503 ]]" >/dev/null &&
+   get node1 http://127.0.0.1:10256/healthz | grep -q '"nodeEligible": false' && [[ $(code livez) == 200 ]]; then
+  pass "tainted ToBeDeletedByClusterAutoscaler: /healthz 503 (node not eligible), /livez 200"
+else
+  fail "tainted node: /healthz $(code healthz), /livez $(code livez)"
+fi
+k taint node node1 ToBeDeletedByClusterAutoscaler- >/dev/null || fail "untaint node1"
+until_ok 10 bash -c "[[ \$(ip netns exec $prefix-node1 curl -s -m 1 -o /dev/null -w '%{http_code}' http://127.0.0.1:10256/healthz) == 200 ]]" >/dev/null &&
+  pass "the taint removed: /healthz 200 again" || fail "after the taint went: /healthz $(code healthz)"
+
 echo "passed $passes, failed $failures"
 (( failures == 0 ))

@@ -257,7 +257,11 @@ lb 198.18.1.12 >"$watch/lb.yaml"
 until_ok 2 bash -c "[[ \$(ip netns exec $prefix-client curl -s -m 1 -o /dev/null -w '%{http_code}' http://198.18.0.1:32100/) == 200 ]]" >/dev/null
 code=$(hc)
 [[ $code == 200 ]] && grep -q '"localEndpoints":1' "$tmp/hc.body" && grep -q '"name":"shop"' "$tmp/hc.body" &&
+  grep -q '"serviceProxyHealthy":true' "$tmp/hc.body" &&
   pass "healthCheckNodePort 32100: 200 with the local endpoint ($(cat "$tmp/hc.body"))" || fail "health check: $code $(cat "$tmp/hc.body" 2>/dev/null)"
+weight=$(get client -D - -o /dev/null http://198.18.0.1:32100/ | tr -d '\r' | awk -F': ' 'tolower($1) == "x-load-balancing-endpoint-weight" {print $2}')
+[[ $weight == 1 ]] && pass "healthCheckNodePort: X-Load-Balancing-Endpoint-Weight: 1, as kube-proxy sends" ||
+  fail "healthCheckNodePort: endpoint weight header '$weight'"
 lb 198.18.2.12 >"$watch/lb.yaml.tmp" && mv "$watch/lb.yaml.tmp" "$watch/lb.yaml"
 until_ok 2 bash -c "[[ \$(ip netns exec $prefix-client curl -s -m 1 -o /dev/null -w '%{http_code}' http://198.18.0.1:32100/) == 503 ]]" >/dev/null
 code=$(hc)
