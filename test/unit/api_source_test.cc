@@ -356,3 +356,19 @@ TEST_CASE("ApiSource: ready after both lists, lists replace, invalid objects ski
   CHECK(src.node()->addresses[1].str() == "2001:db8::1");
   REQUIRE(src.node()->podCIDRs.size() == 1);
 }
+
+TEST_CASE("a Node being deleted or tainted for deletion is leaving", "[api]") {
+  auto facts = [](const std::string& json) {
+    manifest::YamlDocument doc;
+    REQUIRE_FALSE(manifest::parseJson(json, doc).has_value());
+    Diagnostics d;
+    const NodeFacts f = manifest::parseNodeObject(doc.root(), "/api/v1/nodes/n1", d);
+    CHECK_FALSE(d.hasErrors());
+    return f;
+  };
+  CHECK_FALSE(facts(R"({"metadata":{"name":"n1"},"spec":{"taints":[{"key":"other"}]}})").leaving);
+  CHECK(facts(R"({"metadata":{"name":"n1","deletionTimestamp":"2026-12-05T01:00:00Z"}})").leaving);
+  CHECK(facts(R"({"metadata":{"name":"n1"},"spec":{"taints":[{"key":"ToBeDeletedByClusterAutoscaler",)"
+              R"("value":"1733360000","effect":"NoSchedule"}]}})")
+            .leaving);
+}
