@@ -308,9 +308,8 @@ bool Agent::adoptServices(const std::set<std::string>& changed) {
   }
   for (const auto& in : inputs) udpByService_.erase(in.key);
   Diagnostics ignored;  // the full compile has reported them already
-  auto pending =
-      live_->prepare(inputs, ignored, collectUdpFronts(inputs, udpByService_),
-                     /*operations=*/false);
+  auto pending = live_->prepare(inputs, ignored, collectUdpFronts(inputs, udpByService_),
+                                /*operations=*/false);
   if (!pending.conflict.empty()) {
     log("keeping Services apart: " + pending.conflict + "; the next sync goes the full way");
     return false;
@@ -536,8 +535,8 @@ bool Agent::runOnce(std::chrono::milliseconds maxWait, int extraFd) {
   if (started_) {
     next = std::min(next, lastFullCheck_ + options_.fullCheckPeriod);
     if (pendingSince_) {
-      next = std::min(next, std::max({now, lastSyncStart_ + options_.minSyncInterval,
-                                      retryAt_.value_or(now)}));
+      next = std::min(
+          next, std::max({now, lastSyncStart_ + options_.minSyncInterval, retryAt_.value_or(now)}));
     }
     if (verifyAt_) next = std::min(next, *verifyAt_);
     if (conntrackRetryAt_) next = std::min(next, *conntrackRetryAt_);

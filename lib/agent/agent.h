@@ -183,10 +183,10 @@ class Agent {
   TimePoint lastSyncStart_{};
   TimePoint lastFullCheck_{};
   std::optional<TimePoint> verifyAt_;
-  int syncFailures_ = 0;            // in a row; the next sync waits for backoff()
+  int syncFailures_ = 0;              // in a row; the next sync waits for backoff()
   std::optional<TimePoint> retryAt_;  // no sync before this, after a failure
-  std::set<UdpFrontKey> udpRetry_;  // fronts whose conntrack cleanup failed
-  int conntrackFailures_ = 0;       // in a row
+  std::set<UdpFrontKey> udpRetry_;    // fronts whose conntrack cleanup failed
+  int conntrackFailures_ = 0;         // in a row
   std::optional<TimePoint> conntrackRetryAt_;
   TimePoint lastWatchdog_{};
   bool readyNotified_ = false;

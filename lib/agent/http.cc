@@ -62,12 +62,12 @@ Result<bool> HttpEndpoints::start(const std::string& healthzBind, const std::str
     // /healthz also says whether this node should get new traffic at all (its Node
     // being deleted or tainted for deletion: 503, nodeEligible false); /livez only
     // whether the proxy itself is healthy. Both as kube-proxy answers them.
-    auto handler = [this](bool forLoadBalancers, const httplib::Request&,
-                          httplib::Response& res) {
+    auto handler = [this](bool forLoadBalancers, const httplib::Request&, httplib::Response& res) {
       const Agent::Health h = agent_.health();
       std::string body = "{\"lastUpdated\": \"" + (h.synced ? rfc3339(h.lastUpdated) : "") +
-                         "\",\"currentTime\": \"" + rfc3339(h.now) + "\",\"nodeEligible\": " +
-                         (h.nodeEligible ? "true" : "false") + ",\"sources\": [";
+                         "\",\"currentTime\": \"" + rfc3339(h.now) +
+                         "\",\"nodeEligible\": " + (h.nodeEligible ? "true" : "false") +
+                         ",\"sources\": [";
       for (std::size_t i = 0; i < h.sources.size(); ++i) {
         const auto& s = h.sources[i];
         char age[64] = "null";

@@ -29,8 +29,8 @@ UdpFronts servingEndpoints(const std::vector<ServiceInput>& inputs) {
       if (sp.protocol != Protocol::kUdp) continue;
       std::set<IpAddress> serving;
       for (const EndpointSlice* slice : in.slices) {
-        const bool carries = std::any_of(
-            slice->ports.begin(), slice->ports.end(), [&](const EndpointPort& p) {
+        const bool carries =
+            std::any_of(slice->ports.begin(), slice->ports.end(), [&](const EndpointPort& p) {
               return p.protocol == Protocol::kUdp && p.name == sp.name;
             });
         if (!carries) continue;
@@ -63,7 +63,8 @@ UdpFronts udpFronts(const ir::Ruleset& rs, const std::vector<ServiceInput>& inpu
     for (const char* set : {"service-ips", "no-endpoints"}) {
       if (const ir::Set* s = rs.findSet(skeleton::name(set, f))) {
         for (const auto& e : s->elements) {
-          if (isUdp(e.key[1])) installed.insert({false, std::get<IpAddress>(e.key[0]), portOf(e.key[2])});
+          if (isUdp(e.key[1]))
+            installed.insert({false, std::get<IpAddress>(e.key[0]), portOf(e.key[2])});
         }
       }
     }

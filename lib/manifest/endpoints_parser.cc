@@ -223,7 +223,8 @@ std::optional<EndpointSlice> parseEndpointSlice(FieldReader& r, const YamlNode& 
       const std::string zone = r.string(item, "zone", path + ".zone").value_or("");
       std::vector<std::string> zoneHints, nodeHints;
       YamlNode hints = r.map(item, "hints", path + ".hints");
-      for (auto [key, out] : {std::pair{"forZones", &zoneHints}, std::pair{"forNodes", &nodeHints}}) {
+      for (auto [key, out] :
+           {std::pair{"forZones", &zoneHints}, std::pair{"forNodes", &nodeHints}}) {
         const std::string hpath = path + ".hints." + key;
         YamlNode list = r.sequence(hints, key, hpath);
         for (std::size_t h = 0; h < list.size(); ++h) {
@@ -240,9 +241,9 @@ std::optional<EndpointSlice> parseEndpointSlice(FieldReader& r, const YamlNode& 
       YamlNode addrs = r.sequence(item, "addresses", path + ".addresses");
       if (addrs.size() == 0 || addrs.size() > kMaxEndpointAddresses) {
         r.error(addrs.defined() ? addrs : item, path + ".addresses",
-                addrs.size() == 0 ? std::string("missing; an endpoint has 1 to 100 addresses")
-                                  : std::to_string(addrs.size()) +
-                                        " addresses; Kubernetes allows at most 100");
+                addrs.size() == 0
+                    ? std::string("missing; an endpoint has 1 to 100 addresses")
+                    : std::to_string(addrs.size()) + " addresses; Kubernetes allows at most 100");
         continue;
       }
       // Every address must be valid, but only the first is used: the API defines no
@@ -319,8 +320,8 @@ std::vector<EndpointSlice> parseLegacyEndpoints(FieldReader& r, const YamlNode& 
         auto a = parseAddressField(r, ipNode, apath + ".ip");
         if (!a) continue;
         const std::string node = r.string(item, "nodeName", apath + ".nodeName").value_or("");
-        if (!node.empty() && !checkName(r, item["nodeName"], apath + ".nodeName",
-                                        dns1123SubdomainProblem(node))) {
+        if (!node.empty() &&
+            !checkName(r, item["nodeName"], apath + ".nodeName", dns1123SubdomainProblem(node))) {
           continue;
         }
         auto& target = a->family() == IpFamily::kV4 ? v4 : v6;

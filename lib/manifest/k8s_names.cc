@@ -61,9 +61,8 @@ std::optional<std::string> dns1123SubdomainProblem(std::string_view name) {
 std::optional<std::string> labelValueProblem(std::string_view value) {
   if (value.empty()) return std::nullopt;
   const bool ok = value.size() <= 63 && alnum(value.front()) && alnum(value.back()) &&
-                  std::all_of(value.begin(), value.end(), [](char c) {
-                    return alnum(c) || c == '-' || c == '_' || c == '.';
-                  });
+                  std::all_of(value.begin(), value.end(),
+                              [](char c) { return alnum(c) || c == '-' || c == '_' || c == '.'; });
   if (ok) return std::nullopt;
   return quoted(value) +
          " is not a label value (at most 63 characters of letters, digits, '-', '_' and '.', "

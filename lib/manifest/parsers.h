@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "manifest/k8s_names.h"
-#include "model/service.h"
 #include "manifest/yaml_fields.h"
+#include "model/service.h"
 
 namespace svcnft::manifest {
 

@@ -41,7 +41,8 @@ bool isConditional(const std::string& name, bool denyWriteExecute) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 5) return fail("usage: seccomp_exec SYSCALLS_FILE FAMILIES [--deny-write-execute] -- COMMAND...");
+  if (argc < 5)
+    return fail("usage: seccomp_exec SYSCALLS_FILE FAMILIES [--deny-write-execute] -- COMMAND...");
   const std::string listFile = argv[1];
   const std::string familyList = argv[2];
   int i = 3;
@@ -50,12 +51,15 @@ int main(int argc, char** argv) {
     denyWriteExecute = true;
     ++i;
   }
-  if (i >= argc || std::strcmp(argv[i], "--") != 0 || i + 1 >= argc) return fail("missing -- COMMAND");
+  if (i >= argc || std::strcmp(argv[i], "--") != 0 || i + 1 >= argc)
+    return fail("missing -- COMMAND");
   char** command = argv + i + 1;
 
-  const std::map<std::string, int> families{
-      {"unix", AF_UNIX}, {"inet", AF_INET}, {"inet6", AF_INET6}, {"netlink", AF_NETLINK},
-      {"packet", AF_PACKET}};
+  const std::map<std::string, int> families{{"unix", AF_UNIX},
+                                            {"inet", AF_INET},
+                                            {"inet6", AF_INET6},
+                                            {"netlink", AF_NETLINK},
+                                            {"packet", AF_PACKET}};
 
   scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
   if (!ctx) return fail("seccomp_init failed");
@@ -82,8 +86,8 @@ int main(int argc, char** argv) {
 
   if (denyWriteExecute) {
     // Allowed when not both writable and executable: either bit clear.
-    for (scmp_datum_t bit : {static_cast<scmp_datum_t>(PROT_WRITE),
-                             static_cast<scmp_datum_t>(PROT_EXEC)}) {
+    for (scmp_datum_t bit :
+         {static_cast<scmp_datum_t>(PROT_WRITE), static_cast<scmp_datum_t>(PROT_EXEC)}) {
       if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
                            SCMP_A2(SCMP_CMP_MASKED_EQ, bit, 0)) != 0) {
         return fail("cannot add the mmap rule");
@@ -102,7 +106,8 @@ int main(int argc, char** argv) {
   }
 
   if (allowed == 0) return fail(listFile + " allows no system call");
-  if (int rc = seccomp_load(ctx); rc != 0) return fail(std::string("seccomp_load: ") + std::strerror(-rc));
+  if (int rc = seccomp_load(ctx); rc != 0)
+    return fail(std::string("seccomp_load: ") + std::strerror(-rc));
   seccomp_release(ctx);
   execvp(command[0], command);
   return fail(std::string("cannot run ") + command[0] + ": " + std::strerror(errno));

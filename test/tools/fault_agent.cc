@@ -8,6 +8,7 @@
 // at the end. Run it in a network namespace of its own:
 //   fault_agent --services 100 --failures 10000 [--seed 1]
 // Prints key=value lines; exits 0 when converged and the counts agree.
+#include <dirent.h>
 #include <libmnl/libmnl.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <sys/epoll.h>
@@ -17,7 +18,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <dirent.h>
 #include <fstream>
 #include <random>
 #include <string>
@@ -178,19 +178,20 @@ class MemorySource : public source::Source {
 // chosen by `pick` out of 8 addresses in 198.19.x.0/24.
 std::string serviceYaml(int i, unsigned pick) {
   const char* proto = i % 2 ? "UDP" : "TCP";
-  std::string out = "apiVersion: v1\nkind: Service\nmetadata: {name: s" + std::to_string(i) +
-                    "}\nspec: {clusterIP: 198.18." + std::to_string(128 + i / 250) + "." +
-                    std::to_string(i % 250 + 1) + ", ports: [{name: p, port: 53, protocol: " +
-                    proto +
-                    "}]}\n---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: "
-                    "{name: s" +
-                    std::to_string(i) + "-1, labels: {kubernetes.io/service-name: s" +
-                    std::to_string(i) + "}}\naddressType: IPv4\nports: [{name: p, port: 53, "
-                    "protocol: " + proto + "}]\nendpoints:\n";
+  std::string out =
+      "apiVersion: v1\nkind: Service\nmetadata: {name: s" + std::to_string(i) +
+      "}\nspec: {clusterIP: 198.18." + std::to_string(128 + i / 250) + "." +
+      std::to_string(i % 250 + 1) + ", ports: [{name: p, port: 53, protocol: " + proto +
+      "}]}\n---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: "
+      "{name: s" +
+      std::to_string(i) + "-1, labels: {kubernetes.io/service-name: s" + std::to_string(i) +
+      "}}\naddressType: IPv4\nports: [{name: p, port: 53, "
+      "protocol: " +
+      proto + "}]\nendpoints:\n";
   for (int e = 0; e < 8; ++e) {
     if (pick & (1u << e)) {
-      out += "- addresses: [198.19." + std::to_string(i % 250) + "." + std::to_string(e + 1) +
-             "]\n";
+      out +=
+          "- addresses: [198.19." + std::to_string(i % 250) + "." + std::to_string(e + 1) + "]\n";
     }
   }
   return out;

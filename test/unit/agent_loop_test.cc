@@ -439,9 +439,11 @@ TEST_CASE("agent: a health check probe is 503 when the proxy is unhealthy", "[ag
   const auto good = agent::healthResponse(check, true);
   CHECK(good.status == 200);
   CHECK(good.headers.at("X-Load-Balancing-Endpoint-Weight") == "2");
-  CHECK(good.body ==
-        R"({"service":{"namespace":"shop","name":"web"},"localEndpoints":2,"serviceProxyHealthy":true})");
-  const auto stale = agent::healthResponse(check, false);  // rules not current: send traffic elsewhere
+  CHECK(
+      good.body ==
+      R"({"service":{"namespace":"shop","name":"web"},"localEndpoints":2,"serviceProxyHealthy":true})");
+  const auto stale =
+      agent::healthResponse(check, false);  // rules not current: send traffic elsewhere
   CHECK(stale.status == 503);
   CHECK(stale.body.find("\"serviceProxyHealthy\":false") != std::string::npos);
   const auto none = agent::healthResponse({"shop", "web", 0}, true);

@@ -368,7 +368,9 @@ TEST_CASE("a Node being deleted or tainted for deletion is leaving", "[api]") {
   };
   CHECK_FALSE(facts(R"({"metadata":{"name":"n1"},"spec":{"taints":[{"key":"other"}]}})").leaving);
   CHECK(facts(R"({"metadata":{"name":"n1","deletionTimestamp":"2026-12-05T01:00:00Z"}})").leaving);
-  CHECK(facts(R"({"metadata":{"name":"n1"},"spec":{"taints":[{"key":"ToBeDeletedByClusterAutoscaler",)"
-              R"("value":"1733360000","effect":"NoSchedule"}]}})")
-            .leaving);
+  CHECK(
+      facts(
+          R"({"metadata":{"name":"n1"},"spec":{"taints":[{"key":"ToBeDeletedByClusterAutoscaler",)"
+          R"("value":"1733360000","effect":"NoSchedule"}]}})")
+          .leaving);
 }

@@ -1,7 +1,6 @@
 // The compiler, table-driven: manifests in, the IR elements that carry each
 // semantic out. The rules themselves are fixed (skeleton) and covered by goldens.
 #include <catch2/catch.hpp>
-
 #include <set>
 
 #include "test_support.h"
@@ -34,7 +33,8 @@ std::string slice(const std::string& svc, const std::vector<std::string>& eps,
                   const std::string& ports = "[{name: http, port: 8080}]") {
   std::string out =
       "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  name: " + svc + "-" +
-      (family == "IPv4" ? "v4" : "v6") + "\n  namespace: ns\n  labels: {kubernetes.io/service-name: " + svc + "}\n";
+      (family == "IPv4" ? "v4" : "v6") +
+      "\n  namespace: ns\n  labels: {kubernetes.io/service-name: " + svc + "}\n";
   if (!weights.empty()) out += "  annotations: {svcnft.io/weights: '" + weights + "'}\n";
   out += "addressType: " + family + "\nports: " + ports + "\nendpoints:\n";
   for (std::string e : eps) {
@@ -190,7 +190,8 @@ TEST_CASE("sessionAffinity ClientIP: target port and timeout chain", "[compiler]
   CHECK(hasChain(defaulted, "affinity-v4-10800s"));
 }
 
-TEST_CASE("loadBalancerSourceRanges admit only their sources (and the LB IP) to LB IPs", "[compiler]") {
+TEST_CASE("loadBalancerSourceRanges admit only their sources (and the LB IP) to LB IPs",
+          "[compiler]") {
   std::string lb = service("web",
                            "  type: LoadBalancer\n  loadBalancerSourceRanges: [198.18.9.0/24, "
                            "\"2001:db8:9::/48\"]\n",
@@ -280,8 +281,8 @@ TEST_CASE("long names are shortened to 128 bytes in comments, never rejected", "
       text.replace(at, 13, "namespace: " + longNs);
     return text;
   };
-  auto rs = compile(inNs(service(longName, "  clusterIP: 198.18.100.10\n") +
-                         slice(longName, {"198.18.2.10"})));
+  auto rs = compile(
+      inNs(service(longName, "  clusterIP: 198.18.100.10\n") + slice(longName, {"198.18.2.10"})));
   const auto& e = rs.findSet("service-ips-v4")->elements.at(0);
   CHECK(e.comment.size() == 128);
   CHECK(e.comment.rfind(longNs + "/aaaa", 0) == 0);
@@ -301,8 +302,8 @@ TEST_CASE("SCTP and UDP ports compile like TCP", "[compiler]") {
 TEST_CASE("masqueradeAll masquerades cluster traffic, never externalTrafficPolicy Local",
           "[compiler]") {
   const std::string node = std::string(kNode) + "masqueradeAll: true\n";
-  const std::string text = svcnft::renderNft(compile(service("web", "  clusterIP: 198.18.100.10\n"),
-                                                     nullptr, node));
+  const std::string text =
+      svcnft::renderNft(compile(service("web", "  clusterIP: 198.18.100.10\n"), nullptr, node));
   // The body of one chain, as nft prints it.
   auto chainBody = [&](const std::string& name) {
     const auto at = text.find("chain " + name + " {");
@@ -333,8 +334,10 @@ std::set<std::string> clusterPool(const svcnft::ir::Ruleset& rs) {
 
 // Service web with endpoints "address|zoneHint|nodeHint|ready" (hints may be empty).
 std::string hinted(const std::vector<std::string>& eps, const std::string& policy = "Cluster") {
-  std::string out = service("web", "  clusterIP: 198.18.100.10\n  type: NodePort\n"
-                                   "  externalTrafficPolicy: " + policy + "\n",
+  std::string out = service("web",
+                            "  clusterIP: 198.18.100.10\n  type: NodePort\n"
+                            "  externalTrafficPolicy: " +
+                                policy + "\n",
                             "[{name: http, port: 80, nodePort: 30001}]") +
                     "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n"
                     "  name: web-v4\n  namespace: ns\n  labels: {kubernetes.io/service-name: web}\n"
@@ -346,9 +349,10 @@ std::string hinted(const std::vector<std::string>& eps, const std::string& polic
       f.push_back(e.substr(start, bar - start));
     f.push_back(e.substr(start));
     const bool ready = f.size() < 4 || f[3] != "no";
-    out += "  - addresses: [" + f[0] + "]\n    nodeName: n2\n    conditions: {ready: " +
-           (ready ? "true" : "false") + ", serving: true, terminating: " +
-           (ready ? "false" : "true") + "}\n    hints: {forZones: [" +
+    out += "  - addresses: [" + f[0] +
+           "]\n    nodeName: n2\n    conditions: {ready: " + (ready ? "true" : "false") +
+           ", serving: true, terminating: " + (ready ? "false" : "true") +
+           "}\n    hints: {forZones: [" +
            (f.size() > 1 && !f[1].empty() ? "{name: " + f[1] + "}" : "") + "], forNodes: [" +
            (f.size() > 2 && !f[2].empty() ? "{name: " + f[2] + "}" : "") + "]}\n";
   }

@@ -334,8 +334,7 @@ TEST_CASE("large files parse in parallel with the same result and diagnostics", 
 
 TEST_CASE("names follow Kubernetes' rules, each kind its own", "[loader][errors]") {
   auto svc = [](const std::string& meta, const std::string& ports) {
-    return "apiVersion: v1\nkind: Service\nmetadata: " + meta + "\nspec:\n  ports: " + ports +
-           "\n";
+    return "apiVersion: v1\nkind: Service\nmetadata: " + meta + "\nspec:\n  ports: " + ports + "\n";
   };
   // Service names are DNS-1035 labels: no capitals, no leading digit, at most 63.
   for (const std::string& bad :
@@ -345,14 +344,15 @@ TEST_CASE("names follow Kubernetes' rules, each kind its own", "[loader][errors]
     CHECK_THAT(messages(l.diags), Contains("is not a DNS-1035 label"));
     CHECK(l.inputs.services.empty());
   }
-  CHECK_FALSE(load(svc("{name: \"" + std::string(63, 'a') + "\"}", "[{port: 80}]"))
-                  .diags.hasErrors());
+  CHECK_FALSE(
+      load(svc("{name: \"" + std::string(63, 'a') + "\"}", "[{port: 80}]")).diags.hasErrors());
   auto ns = load(svc("{name: web, namespace: Shop}", "[{port: 80}]"));
   CHECK_THAT(messages(ns.diags),
              Contains("test.yaml:3:34: error: Service: metadata.namespace: \"Shop\" is not a "
                       "DNS-1123 label"));
   auto port = load(svc("{name: web}", "[{name: Http, port: 80}]"));
-  CHECK_THAT(messages(port.diags), Contains("spec.ports[0].name: \"Http\" is not a DNS-1123 label"));
+  CHECK_THAT(messages(port.diags),
+             Contains("spec.ports[0].name: \"Http\" is not a DNS-1123 label"));
   auto target = load(svc("{name: web}", "[{port: 80, targetPort: web--http}]"));
   CHECK_THAT(messages(target.diags),
              Contains("spec.ports[0].targetPort: \"web--http\" is not a port name"));
@@ -371,13 +371,14 @@ TEST_CASE("names follow Kubernetes' rules, each kind its own", "[loader][errors]
     return out;
   };
   // Slice and node names are DNS-1123 subdomains: dots allowed, 253 at most.
-  CHECK_FALSE(load(svc("{name: web}", "[{port: 80}]") + "---\n" +
-                   fill("web.v4-1", "web", "node-1.example"))
-                  .diags.hasErrors());
+  CHECK_FALSE(
+      load(svc("{name: web}", "[{port: 80}]") + "---\n" + fill("web.v4-1", "web", "node-1.example"))
+          .diags.hasErrors());
   CHECK_THAT(messages(load(fill("web..1", "web", "n1")).diags),
              Contains("metadata.name: \"web..1\" is not a DNS-1123 subdomain"));
-  CHECK_THAT(messages(load(fill("web", "we b", "n1")).diags),
-             Contains("metadata.labels[kubernetes.io/service-name]: \"we b\" is not a label value"));
+  CHECK_THAT(
+      messages(load(fill("web", "we b", "n1")).diags),
+      Contains("metadata.labels[kubernetes.io/service-name]: \"we b\" is not a label value"));
   CHECK_THAT(messages(load(fill("web", "web", "Node_1")).diags),
              Contains("endpoints[0].nodeName: \"Node_1\" is not a DNS-1123 subdomain"));
 }
@@ -410,7 +411,8 @@ TEST_CASE("input size: Kubernetes' bounds, and svcnft's on Service ports", "[loa
   for (int i = 0; i < 101; ++i) {
     ports += "    - {name: p" + std::to_string(i) + ", port: " + std::to_string(1000 + i) + "}\n";
   }
-  auto many = load("apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  ports:\n" + ports);
+  auto many =
+      load("apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  ports:\n" + ports);
   CHECK_THAT(messages(many.diags),
              Contains("test.yaml:6:5: error: Service default/web: spec.ports: 101 ports; svcnft "
                       "takes at most 100 per Service"));

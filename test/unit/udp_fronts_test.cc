@@ -70,14 +70,16 @@ TEST_CASE("a replaced endpoint marks its fronts changed, nothing else does", "[c
   CHECK(changedFronts({}, after).size() == 2);
 }
 
-TEST_CASE("serving endpoints keep their flows, terminating ones too, others do not", "[conntrack]") {
+TEST_CASE("serving endpoints keep their flows, terminating ones too, others do not",
+          "[conntrack]") {
   // 2.11 and 2.13 ready; 2.12 terminating but serving (not chosen while a ready
   // one is); 2.14 not serving: only its flows are stale.
   const auto fronts = frontsWith(
       "[{addresses: [198.18.2.11]},"
       " {addresses: [198.18.2.12], conditions: {ready: false, serving: true, terminating: true}},"
       " {addresses: [198.18.2.13]},"
-      " {addresses: [198.18.2.14], conditions: {ready: false, serving: false, terminating: true}}]");
+      " {addresses: [198.18.2.14], conditions: {ready: false, serving: false, terminating: "
+      "true}}]");
   const auto vip = fronts.at({false, *IpAddress::parse("198.18.100.53"), 53});
   CHECK(vip == addresses({"198.18.2.11", "198.18.2.12", "198.18.2.13"}));
   CHECK(fronts.at({true, IpAddress(), 30053}) == vip);
