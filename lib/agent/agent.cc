@@ -561,6 +561,7 @@ bool Agent::runOnce(std::chrono::milliseconds maxWait, int extraFd) {
   }
   if (inputChanged && started_ && !pendingSince_) {
     pendingSince_ = clock_.now();
+    metrics_.queued(clock_.unixNow());
     std::lock_guard<std::mutex> l(healthMu_);
     if (!healthPendingSince_) healthPendingSince_ = pendingSince_;
   }

@@ -45,7 +45,7 @@ std::string jsonEscaped(const std::string& text) {
 
 }  // namespace
 
-HttpEndpoints::HttpEndpoints(const Agent& agent, const Metrics& metrics)
+HttpEndpoints::HttpEndpoints(const Agent& agent, Metrics& metrics)
     : agent_(agent), metrics_(metrics) {}
 
 HttpEndpoints::~HttpEndpoints() { stop(); }
@@ -78,6 +78,7 @@ Result<bool> HttpEndpoints::start(const std::string& healthzBind, const std::str
       }
       body += "]}";
       res.status = h.healthy && (h.nodeEligible || !forLoadBalancers) ? 200 : 503;
+      metrics_.probed(!forLoadBalancers, res.status);
       res.set_content(body, "application/json");
     };
     healthz_->Get("/healthz", [handler](const httplib::Request& q, httplib::Response& r) {

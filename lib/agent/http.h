@@ -19,7 +19,7 @@ namespace svcnft::agent {
 
 class HttpEndpoints {
  public:
-  HttpEndpoints(const Agent& agent, const Metrics& metrics);
+  HttpEndpoints(const Agent& agent, Metrics& metrics);
   ~HttpEndpoints();
   // "HOST:PORT"; an empty string leaves that server off.
   Result<bool> start(const std::string& healthzBind, const std::string& metricsBind);
@@ -27,7 +27,7 @@ class HttpEndpoints {
 
  private:
   const Agent& agent_;
-  const Metrics& metrics_;
+  Metrics& metrics_;
   std::unique_ptr<httplib::Server> healthz_, metrics_server_;
   std::thread healthzThread_, metricsThread_;
 };

@@ -46,6 +46,17 @@ void Metrics::Histogram::render(std::string& out, const std::string& name,
 void Metrics::observeSync(bool full, double seconds) {
   std::lock_guard<std::mutex> l(mu_);
   (full ? full_ : partial_).observe(seconds);
+  all_.observe(seconds);
+}
+
+void Metrics::queued(double unixSeconds) {
+  std::lock_guard<std::mutex> l(mu_);
+  lastQueued_ = unixSeconds;
+}
+
+void Metrics::probed(bool livez, int code) {
+  std::lock_guard<std::mutex> l(mu_);
+  ++(livez ? livez_ : healthz_)[code];
 }
 
 void Metrics::syncFailed() {
@@ -103,6 +114,8 @@ void Metrics::eventsLost(uint64_t total) {
 std::string Metrics::text() const {
   std::lock_guard<std::mutex> l(mu_);
   std::string out;
+  all_.render(out, "svcnft_sync_proxy_rules_duration_seconds",
+              "Every sync of the ruleset, full or partial, in seconds.");
   full_.render(out, "svcnft_sync_full_proxy_rules_duration_seconds",
                "Full sync of the ruleset (the whole table), in seconds.");
   partial_.render(out, "svcnft_sync_partial_proxy_rules_duration_seconds",
@@ -116,6 +129,17 @@ std::string Metrics::text() const {
       "being committed, in seconds.");
   scalar(out, "svcnft_sync_proxy_rules_last_timestamp_seconds", "gauge",
          "The last time the ruleset was synced successfully (Unix seconds).", lastSync_);
+  scalar(out, "svcnft_sync_proxy_rules_last_queued_timestamp_seconds", "gauge",
+         "The last time a change was queued for a sync (Unix seconds).", lastQueued_);
+  for (const auto& [probes, name] : {std::pair{&healthz_, "svcnft_proxy_healthz_total"},
+                                     std::pair{&livez_, "svcnft_proxy_livez_total"}}) {
+    out += std::string("# HELP ") + name + " Probes answered, by HTTP status code.\n# TYPE " +
+           name + " counter\n";
+    for (const auto& [code, n] : *probes) {
+      out += std::string(name) + "{code=\"" + std::to_string(code) + "\"} " +
+             std::to_string(n) + "\n";
+    }
+  }
   scalar(out, "svcnft_sync_proxy_rules_nftables_sync_failures_total", "counter",
          "Syncs the kernel or netlink refused.", static_cast<double>(failures_));
   scalar(out, "svcnft_services_programmed", "gauge", "Services in the installed ruleset.",

@@ -16,6 +16,10 @@ namespace svcnft::agent {
 class Metrics : public source::ApiCounters {
  public:
   void observeSync(bool full, double seconds);
+  // A change was queued for the next sync (kube-proxy's last_queued_timestamp).
+  void queued(double unixSeconds);
+  // A probe of /healthz (livez false) or /livez answered with `code`.
+  void probed(bool livez, int code);
   void syncFailed();
   void synced(double unixSeconds, std::size_t services, std::size_t endpoints);
   void inputErrors(std::size_t n);
@@ -54,7 +58,9 @@ class Metrics : public source::ApiCounters {
   void apiCount(const std::string& resource, ApiCounter which);
 
   mutable std::mutex mu_;
-  Histogram full_, partial_, programming_, networkProgramming_;
+  Histogram all_, full_, partial_, programming_, networkProgramming_;
+  double lastQueued_ = 0;
+  std::map<int, uint64_t> healthz_, livez_;  // status code → probes
   std::map<std::string, std::array<uint64_t, 4>> api_;  // resource → list, watch, error, invalid
   uint64_t failures_ = 0, inputErrors_ = 0, drift_ = 0, conntrack_ = 0, conntrackFailures_ = 0,
            eventsLost_ = 0;

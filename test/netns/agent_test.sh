@@ -272,6 +272,20 @@ code=$(hc)
 code=$(get node1 -o /dev/null -w '%{http_code}' http://127.0.0.1:10256/healthz)
 body=$(get node1 http://127.0.0.1:10256/livez)
 [[ $code == 200 && $body == *lastUpdated* ]] && pass "/healthz 200, /livez $body" || fail "/healthz $code, /livez '$body'"
+# kube-proxy's metric names, prefixed svcnft_, parse as Prometheus text and count.
+ported=$(get node1 http://127.0.0.1:10249/metrics | /usr/bin/python3 -c '
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+v = {(s.name, tuple(sorted(s.labels.items()))): s.value
+     for f in text_string_to_metric_families(sys.stdin.read()) for s in f.samples}
+print(int(v[("svcnft_sync_proxy_rules_duration_seconds_count", ())]),
+      int(v[("svcnft_sync_proxy_rules_last_queued_timestamp_seconds", ())] > 0),
+      int(v.get(("svcnft_proxy_healthz_total", (("code", "200"),)), 0)),
+      int(v.get(("svcnft_proxy_livez_total", (("code", "200"),)), 0)))')
+read -r nsync queued nhealthz nlivez <<<"$ported"
+[[ $nsync -ge 3 && $queued == 1 && $nhealthz -ge 1 && $nlivez -ge 1 ]] &&
+  pass "kube-proxy's metrics: $nsync syncs, a last queued time, healthz/livez probes $nhealthz/$nlivez" ||
+  fail "kube-proxy's metrics: '$ported'"
 
 # SIGTERM: the rules stay; a restart adopts them without a change.
 on node1 nft list table inet svcnft >"$tmp/before"

@@ -450,3 +450,24 @@ TEST_CASE("agent: a health check probe is 503 when the proxy is unhealthy", "[ag
   CHECK(none.status == 503);
   CHECK(none.headers.at("X-Load-Balancing-Endpoint-Weight") == "0");
 }
+
+TEST_CASE("agent: kube-proxy's sync metrics, prefixed svcnft_", "[agent]") {
+  Rig rig;
+  rig.files.set("a.yaml", service("web") + slice("web", {"198.18.1.11"}));
+  rig.round(200ms);
+  rig.files.set("a.yaml", service("web") + slice("web", {"198.18.1.12"}));
+  rig.round(200ms);
+  rig.round();
+  REQUIRE(rig.kernel.sent.size() == 2);
+  const std::string text = rig.metrics.text();
+  CHECK(text.find("\nsvcnft_sync_proxy_rules_duration_seconds_count 2\n") != std::string::npos);
+  // The change was queued at the fake clock's wall time (1.8e9 + one hour and 200 ms).
+  CHECK(text.find("\nsvcnft_sync_proxy_rules_last_queued_timestamp_seconds 1800003600.2") !=
+        std::string::npos);
+  rig.metrics.probed(false, 200);
+  rig.metrics.probed(false, 503);
+  rig.metrics.probed(true, 200);
+  const std::string probes = rig.metrics.text();
+  CHECK(probes.find("svcnft_proxy_healthz_total{code=\"503\"} 1") != std::string::npos);
+  CHECK(probes.find("svcnft_proxy_livez_total{code=\"200\"} 1") != std::string::npos);
+}
