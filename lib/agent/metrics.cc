@@ -136,8 +136,8 @@ std::string Metrics::text() const {
     out += std::string("# HELP ") + name + " Probes answered, by HTTP status code.\n# TYPE " +
            name + " counter\n";
     for (const auto& [code, n] : *probes) {
-      out += std::string(name) + "{code=\"" + std::to_string(code) + "\"} " +
-             std::to_string(n) + "\n";
+      out +=
+          std::string(name) + "{code=\"" + std::to_string(code) + "\"} " + std::to_string(n) + "\n";
     }
   }
   scalar(out, "svcnft_sync_proxy_rules_nftables_sync_failures_total", "counter",

@@ -60,7 +60,7 @@ class Metrics : public source::ApiCounters {
   mutable std::mutex mu_;
   Histogram all_, full_, partial_, programming_, networkProgramming_;
   double lastQueued_ = 0;
-  std::map<int, uint64_t> healthz_, livez_;  // status code → probes
+  std::map<int, uint64_t> healthz_, livez_;             // status code → probes
   std::map<std::string, std::array<uint64_t, 4>> api_;  // resource → list, watch, error, invalid
   uint64_t failures_ = 0, inputErrors_ = 0, drift_ = 0, conntrack_ = 0, conntrackFailures_ = 0,
            eventsLost_ = 0;
