@@ -35,23 +35,7 @@ nodeName: k8s-node01
 nodeIPs: [198.18.0.1]
 clusterCIDRs: [198.18.1.0/24, 198.18.2.0/24, 198.18.3.0/24]
 YAML
-web() {  # web ENDPOINT... : the seed NodePort Service with these pod addresses
-  cat <<YAML
-apiVersion: v1
-kind: Service
-metadata: {name: web, namespace: default}
-spec: {type: NodePort, ports: [{name: http, port: 80, nodePort: 30001}]}
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {name: web, namespace: default, labels: {kubernetes.io/service-name: web}}
-addressType: IPv4
-ports: [{name: http, port: 80}]
-endpoints:
-YAML
-  for a in "$@"; do echo "  - {addresses: [$a], nodeName: k8s-node0${a:7:1}}"; done
-}
-web 198.18.1.11 198.18.2.11 >"$watch/web.yaml"
+web_yaml 198.18.1.11 198.18.2.11 >"$watch/web.yaml"
 on node1 ip link set lo up
 
 # A NOTIFY_SOCKET listener records what the agent tells systemd.
@@ -86,7 +70,7 @@ until_ok 3 bash -c "[[ \$(grep -c WATCHDOG=1 $tmp/notify.log) -ge 2 ]]" >/dev/nu
   pass "sd_notify: WATCHDOG=1 pings every half WATCHDOG_USEC" || fail "no WATCHDOG=1 pings"
 
 # Endpoint change in the watched directory: traffic follows.
-web 198.18.3.11 198.18.3.12 >"$watch/web.yaml.tmp" && mv "$watch/web.yaml.tmp" "$watch/web.yaml"
+web_yaml 198.18.3.11 198.18.3.12 >"$watch/web.yaml.tmp" && mv "$watch/web.yaml.tmp" "$watch/web.yaml"
 # Every answer from node3's pods (which of the two is random, so not both are required).
 only_node3() {
   local seen
@@ -153,22 +137,7 @@ done
 
 # UDP: a client on a fixed source port keeps asking while its only DNS endpoint is
 # replaced; without the conntrack cleanup its flow would stay on the old pod.
-dns() {  # dns ENDPOINT
-  cat <<YAML
-apiVersion: v1
-kind: Service
-metadata: {name: dns, namespace: kube-system}
-spec: {clusterIP: 198.18.100.53, ports: [{name: dns, port: 53, protocol: UDP}]}
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {name: dns, namespace: kube-system, labels: {kubernetes.io/service-name: dns}}
-addressType: IPv4
-ports: [{name: dns, port: 53, protocol: UDP}]
-endpoints: [{addresses: [$1], nodeName: k8s-node0${1:7:1}}]
-YAML
-}
-dns 198.18.2.11 >"$watch/dns.yaml"
+dns_one 198.18.2.11 >"$watch/dns.yaml"
 # Ask only once the Service is installed: a query sent before would make a flow that
 # was never DNATed, and one made just as the rules commit would escape this sync's
 # cleanup (the next sync would catch it, but this test has no next sync to wait for).
@@ -176,7 +145,7 @@ until_ok 3 bash -c "ip netns exec $prefix-node1 nft list map inet svcnft service
 ask() { on p1-2 dig +short +time=1 +tries=1 -b 198.18.1.12#5353 @198.18.100.53 whoami.test; }
 until_ok 2 bash -c "[[ \$(ip netns exec $prefix-p1-2 dig +short +time=1 +tries=1 -b 198.18.1.12#5353 @198.18.100.53 whoami.test) == 198.18.2.11 ]]" >/dev/null
 first=$(ask)
-dns 198.18.3.11 >"$watch/dns.yaml.tmp" && mv "$watch/dns.yaml.tmp" "$watch/dns.yaml"
+dns_one 198.18.3.11 >"$watch/dns.yaml.tmp" && mv "$watch/dns.yaml.tmp" "$watch/dns.yaml"
 moved=
 for i in $(seq 10); do  # 5 Hz for at most 2 s
   sleep 0.2
@@ -189,22 +158,6 @@ else fail "UDP flow: first answer '$first', never moved to 198.18.3.11"; fi
 # Flows to an endpoint that still serves stay on it, as kube-proxy keeps them: the
 # flow on 198.18.3.11 survives its pod terminating (serving, while 198.18.2.11 takes
 # new flows) and then its draining (weight 0); once it stops serving, it moves.
-dns_eps() {  # dns_eps ANNOTATIONS ENDPOINT_LINES
-  cat <<YAML
-apiVersion: v1
-kind: Service
-metadata: {name: dns, namespace: kube-system}
-spec: {clusterIP: 198.18.100.53, ports: [{name: dns, port: 53, protocol: UDP}]}
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {name: dns, namespace: kube-system, labels: {kubernetes.io/service-name: dns}, annotations: {$1}}
-addressType: IPv4
-ports: [{name: dns, port: 53, protocol: UDP}]
-endpoints:
-$2
-YAML
-}
 synced_after() {  # synced_after N: a sync logged after the first N
   until_ok 3 bash -c "[[ \$(grep -c 'programming latency' $tmp/agent.log) -gt $1 ]]" >/dev/null
 }
@@ -213,18 +166,18 @@ stays_on_3_11() {  # the flow answers from 198.18.3.11, five times over a second
   for i in 1 2 3 4 5; do [[ $(ask) == 198.18.3.11 ]] || return 1; sleep 0.2; done
 }
 n=$(grep -c 'programming latency' "$tmp/agent.log")
-dns_eps "" "  - {addresses: [198.18.3.11], conditions: {ready: false, serving: true, terminating: true}}
+dns_yaml "" "  - {addresses: [198.18.3.11], conditions: {ready: false, serving: true, terminating: true}}
   - {addresses: [198.18.2.11]}" >"$watch/dns.yaml.tmp" && mv "$watch/dns.yaml.tmp" "$watch/dns.yaml"
 synced_after "$n" && stays_on_3_11 && [[ $(on p1-2 dig +short +time=1 +tries=1 -b 198.18.1.12#5354 @198.18.100.53 whoami.test) == 198.18.2.11 ]] &&
   pass "a UDP flow stays on its terminating but serving endpoint; a new flow goes to the ready one" ||
   fail "the flow to a terminating, serving endpoint was cut (or new flows did not move)"
 n=$(grep -c 'programming latency' "$tmp/agent.log")
-dns_eps "svcnft.io/weights: '{\"198.18.3.11\": 0}'" "  - {addresses: [198.18.3.11]}
+dns_yaml "svcnft.io/weights: '{\"198.18.3.11\": 0}'" "  - {addresses: [198.18.3.11]}
   - {addresses: [198.18.2.11]}" >"$watch/dns.yaml.tmp" && mv "$watch/dns.yaml.tmp" "$watch/dns.yaml"
 synced_after "$n" && stays_on_3_11 && pass "a UDP flow stays on its draining (weight 0) endpoint" ||
   fail "the flow to a draining endpoint was cut"
 n=$(grep -c 'programming latency' "$tmp/agent.log")
-dns_eps "" "  - {addresses: [198.18.3.11], conditions: {ready: false, serving: false, terminating: true}}
+dns_yaml "" "  - {addresses: [198.18.3.11], conditions: {ready: false, serving: false, terminating: true}}
   - {addresses: [198.18.2.11]}" >"$watch/dns.yaml.tmp" && mv "$watch/dns.yaml.tmp" "$watch/dns.yaml"
 moved=
 if synced_after "$n"; then

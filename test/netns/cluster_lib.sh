@@ -45,3 +45,41 @@ body = text[text.index("{") + 1:text.rindex("}")]
 blocks = [b.strip("\n") for b in body.split("\n\n") if b.strip()]
 print("\n\n".join(sorted(blocks)))'
 }
+
+# Manifests the agent tests write into a watched directory.
+# web_yaml ENDPOINT...: the seed NodePort Service (30001) with these pod addresses.
+web_yaml() {
+  cat <<YAML
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: default}
+spec: {type: NodePort, ports: [{name: http, port: 80, nodePort: 30001}]}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: web, namespace: default, labels: {kubernetes.io/service-name: web}}
+addressType: IPv4
+ports: [{name: http, port: 80}]
+endpoints:
+YAML
+  for a in "$@"; do echo "  - {addresses: [$a], nodeName: k8s-node0${a:7:1}}"; done
+}
+# dns_yaml ANNOTATIONS ENDPOINT_LINES: the UDP Service 198.18.100.53:53 and its slice.
+dns_yaml() {
+  cat <<YAML
+apiVersion: v1
+kind: Service
+metadata: {name: dns, namespace: kube-system}
+spec: {clusterIP: 198.18.100.53, ports: [{name: dns, port: 53, protocol: UDP}]}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: dns, namespace: kube-system, labels: {kubernetes.io/service-name: dns}, annotations: {$1}}
+addressType: IPv4
+ports: [{name: dns, port: 53, protocol: UDP}]
+endpoints:
+$2
+YAML
+}
+# dns_one ENDPOINT: dns_yaml with one ready endpoint on its node.
+dns_one() { dns_yaml "" "  - {addresses: [$1], nodeName: k8s-node0${1:7:1}}"; }

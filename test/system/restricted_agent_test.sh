@@ -82,39 +82,8 @@ nodeName: k8s-node01
 nodeIPs: [198.18.0.1]
 clusterCIDRs: [198.18.1.0/24, 198.18.2.0/24, 198.18.3.0/24]
 YAML
-web() {  # web ENDPOINT...
-  cat <<YAML
-apiVersion: v1
-kind: Service
-metadata: {name: web, namespace: default}
-spec: {type: NodePort, ports: [{name: http, port: 80, nodePort: 30001}]}
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {name: web, namespace: default, labels: {kubernetes.io/service-name: web}}
-addressType: IPv4
-ports: [{name: http, port: 80}]
-endpoints:
-YAML
-  for a in "$@"; do echo "  - {addresses: [$a], nodeName: k8s-node0${a:7:1}}"; done
-}
-dns() {  # dns ENDPOINT
-  cat <<YAML
-apiVersion: v1
-kind: Service
-metadata: {name: dns, namespace: kube-system}
-spec: {clusterIP: 198.18.100.53, ports: [{name: dns, port: 53, protocol: UDP}]}
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {name: dns, namespace: kube-system, labels: {kubernetes.io/service-name: dns}}
-addressType: IPv4
-ports: [{name: dns, port: 53, protocol: UDP}]
-endpoints: [{addresses: [$1], nodeName: k8s-node0${1:7:1}}]
-YAML
-}
-web 198.18.1.11 198.18.2.11 >"$watch/web.yaml"
-dns 198.18.2.11 >"$watch/dns.yaml"
+web_yaml 198.18.1.11 198.18.2.11 >"$watch/web.yaml"
+dns_one 198.18.2.11 >"$watch/dns.yaml"
 chmod 644 "$watch"/*.yaml "$tmp/node.yaml"
 on node1 ip link set lo up
 
@@ -141,7 +110,7 @@ seen=$(for i in $(seq 20); do get client http://198.18.0.1:30001/; done | sort -
 until_ok 3 grep -q READY=1 "$tmp/notify.log" >/dev/null && pass "sd_notify READY=1 reached NOTIFY_SOCKET" \
   || fail "no READY=1"
 
-web 198.18.3.11 >"$watch/.next" && chmod 644 "$watch/.next" && mv "$watch/.next" "$watch/web.yaml"
+web_yaml 198.18.3.11 >"$watch/.next" && chmod 644 "$watch/.next" && mv "$watch/.next" "$watch/web.yaml"
 only_node3() { [[ $(for i in 1 2 3 4; do get client http://198.18.0.1:30001/; done | sort -u | tr '\n' ' ') == "p3-1 " ]]; }
 waited=$(until_ok 3 only_node3) && pass "an endpoint change was followed within ${waited} ms" \
   || fail "traffic did not follow the endpoint change"
@@ -151,7 +120,7 @@ until_ok 3 bash -c "ip netns exec $prefix-node1 nft list map inet svcnft service
 ask() { on p1-2 dig +short +time=1 +tries=1 -b 198.18.1.12#5353 @198.18.100.53 whoami.test; }
 until_ok 2 bash -c "[[ \$(ip netns exec $prefix-p1-2 dig +short +time=1 +tries=1 -b 198.18.1.12#5353 @198.18.100.53 whoami.test) == 198.18.2.11 ]]" >/dev/null
 first=$(ask)
-dns 198.18.3.11 >"$watch/.next" && chmod 644 "$watch/.next" && mv "$watch/.next" "$watch/dns.yaml"
+dns_one 198.18.3.11 >"$watch/.next" && chmod 644 "$watch/.next" && mv "$watch/.next" "$watch/dns.yaml"
 moved=
 for i in $(seq 10); do
   sleep 0.2
