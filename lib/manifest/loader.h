@@ -49,12 +49,12 @@ NodeConfig loadNodeConfig(const std::string& path, Diagnostics& diags);
 NodeConfig parseNodeConfigText(const std::string& text, const std::string& fileName,
                                Diagnostics& diags);
 
-// Cross-object checks that need the node config: nodePort range and conflicts,
-// duplicate objects, slices of unknown Services.
-void validate(const Manifests& manifests, const NodeConfig& node, Diagnostics& diags);
-// Leaves out each spec.externalIPs address outside the node config's
-// externalIPAllow, with a warning naming the Service and the address (CVE-2020-8554).
-void refuseExternalIPs(Manifests& manifests, const NodeConfig& node, Diagnostics& diags);
+// Checks that need the node config or more than one object: nodePort range and
+// conflicts, duplicate objects, slices of unknown Services. Also leaves out each
+// spec.externalIPs address outside the node config's externalIPAllow, with a
+// warning naming the Service and the address (CVE-2020-8554): the only change it
+// makes to `manifests`.
+void validate(Manifests& manifests, const NodeConfig& node, Diagnostics& diags);
 
 // load + validate in one call, the way the commands use it.
 Inputs loadInputs(const std::vector<std::string>& paths, const std::string& nodeConfigPath,

@@ -258,7 +258,6 @@ Inputs loadInputs(const std::vector<std::string>& paths, const std::string& node
   Inputs in;
   if (!nodeConfigPath.empty()) in.node = loadNodeConfig(nodeConfigPath, diags);
   Manifests m = loadManifests(paths, diags);
-  refuseExternalIPs(m, in.node, diags);
   validate(m, in.node, diags);
   in.services = std::move(m.services);
   in.slices = std::move(m.slices);

@@ -21,8 +21,6 @@ bool allowed(const IpAddress& a, const std::vector<Cidr>& allow) {
   return false;
 }
 
-}  // namespace
-
 void refuseExternalIPs(Manifests& m, const NodeConfig& node, Diagnostics& diags) {
   // Guards CVE-2020-8554: a Service may only claim spec.externalIPs the operator
   // allowed. A refused address is left out alone; the Service and the rest of its
@@ -50,7 +48,10 @@ void refuseExternalIPs(Manifests& m, const NodeConfig& node, Diagnostics& diags)
   }
 }
 
-void validate(const Manifests& m, const NodeConfig& node, Diagnostics& diags) {
+}  // namespace
+
+void validate(Manifests& m, const NodeConfig& node, Diagnostics& diags) {
+  refuseExternalIPs(m, node, diags);
   std::map<std::string, const Service*> byKey;
   // (protocol, nodePort) → the first Service that claimed it.
   std::map<std::pair<Protocol, uint16_t>, const Service*> nodePorts;

@@ -110,7 +110,6 @@ class ApiSource::Handler : public WatchHandler {
       // The checks a Service needs on its own; those between objects (a nodePort
       // used twice) are the inventory's and the full sync's.
       if (resource_ == kServices && !diags.hasErrors()) {
-        manifest::refuseExternalIPs(d.contents, owner_.nodeConfig_, diags);
         manifest::validate(d.contents, owner_.nodeConfig_, diags);
       }
     }

@@ -75,10 +75,7 @@ void FileSource::reload(const std::string& path, bool force, Inventory& inventor
     manifest::parseManifestText(*text, path, parsed, fileDiags);
   }
   // This file on its own; conflicts between files are the loop's to find.
-  if (!fileDiags.hasErrors()) {
-    manifest::refuseExternalIPs(parsed, node_, fileDiags);
-    manifest::validate(parsed, node_, fileDiags);
-  }
+  if (!fileDiags.hasErrors()) manifest::validate(parsed, node_, fileDiags);
   for (const auto& d : fileDiags.all()) {
     if (d.severity == Severity::kError) {
       problems.error(d.where, d.message + " (the file's last good contents stay in force)");

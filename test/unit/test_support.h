@@ -24,7 +24,6 @@ inline Loaded load(const std::string& manifests, const std::string& nodeConfig =
     out.inputs.node = manifest::parseNodeConfigText(nodeConfig, "node.yaml", out.diags);
   }
   manifest::parseManifestText(manifests, "test.yaml", m, out.diags);
-  manifest::refuseExternalIPs(m, out.inputs.node, out.diags);
   manifest::validate(m, out.inputs.node, out.diags);
   out.inputs.services = std::move(m.services);
   out.inputs.slices = std::move(m.slices);
