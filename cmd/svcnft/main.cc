@@ -16,10 +16,12 @@
 #include <vector>
 
 #include "agent/agent.h"
+#include "agent/conntrack_sysctls.h"
 #include "agent/http.h"
 #include "agent/log.h"
 #include "compile/compiler.h"
 #include "compile/render_nft.h"
+#include "manifest/kube_proxy_config.h"
 #include "manifest/loader.h"
 #include "source/api_source.h"
 #include "source/file_source.h"
@@ -53,11 +55,17 @@ struct Compiled {
 };
 
 // Loads and compiles, printing diagnostics; false when the input is invalid.
-bool loadAndCompile(const std::vector<std::string>& paths, const std::string& nodeConfig,
+// The node's configuration files: ours, and kube-proxy's laid over it.
+struct ConfigFiles {
+  std::string nodeConfig, kubeProxyConfig;
+};
+
+bool loadAndCompile(const std::vector<std::string>& paths, const ConfigFiles& config,
                     Compiled& out) {
   const auto t0 = Clock::now();
   svcnft::Diagnostics diags;
-  out.inputs = svcnft::manifest::loadInputs(paths, nodeConfig, diags);
+  out.inputs =
+      svcnft::manifest::loadInputs(paths, config.nodeConfig, diags, config.kubeProxyConfig);
   out.parseMs = millisSince(t0);
   if (!diags.hasErrors()) {
     const auto t1 = Clock::now();
@@ -81,7 +89,7 @@ bool loadAndCompile(const std::vector<std::string>& paths, const std::string& no
   std::_Exit(code);
 }
 
-int runCompile(const std::vector<std::string>& paths, const std::string& nodeConfig, bool stats) {
+int runCompile(const std::vector<std::string>& paths, const ConfigFiles& nodeConfig, bool stats) {
   Compiled c;
   if (!loadAndCompile(paths, nodeConfig, c)) return kExitInvalidInput;
   const svcnft::Inputs& inputs = c.inputs;
@@ -108,7 +116,7 @@ svcnft::Result<svcnft::netlink::Socket> openSocket() {
   return sock;
 }
 
-int runApply(const std::vector<std::string>& paths, const std::string& nodeConfig, bool refill) {
+int runApply(const std::vector<std::string>& paths, const ConfigFiles& nodeConfig, bool refill) {
   Compiled c;
   if (!loadAndCompile(paths, nodeConfig, c)) return kExitInvalidInput;
   auto sock = openSocket();
@@ -145,7 +153,7 @@ int runApply(const std::vector<std::string>& paths, const std::string& nodeConfi
   exitWithoutFreeing(kExitOk);
 }
 
-int runDiff(const std::vector<std::string>& paths, const std::string& nodeConfig) {
+int runDiff(const std::vector<std::string>& paths, const ConfigFiles& nodeConfig) {
   Compiled c;
   if (!loadAndCompile(paths, nodeConfig, c)) return kExitInvalidInput;
   auto sock = openSocket();
@@ -247,30 +255,62 @@ std::map<std::string, std::string> environment() {
 
 struct AgentFlags {
   std::string watchDir, kubeconfig, hostnameOverride, nodeConfig, serviceProxyName;
+  std::string kubeProxyConfig;
   std::string minSync = "100ms", fullCheck = "60s";
   // kube-proxy's defaults: cloud load balancers probe /healthz on every address;
   // metrics stay on loopback.
   std::string healthzBind = "0.0.0.0:10256", metricsBind = "127.0.0.1:10249";
+  // Which of these were given on the command line (they win over --config).
+  bool minSyncGiven = false, fullCheckGiven = false, healthzGiven = false,
+       metricsGiven = false;
 };
 
-int runAgent(const AgentFlags& flags) {
+// One line on what a kube-proxy configuration file set, for the log.
+std::string describe(const svcnft::manifest::KubeProxyConfig& c) {
+  std::string cidrs;
+  for (const auto& x : c.clusterCIDRs) cidrs += (cidrs.empty() ? "" : ",") + x.str();
+  std::string nodePorts = c.nodePortsOnPrimary ? "primary" : "";
+  for (const auto& x : c.nodePortCIDRs) nodePorts += (nodePorts.empty() ? "" : ",") + x.str();
+  static const char* kLocal[] = {"ClusterCIDR", "NodeCIDR", "BridgeInterface",
+                                 "InterfaceNamePrefix"};
+  return "kube-proxy configuration " + c.file + " (mode " + c.mode + "): clusterCIDR " +
+         (cidrs.empty() ? "(none)" : cidrs) + ", detectLocalMode " +
+         kLocal[static_cast<int>(c.localTraffic)] +
+         (c.localInterface.empty() ? "" : " " + c.localInterface) + ", nodePortAddresses " +
+         (nodePorts.empty() ? "(none)" : nodePorts) +
+         ", masqueradeAll " + (c.masqueradeAll ? "true" : "false") + ", syncPeriod " +
+         std::to_string(c.syncPeriod.count()) + "ms, minSyncPeriod " +
+         std::to_string(c.minSyncPeriod.count()) + "ms";
+}
+
+int runAgent(AgentFlags flags) {
+  svcnft::Diagnostics diags;
+  svcnft::NodeConfig node;
+  if (!flags.nodeConfig.empty()) node = svcnft::manifest::loadNodeConfig(flags.nodeConfig, diags);
+  // kube-proxy's own file: what it says, unless the command line says otherwise.
+  std::optional<svcnft::manifest::KubeProxyConfig> kubeProxy;
+  if (!flags.kubeProxyConfig.empty()) {
+    kubeProxy = svcnft::manifest::loadKubeProxyConfig(flags.kubeProxyConfig, diags);
+    node = svcnft::manifest::withKubeProxyConfig(node, *kubeProxy, flags.nodeConfig, diags);
+    auto ms = [](std::chrono::milliseconds d) { return std::to_string(d.count()) + "ms"; };
+    if (!flags.minSyncGiven) flags.minSync = ms(kubeProxy->minSyncPeriod);
+    if (!flags.fullCheckGiven) flags.fullCheck = ms(kubeProxy->syncPeriod);
+    if (!flags.healthzGiven) flags.healthzBind = kubeProxy->healthzBindAddress;
+    if (!flags.metricsGiven) flags.metricsBind = kubeProxy->metricsBindAddress;
+    if (flags.kubeconfig.empty()) flags.kubeconfig = kubeProxy->kubeconfig;
+    if (flags.hostnameOverride.empty()) flags.hostnameOverride = kubeProxy->hostnameOverride;
+  }
   const std::string& dir = flags.watchDir;
-  const std::string& nodeConfig = flags.nodeConfig;
-  const std::string& minSync = flags.minSync;
-  const std::string& fullCheck = flags.fullCheck;
   const std::string& healthzBind = flags.healthzBind;
   const std::string& metricsBind = flags.metricsBind;
   svcnft::agent::Options options;
-  const long long minMs = parseDuration(minSync), fullMs = parseDuration(fullCheck);
+  const long long minMs = parseDuration(flags.minSync), fullMs = parseDuration(flags.fullCheck);
   if (minMs < 0 || fullMs <= 0) {
     std::cerr << "svcnft: durations are like 100ms, 2s or 1m\n";
     return kExitUsage;
   }
   options.minSyncInterval = std::chrono::milliseconds(minMs);
   options.fullCheckPeriod = std::chrono::milliseconds(fullMs);
-  svcnft::Diagnostics diags;
-  svcnft::NodeConfig node;
-  if (!nodeConfig.empty()) node = svcnft::manifest::loadNodeConfig(nodeConfig, diags);
   // Endpoints whose nodeName is this node's are local (externalTrafficPolicy Local).
   node.nodeName = nodeNameFor(flags.hostnameOverride, node);
   std::vector<svcnft::source::Source*> sources;
@@ -281,6 +321,17 @@ int runAgent(const AgentFlags& flags) {
   }
   printDiagnostics(diags);
   if (diags.hasErrors()) return kExitInvalidInput;
+  if (kubeProxy) {
+    svcnft::agent::log(describe(*kubeProxy));
+    // As kube-proxy: conntrack settings it cannot apply stop the start.
+    const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    auto applied = svcnft::agent::applyConntrackSettings(
+        kubeProxy->conntrack, static_cast<int>(std::max(cpus, 1L)), "/", svcnft::agent::log);
+    if (!applied) {
+      std::cerr << "svcnft: " << applied.error().message << "\n";
+      return kExitKernel;
+    }
+  }
   // The API server: a kubeconfig, or in a pod its in-cluster configuration (also
   // when nothing else is given: a DaemonSet's container runs `svcnft agent`).
   std::optional<svcnft::Result<svcnft::source::ApiConfig>> api;
@@ -329,8 +380,15 @@ int runAgent(const AgentFlags& flags) {
                              notifier, metrics, clock);
   svcnft::agent::HttpEndpoints http(agent, metrics);
   if (auto started = http.start(healthzBind, metricsBind); !started) {
-    std::cerr << "svcnft: " << started.error().message << "\n";
-    return kExitUsage;
+    // kube-proxy's bindAddressHardFail: false (its default) logs and goes on.
+    if (!kubeProxy || kubeProxy->bindAddressHardFail) {
+      std::cerr << "svcnft: " << started.error().message << "\n";
+      return kExitUsage;
+    }
+    http.stop();
+    svcnft::agent::log("warning: " + started.error().message +
+                       "; going on without /healthz, /livez and /metrics "
+                       "(bindAddressHardFail is false)");
   }
   const int rc = agent.run();
   http.stop();
@@ -357,19 +415,23 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
 
   std::vector<std::string> paths;
-  std::string nodeConfig;
+  ConfigFiles nodeConfig;
+  const char* kubeProxyHelp =
+      "kube-proxy's KubeProxyConfiguration file, laid over the node config";
   bool stats = false;
   CLI::App* compile = app.add_subcommand(
       "compile", "print the complete ruleset as an nft script (the dry-run dump)");
   compile->add_option("-f,--filename", paths, "manifest file or directory (repeatable)")
       ->required();
-  compile->add_option("--node-config", nodeConfig, "node config YAML");
+  compile->add_option("--node-config", nodeConfig.nodeConfig, "node config YAML");
+  compile->add_option("--config", nodeConfig.kubeProxyConfig, kubeProxyHelp);
   compile->add_flag("--stats", stats, "print object counts and timings on stderr");
 
   CLI::App* apply = app.add_subcommand(
       "apply", "install the ruleset in one atomic transaction (replacing ours if present)");
   apply->add_option("-f,--filename", paths, "manifest file or directory (repeatable)")->required();
-  apply->add_option("--node-config", nodeConfig, "node config YAML");
+  apply->add_option("--node-config", nodeConfig.nodeConfig, "node config YAML");
+  apply->add_option("--config", nodeConfig.kubeProxyConfig, kubeProxyHelp);
   bool refill = false;
   apply->add_flag("--refill", refill,
                   "do not read the installed elements back: flush and refill every set in the "
@@ -378,7 +440,8 @@ int main(int argc, char** argv) {
   CLI::App* diffCmd = app.add_subcommand("diff", "print what apply would change, changing nothing");
   diffCmd->add_option("-f,--filename", paths, "manifest file or directory (repeatable)")
       ->required();
-  diffCmd->add_option("--node-config", nodeConfig, "node config YAML");
+  diffCmd->add_option("--node-config", nodeConfig.nodeConfig, "node config YAML");
+  diffCmd->add_option("--config", nodeConfig.kubeProxyConfig, kubeProxyHelp);
 
   std::string table = "svcnft";
   AgentFlags agentFlags;
@@ -397,13 +460,19 @@ int main(int argc, char** argv) {
                        "only Services labelled service.kubernetes.io/service-proxy-name=NAME "
                        "(kube-proxy ignores them: a trial beside it)");
   agentCmd->add_option("--node-config", agentFlags.nodeConfig, "node config YAML");
-  agentCmd->add_option("--min-sync-interval", agentFlags.minSync,
-                       "coalesce changes: at most one sync per");
-  agentCmd->add_option("--full-check-period", agentFlags.fullCheck,
-                       "read the table back and repair drift at least this often");
-  agentCmd->add_option("--healthz-bind", agentFlags.healthzBind,
-                       "/healthz and /livez (empty: off)");
-  agentCmd->add_option("--metrics-bind", agentFlags.metricsBind, "/metrics (empty: off)");
+  agentCmd->add_option("--config", agentFlags.kubeProxyConfig,
+                       std::string(kubeProxyHelp) +
+                           " (its sync periods, bind addresses and conntrack settings too; "
+                           "flags given here win)");
+  CLI::Option* minSyncOpt = agentCmd->add_option("--min-sync-interval", agentFlags.minSync,
+                                                 "coalesce changes: at most one sync per");
+  CLI::Option* fullCheckOpt =
+      agentCmd->add_option("--full-check-period", agentFlags.fullCheck,
+                           "read the table back and repair drift at least this often");
+  CLI::Option* healthzOpt = agentCmd->add_option("--healthz-bind", agentFlags.healthzBind,
+                                                 "/healthz and /livez (empty: off)");
+  CLI::Option* metricsOpt =
+      agentCmd->add_option("--metrics-bind", agentFlags.metricsBind, "/metrics (empty: off)");
 
   CLI::App* show = app.add_subcommand(
       "show", "read the installed ruleset back: each service, its addresses, endpoints, weights");
@@ -425,6 +494,12 @@ int main(int argc, char** argv) {
   if (cleanup->parsed()) return runCleanup(table);
   if (diffCmd->parsed()) return runDiff(paths, nodeConfig);
   if (show->parsed()) return runShow(table);
-  if (agentCmd->parsed()) return runAgent(agentFlags);
+  if (agentCmd->parsed()) {
+    agentFlags.minSyncGiven = minSyncOpt->count() > 0;
+    agentFlags.fullCheckGiven = fullCheckOpt->count() > 0;
+    agentFlags.healthzGiven = healthzOpt->count() > 0;
+    agentFlags.metricsGiven = metricsOpt->count() > 0;
+    return runAgent(agentFlags);
+  }
   return kExitUsage;
 }

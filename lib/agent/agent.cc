@@ -87,7 +87,7 @@ std::set<std::string> Agent::refreshSources(Diagnostics& problems, bool& nodeCha
     auto facts = s->node();
     if (!facts) continue;
     leaving = leaving || facts->leaving;
-    if (next.nodeIPs.empty()) next.nodeIPs = facts->addresses;
+    if (next.nodeIPs.empty() && next.nodePortsOnPrimary) next.nodeIPs = facts->addresses;
     if (next.podCIDRs.empty()) next.podCIDRs = facts->podCIDRs;
     if (next.zone.empty()) next.zone = facts->zone;
   }

@@ -136,8 +136,22 @@ class Compiler {
   }
 
   void addNodeElements() {
-    for (const auto& c : node_.clusterCIDRs)
-      add(name("cluster-cidrs", c.family()), {{c}, {}, {}, ""});
+    // cluster-cidrs holds what tells local traffic by source address.
+    if (node_.localTraffic == LocalTrafficMode::kClusterCIDR) {
+      for (const auto& c : node_.clusterCIDRs)
+        add(name("cluster-cidrs", c.family()), {{c}, {}, {}, ""});
+    } else if (node_.localTraffic == LocalTrafficMode::kNodeCIDR) {
+      for (const auto& c : node_.podCIDRs)
+        add(name("cluster-cidrs", c.family()), {{c}, {}, {}, ""});
+    }
+    if (!node_.nodePortCIDRs.empty() || !node_.nodePortsOnPrimary) {
+      // The nodeIPs ("primary") as single-address ranges beside the CIDRs.
+      std::vector<Cidr> ranges = node_.nodePortCIDRs;
+      if (node_.nodePortsOnPrimary) {
+        for (const auto& a : node_.nodeIPs) ranges.push_back(Cidr::host(a));
+      }
+      for (const auto& c : ranges) add(name("nodeport-cidrs", c.family()), {{c}, {}, {}, ""});
+    }
     for (const auto& c : node_.serviceCIDRs)
       add(name("service-cidrs", c.family()), {{c}, {}, {}, ""});
     std::set<IpAddress> seen;

@@ -5,6 +5,7 @@
 #include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/rtnetlink.h>
+#include <net/if.h>
 
 #include <cstdio>
 #include <cstring>
@@ -266,6 +267,22 @@ RuleBuilder& RuleBuilder::markBitClear(uint32_t bit) {
   load.dreg = ir::kReg32First;
   exprs_.push_back(load);
   bitTest(exprs_, bit, NFT_CMP_EQ);
+  return *this;
+}
+
+RuleBuilder& RuleBuilder::iifname(const std::string& name, bool prefix, bool invert) {
+  word(std::string("iifname ") + (invert ? "!= " : "") + "\"" + name + (prefix ? "*" : "") + "\"");
+  Expr load{Op::kMetaLoad};
+  load.key = NFT_META_IIFNAME;
+  load.dreg = ir::kReg32First;
+  exprs_.push_back(load);
+  Expr cmp{Op::kCmp};
+  cmp.sreg = ir::kReg32First;
+  cmp.key = invert ? NFT_CMP_NEQ : NFT_CMP_EQ;
+  // A whole name is compared with its padding (IFNAMSIZ bytes); a prefix, only its bytes.
+  cmp.data.assign(name.begin(), name.end());
+  if (!prefix) cmp.data.resize(IFNAMSIZ, 0);
+  exprs_.push_back(cmp);
   return *this;
 }
 

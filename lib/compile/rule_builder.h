@@ -44,6 +44,8 @@ class RuleBuilder {
   RuleBuilder& fibLocal(Dir d);                             // fib saddr type local
   RuleBuilder& notLoopback(IpFamily f, Dir d);              // ip daddr != 127.0.0.0/8
   RuleBuilder& markBitClear(uint32_t bit);                  // meta mark & BIT == 0
+  // iifname "cbr0" / iifname != "veth*" (prefix: every name starting with `name`)
+  RuleBuilder& iifname(const std::string& name, bool prefix, bool invert = false);
   // FIELDS @set / FIELDS != @set (intervalConcat: the set has concatenated ranges)
   RuleBuilder& inSet(const std::vector<Field>& fields, const std::string& set, bool invert = false,
                      bool intervalConcat = false);

@@ -49,11 +49,38 @@ std::vector<Field> frontKeyType(FrontKind kind, IpFamily f) {
   return out;
 }
 
-// "Addressed to this node": explicit nodeIPs, or any local address but loopback (we
-// never set route_localnet: CVE-2020-8558).
+// "Addressed to this node": with nodePortCIDRs (or not on the primary addresses),
+// a local address within nodeport-cidrs (the CIDRs, and the primary nodeIPs if
+// asked for); else the explicit nodeIPs; else any local address. Never loopback (we never set route_localnet: CVE-2020-8558).
 B& nodeAddress(B& b, const NodeConfig& node, IpFamily f, Dir dir) {
+  if (!node.nodePortCIDRs.empty() || !node.nodePortsOnPrimary) {
+    return b.nfproto(f).fibLocal(dir).notLoopback(f, dir).inSet({B::address(f, dir)},
+                                                              name("nodeport-cidrs", f));
+  }
   if (!node.nodeIPs.empty()) return b.inSet({B::address(f, dir)}, name("nodeport-ips", f));
   return b.nfproto(f).fibLocal(dir).notLoopback(f, dir);
+}
+
+// Traffic from this node's pods (kube-proxy's detectLocalMode), or from elsewhere
+// (`outside`). By source address in cluster-cidrs (which holds clusterCIDRs, or the
+// node's podCIDRs), or by the interface it came in on. False when nothing is known
+// that would tell (no CIDRs yet): then no rule is written.
+bool matchLocalTraffic(B& b, const NodeConfig& node, IpFamily f, bool outside) {
+  switch (node.localTraffic) {
+    case LocalTrafficMode::kBridgeInterface:
+    case LocalTrafficMode::kInterfaceNamePrefix:
+      b.iifname(node.localInterface,
+                node.localTraffic == LocalTrafficMode::kInterfaceNamePrefix, outside);
+      return true;
+    case LocalTrafficMode::kClusterCIDR:
+    case LocalTrafficMode::kNodeCIDR:
+      break;
+  }
+  const auto& cidrs =
+      node.localTraffic == LocalTrafficMode::kNodeCIDR ? node.podCIDRs : node.clusterCIDRs;
+  if (cidrs.empty()) return false;
+  b.inSet({B::address(f, Dir::kSource)}, name("cluster-cidrs", f), outside);
+  return true;
 }
 
 ir::Set set(std::string name, std::vector<Field> key, std::vector<Field> data = {},
@@ -75,6 +102,9 @@ void addSets(ir::Ruleset& rs, IpFamily f) {
     s.back().autoMerge = true;
   }
   s.push_back(set(name("nodeport-ips", f), {addr}));
+  s.push_back(set(name("nodeport-cidrs", f), {addr}));
+  s.back().interval = true;
+  s.back().autoMerge = true;
   s.push_back(set(name("cluster-ips", f), {addr}));
   // Maps keyed by a front come in pairs: by address, and by NodePort.
   auto frontMaps = [&](const char* byAddress, const char* byNodePort, std::vector<Field> data,
@@ -130,15 +160,14 @@ ir::Chain baseChain(std::string name, std::string type, std::string hook, std::s
 
 ir::Rule jumpTo(const std::string& target) { return B().jump(target).build(); }
 
-// Masquerading for traffic to a ClusterIP: off-cluster sources only (kube-proxy's
-// rule), or everything with masqueradeAll. Without clusterCIDRs nothing is masqueraded
-// here (hairpin still is, in `masquerading`).
+// Masquerading for traffic to a ClusterIP: what is not local traffic (kube-proxy's
+// rule), or everything with masqueradeAll. When local traffic cannot be told (no
+// clusterCIDRs) nothing is masqueraded here (hairpin still is, in `masquerading`).
 std::vector<ir::Rule> clusterMasquerade(const NodeConfig& node, IpFamily f) {
   if (node.masqueradeAll) return {jumpTo("mark-for-masquerade")};
-  if (node.clusterCIDRs.empty()) return {};
-  return {B().inSet({B::address(f, Dir::kSource)}, name("cluster-cidrs", f), /*invert=*/true)
-              .jump("mark-for-masquerade")
-              .build()};
+  B b;
+  if (!matchLocalTraffic(b, node, f, /*outside=*/true)) return {};
+  return {b.jump("mark-for-masquerade").build()};
 }
 
 ir::Rule affinityLookup(FrontKind kind, IpFamily f) {
@@ -175,10 +204,8 @@ void addPolicyChains(ir::Ruleset& rs, const NodeConfig& node, IpFamily f, FrontK
   // Never masqueraded, not even with masqueradeAll: that would hide the client address
   // the policy exists to keep (kube-proxy applies masqueradeAll to ClusterIPs only).
   std::vector<ir::Rule> local;
-  if (!node.clusterCIDRs.empty()) {
-    local.push_back(B().inSet({B::address(f, Dir::kSource)}, name("cluster-cidrs", f))
-                        .goTo(clusterChain)
-                        .build());
+  if (B b; matchLocalTraffic(b, node, f, /*outside=*/false)) {
+    local.push_back(b.goTo(clusterChain).build());
   }
   local.push_back(B().fibLocal(Dir::kSource).goTo(externalChain).build());
   local.push_back(affinityLookup(kind, f));

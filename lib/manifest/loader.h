@@ -57,7 +57,8 @@ NodeConfig parseNodeConfigText(const std::string& text, const std::string& fileN
 void validate(Manifests& manifests, const NodeConfig& node, Diagnostics& diags);
 
 // load + validate in one call, the way the commands use it.
+// kubeProxyConfigPath, when given: a KubeProxyConfiguration laid over the node config.
 Inputs loadInputs(const std::vector<std::string>& paths, const std::string& nodeConfigPath,
-                  Diagnostics& diags);
+                  Diagnostics& diags, const std::string& kubeProxyConfigPath = "");
 
 }  // namespace svcnft::manifest

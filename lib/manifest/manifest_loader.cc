@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "manifest/kube_proxy_config.h"
 #include "manifest/loader.h"
 #include "manifest/parsers.h"
 
@@ -254,9 +255,13 @@ NodeConfig loadNodeConfig(const std::string& path, Diagnostics& diags) {
 }
 
 Inputs loadInputs(const std::vector<std::string>& paths, const std::string& nodeConfigPath,
-                  Diagnostics& diags) {
+                  Diagnostics& diags, const std::string& kubeProxyConfigPath) {
   Inputs in;
   if (!nodeConfigPath.empty()) in.node = loadNodeConfig(nodeConfigPath, diags);
+  if (!kubeProxyConfigPath.empty()) {
+    in.node = withKubeProxyConfig(in.node, loadKubeProxyConfig(kubeProxyConfigPath, diags),
+                                  nodeConfigPath, diags);
+  }
   Manifests m = loadManifests(paths, diags);
   validate(m, in.node, diags);
   in.services = std::move(m.services);

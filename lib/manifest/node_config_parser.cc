@@ -4,6 +4,7 @@
 
 #include "manifest/loader.h"
 #include "manifest/parsers.h"
+#include "manifest/traffic_fields.h"
 
 namespace svcnft::manifest {
 
@@ -77,6 +78,39 @@ NodeConfig parseNodeConfigText(const std::string& text, const std::string& fileN
       r.error(doc["nodePortRange"], "nodePortRange",
               "\"" + *range + "\" is not a port range FIRST-LAST within 1-65535");
     }
+  }
+  // nodePortAddresses and detectLocalMode: kube-proxy's fields, kube-proxy's meaning.
+  if (YamlNode list = r.sequence(doc, "nodePortAddresses", "nodePortAddresses");
+      list.defined()) {
+    NodePortAddresses read = readNodePortAddresses(r, list);
+    cfg.nodePortsOnPrimary = read.primary;
+    cfg.nodePortCIDRs = std::move(read.cidrs);
+    for (const auto& l : read.loopback) {
+      r.error(list, l, "NodePorts are never served on loopback (CVE-2020-8558)");
+    }
+  }
+  if (auto mode = r.string(doc, "detectLocalMode", "detectLocalMode")) {
+    if (auto parsed = localTrafficModeNamed(*mode)) {
+      cfg.localTraffic = *parsed;
+    } else {
+      r.error(doc["detectLocalMode"], "detectLocalMode",
+              "\"" + *mode +
+                  "\" is not one of ClusterCIDR, NodeCIDR, BridgeInterface, InterfaceNamePrefix");
+    }
+  }
+  const bool byInterface = cfg.localTraffic == LocalTrafficMode::kBridgeInterface ||
+                           cfg.localTraffic == LocalTrafficMode::kInterfaceNamePrefix;
+  const auto iface = r.string(doc, "localInterface", "localInterface");
+  if (byInterface && !isInterfaceName(iface.value_or(""))) {
+    r.error(iface ? doc["localInterface"] : doc["detectLocalMode"], "localInterface",
+            "\"" + iface.value_or("") + "\" is not an interface name (1-15 characters, no /, :, "
+            "*, blanks or quotes); detectLocalMode " + localTrafficModeName(cfg.localTraffic) +
+            " needs one");
+  } else if (!byInterface && iface) {
+    r.error(doc["localInterface"], "localInterface",
+            "only used with detectLocalMode BridgeInterface or InterfaceNamePrefix");
+  } else if (iface) {
+    cfg.localInterface = *iface;
   }
   cfg.masqueradeAll = r.boolean(doc, "masqueradeAll", "masqueradeAll").value_or(false);
   if (auto table = r.string(doc, "table", "table")) {

@@ -110,10 +110,28 @@ struct PortRange {
   bool operator==(const PortRange&) const = default;
 };
 
+// How traffic from this node's pods is told apart from the rest (kube-proxy's
+// detectLocalMode): it is masqueraded less and short-circuits externalTrafficPolicy
+// Local.
+enum class LocalTrafficMode : uint8_t {
+  kClusterCIDR,          // source in clusterCIDRs
+  kNodeCIDR,             // source in this node's podCIDRs
+  kBridgeInterface,      // arrives on the bridge `localInterface`
+  kInterfaceNamePrefix,  // arrives on an interface whose name starts with `localInterface`
+};
+
 struct NodeConfig {
   std::string nodeName;
   std::vector<IpAddress> nodeIPs;  // empty: every local address (fib daddr type local)
+  // Non-empty: NodePorts only on this node's addresses within these ranges (and on
+  // nodeIPs), as kube-proxy's nodePortAddresses with CIDRs.
+  std::vector<Cidr> nodePortCIDRs;
+  // In API mode, the Node's primary addresses take NodePorts when nodeIPs is empty
+  // (nodePortAddresses "primary", kube-proxy's nftables default).
+  bool nodePortsOnPrimary = true;
   std::vector<Cidr> clusterCIDRs;
+  LocalTrafficMode localTraffic = LocalTrafficMode::kClusterCIDR;
+  std::string localInterface;  // the bridge, or the name prefix
   PortRange nodePortRange;
   std::vector<Cidr> externalIPAllow;
   std::vector<Cidr> serviceCIDRs;
