@@ -261,8 +261,7 @@ struct AgentFlags {
   // metrics stay on loopback.
   std::string healthzBind = "0.0.0.0:10256", metricsBind = "127.0.0.1:10249";
   // Which of these were given on the command line (they win over --config).
-  bool minSyncGiven = false, fullCheckGiven = false, healthzGiven = false,
-       metricsGiven = false;
+  bool minSyncGiven = false, fullCheckGiven = false, healthzGiven = false, metricsGiven = false;
 };
 
 // One line on what a kube-proxy configuration file set, for the log.
@@ -277,8 +276,8 @@ std::string describe(const svcnft::manifest::KubeProxyConfig& c) {
          (cidrs.empty() ? "(none)" : cidrs) + ", detectLocalMode " +
          kLocal[static_cast<int>(c.localTraffic)] +
          (c.localInterface.empty() ? "" : " " + c.localInterface) + ", nodePortAddresses " +
-         (nodePorts.empty() ? "(none)" : nodePorts) +
-         ", masqueradeAll " + (c.masqueradeAll ? "true" : "false") + ", syncPeriod " +
+         (nodePorts.empty() ? "(none)" : nodePorts) + ", masqueradeAll " +
+         (c.masqueradeAll ? "true" : "false") + ", syncPeriod " +
          std::to_string(c.syncPeriod.count()) + "ms, minSyncPeriod " +
          std::to_string(c.minSyncPeriod.count()) + "ms";
 }
@@ -416,8 +415,7 @@ int main(int argc, char** argv) {
 
   std::vector<std::string> paths;
   ConfigFiles nodeConfig;
-  const char* kubeProxyHelp =
-      "kube-proxy's KubeProxyConfiguration file, laid over the node config";
+  const char* kubeProxyHelp = "kube-proxy's KubeProxyConfiguration file, laid over the node config";
   bool stats = false;
   CLI::App* compile = app.add_subcommand(
       "compile", "print the complete ruleset as an nft script (the dry-run dump)");

@@ -45,9 +45,10 @@ std::string sysctlName(const std::string& path) {
 std::vector<SysctlWrite> conntrackSysctls(const ConntrackSettings& s, int cpus) {
   std::vector<SysctlWrite> out;
   if (s.maxPerCore > 0) {
-    out.push_back({std::string(kNetfilter) + "nf_conntrack_max",
-                   std::max(s.maxPerCore * std::max(cpus, 1), s.min),
-                   "conntrack.maxPerCore x " + std::to_string(cpus) + " CPUs, at least conntrack.min"});
+    out.push_back(
+        {std::string(kNetfilter) + "nf_conntrack_max",
+         std::max(s.maxPerCore * std::max(cpus, 1), s.min),
+         "conntrack.maxPerCore x " + std::to_string(cpus) + " CPUs, at least conntrack.min"});
   }
   auto add = [&](const std::optional<int64_t>& v, const char* sysctl, const char* field) {
     if (v && *v > 0) out.push_back({std::string(kNetfilter) + sysctl, *v, field});
@@ -57,8 +58,8 @@ std::vector<SysctlWrite> conntrackSysctls(const ConntrackSettings& s, int cpus) 
   add(s.tcpCloseWaitTimeout, "nf_conntrack_tcp_timeout_close_wait",
       "conntrack.tcpCloseWaitTimeout");
   if (s.tcpBeLiberal) {
-    out.push_back({std::string(kNetfilter) + "nf_conntrack_tcp_be_liberal", 1,
-                   "conntrack.tcpBeLiberal"});
+    out.push_back(
+        {std::string(kNetfilter) + "nf_conntrack_tcp_be_liberal", 1, "conntrack.tcpBeLiberal"});
   }
   add(s.udpTimeout, "nf_conntrack_udp_timeout", "conntrack.udpTimeout");
   add(s.udpStreamTimeout, "nf_conntrack_udp_timeout_stream", "conntrack.udpStreamTimeout");

@@ -51,11 +51,12 @@ std::vector<Field> frontKeyType(FrontKind kind, IpFamily f) {
 
 // "Addressed to this node": with nodePortCIDRs (or not on the primary addresses),
 // a local address within nodeport-cidrs (the CIDRs, and the primary nodeIPs if
-// asked for); else the explicit nodeIPs; else any local address. Never loopback (we never set route_localnet: CVE-2020-8558).
+// asked for); else the explicit nodeIPs; else any local address. Never loopback (we never set
+// route_localnet: CVE-2020-8558).
 B& nodeAddress(B& b, const NodeConfig& node, IpFamily f, Dir dir) {
   if (!node.nodePortCIDRs.empty() || !node.nodePortsOnPrimary) {
     return b.nfproto(f).fibLocal(dir).notLoopback(f, dir).inSet({B::address(f, dir)},
-                                                              name("nodeport-cidrs", f));
+                                                                name("nodeport-cidrs", f));
   }
   if (!node.nodeIPs.empty()) return b.inSet({B::address(f, dir)}, name("nodeport-ips", f));
   return b.nfproto(f).fibLocal(dir).notLoopback(f, dir);
@@ -69,8 +70,8 @@ bool matchLocalTraffic(B& b, const NodeConfig& node, IpFamily f, bool outside) {
   switch (node.localTraffic) {
     case LocalTrafficMode::kBridgeInterface:
     case LocalTrafficMode::kInterfaceNamePrefix:
-      b.iifname(node.localInterface,
-                node.localTraffic == LocalTrafficMode::kInterfaceNamePrefix, outside);
+      b.iifname(node.localInterface, node.localTraffic == LocalTrafficMode::kInterfaceNamePrefix,
+                outside);
       return true;
     case LocalTrafficMode::kClusterCIDR:
     case LocalTrafficMode::kNodeCIDR:

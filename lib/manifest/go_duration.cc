@@ -11,9 +11,9 @@ int64_t unitAt(std::string_view s, std::size_t& i) {
   static constexpr struct {
     std::string_view name;
     int64_t ns;
-  } kUnits[] = {{"ns", 1},           {"us", 1'000},  {"\xc2\xb5s", 1'000}, {"\xce\xbcs", 1'000},
-                {"ms", 1'000'000},   {"s", 1'000'000'000}, {"m", 60'000'000'000},
-                {"h", 3'600'000'000'000}};
+  } kUnits[] = {
+      {"ns", 1},         {"us", 1'000},        {"\xc2\xb5s", 1'000},  {"\xce\xbcs", 1'000},
+      {"ms", 1'000'000}, {"s", 1'000'000'000}, {"m", 60'000'000'000}, {"h", 3'600'000'000'000}};
   for (const auto& u : kUnits) {
     if (s.substr(i, u.name.size()) == u.name) {
       i += u.name.size();

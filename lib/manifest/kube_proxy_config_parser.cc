@@ -74,8 +74,7 @@ class ConfigReader {
     if (!parent.isMap()) return;
     const YamlNode n = parent[key];
     if (isZero(n)) return;
-    if (n.isScalar() &&
-        std::find(defaults.begin(), defaults.end(), n.scalar()) != defaults.end()) {
+    if (n.isScalar() && std::find(defaults.begin(), defaults.end(), n.scalar()) != defaults.end()) {
       return;
     }
     out_.notApplied.push_back(path + " (" + why + ")");
@@ -155,8 +154,9 @@ void readModeSections(ConfigReader& c, const YamlNode& doc) {
         c.refuseUnknown(s, p, {"masqueradeBit", "masqueradeAll", "syncPeriod", "minSyncPeriod"});
       }
       if (auto bit = r.integer(s, "masqueradeBit", p + "masqueradeBit"); bit && *bit != 14) {
-        out.notApplied.push_back(p + "masqueradeBit (svcnft marks with kube-proxy's default, "
-                                     "bit 14)");
+        out.notApplied.push_back(p +
+                                 "masqueradeBit (svcnft marks with kube-proxy's default, "
+                                 "bit 14)");
       }
       const auto all = r.boolean(s, "masqueradeAll", p + "masqueradeAll");
       if (ours) {
@@ -183,8 +183,9 @@ void readModeSections(ConfigReader& c, const YamlNode& doc) {
   const auto localhost = r.boolean(r.map(doc, "iptables", "iptables"), "localhostNodePorts",
                                    "iptables.localhostNodePorts");
   if (out.mode == "iptables" && localhost.value_or(true)) {
-    out.notApplied.push_back("iptables.localhostNodePorts (svcnft never serves NodePorts on "
-                             "127.0.0.1: CVE-2020-8558)");
+    out.notApplied.push_back(
+        "iptables.localhostNodePorts (svcnft never serves NodePorts on "
+        "127.0.0.1: CVE-2020-8558)");
   }
 }
 
@@ -210,8 +211,10 @@ void readDetectLocal(ConfigReader& c, const YamlNode& doc) {
   const std::string name = r.string(detect, field, path).value_or("");
   if (!isInterfaceName(name)) {
     r.error(detect.defined() ? detect[field] : doc["detectLocalMode"], path,
-            "\"" + name + "\" is not an interface name (1-15 characters, no /, :, *, blanks or "
-            "quotes); detectLocalMode " + mode + " needs one");
+            "\"" + name +
+                "\" is not an interface name (1-15 characters, no /, :, *, blanks or "
+                "quotes); detectLocalMode " +
+                mode + " needs one");
     return;
   }
   out.localInterface = name;
@@ -269,9 +272,8 @@ void readNodePortAddresses(ConfigReader& c, const YamlNode& doc) {
 std::string withPort(const std::string& address, int defaultPort) {
   if (address.empty()) return address;
   if (address.front() == '[') {
-    return address.find("]:") == std::string::npos
-               ? address + ":" + std::to_string(defaultPort)
-               : address;
+    return address.find("]:") == std::string::npos ? address + ":" + std::to_string(defaultPort)
+                                                   : address;
   }
   const auto colons = std::count(address.begin(), address.end(), ':');
   if (colons == 0) return address + ":" + std::to_string(defaultPort);
@@ -351,18 +353,38 @@ KubeProxyConfig parseKubeProxyConfigText(const std::string& text, const std::str
   if (kind.value_or("") != "KubeProxyConfiguration" || apiVersion.value_or("") != kApiVersion) {
     r.error(doc, "apiVersion/kind",
             "expected apiVersion " + std::string(kApiVersion) +
-                " and kind KubeProxyConfiguration, got " + apiVersion.value_or("(none)") +
-                " and " + kind.value_or("(none)"));
+                " and kind KubeProxyConfiguration, got " + apiVersion.value_or("(none)") + " and " +
+                kind.value_or("(none)"));
     return out;
   }
   ConfigReader c(r, out);
   c.refuseUnknown(doc, "",
-                  {"apiVersion", "kind", "featureGates", "clientConnection", "logging",
-                   "hostnameOverride", "bindAddress", "healthzBindAddress", "metricsBindAddress",
-                   "bindAddressHardFail", "enableProfiling", "showHiddenMetricsForVersion",
-                   "mode", "iptables", "ipvs", "nftables", "winkernel", "detectLocalMode",
-                   "detectLocal", "clusterCIDR", "nodePortAddresses", "oomScoreAdj", "conntrack",
-                   "configSyncPeriod", "portRange", "windowsRunAsService"});
+                  {"apiVersion",
+                   "kind",
+                   "featureGates",
+                   "clientConnection",
+                   "logging",
+                   "hostnameOverride",
+                   "bindAddress",
+                   "healthzBindAddress",
+                   "metricsBindAddress",
+                   "bindAddressHardFail",
+                   "enableProfiling",
+                   "showHiddenMetricsForVersion",
+                   "mode",
+                   "iptables",
+                   "ipvs",
+                   "nftables",
+                   "winkernel",
+                   "detectLocalMode",
+                   "detectLocal",
+                   "clusterCIDR",
+                   "nodePortAddresses",
+                   "oomScoreAdj",
+                   "conntrack",
+                   "configSyncPeriod",
+                   "portRange",
+                   "windowsRunAsService"});
 
   out.mode = r.string(doc, "mode", "mode").value_or("");
   if (out.mode.empty()) out.mode = "iptables";  // kube-proxy's default on Linux
@@ -387,8 +409,9 @@ KubeProxyConfig parseKubeProxyConfigText(const std::string& text, const std::str
     out.metricsBindAddress = "[::1]:10249";
   }
   if (!bind.empty() && bind != "0.0.0.0" && bind != "::") {
-    out.notApplied.push_back("bindAddress (svcnft takes this node's primary addresses from its "
-                             "Node object, or nodeIPs from the node config)");
+    out.notApplied.push_back(
+        "bindAddress (svcnft takes this node's primary addresses from its "
+        "Node object, or nodeIPs from the node config)");
   }
   if (auto h = r.string(doc, "healthzBindAddress", "healthzBindAddress"); h && !h->empty()) {
     out.healthzBindAddress = withPort(*h, 10256);
@@ -432,8 +455,8 @@ NodeConfig withKubeProxyConfig(NodeConfig node, const KubeProxyConfig& config,
                                const std::string& nodeConfigFile, Diagnostics& diags) {
   auto replaced = [&](const char* ours, const char* theirs) {
     diags.warning({nodeConfigFile, 0, 0}, std::string("node config: ") + ours +
-                                              " is replaced by kube-proxy's " + theirs +
-                                              " from " + config.file);
+                                              " is replaced by kube-proxy's " + theirs + " from " +
+                                              config.file);
   };
   if (!config.hostnameOverride.empty()) {
     if (!node.nodeName.empty() && node.nodeName != config.hostnameOverride) {

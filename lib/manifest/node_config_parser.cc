@@ -80,8 +80,7 @@ NodeConfig parseNodeConfigText(const std::string& text, const std::string& fileN
     }
   }
   // nodePortAddresses and detectLocalMode: kube-proxy's fields, kube-proxy's meaning.
-  if (YamlNode list = r.sequence(doc, "nodePortAddresses", "nodePortAddresses");
-      list.defined()) {
+  if (YamlNode list = r.sequence(doc, "nodePortAddresses", "nodePortAddresses"); list.defined()) {
     NodePortAddresses read = readNodePortAddresses(r, list);
     cfg.nodePortsOnPrimary = read.primary;
     cfg.nodePortCIDRs = std::move(read.cidrs);
@@ -103,9 +102,10 @@ NodeConfig parseNodeConfigText(const std::string& text, const std::string& fileN
   const auto iface = r.string(doc, "localInterface", "localInterface");
   if (byInterface && !isInterfaceName(iface.value_or(""))) {
     r.error(iface ? doc["localInterface"] : doc["detectLocalMode"], "localInterface",
-            "\"" + iface.value_or("") + "\" is not an interface name (1-15 characters, no /, :, "
-            "*, blanks or quotes); detectLocalMode " + localTrafficModeName(cfg.localTraffic) +
-            " needs one");
+            "\"" + iface.value_or("") +
+                "\" is not an interface name (1-15 characters, no /, :, "
+                "*, blanks or quotes); detectLocalMode " +
+                localTrafficModeName(cfg.localTraffic) + " needs one");
   } else if (!byInterface && iface) {
     r.error(doc["localInterface"], "localInterface",
             "only used with detectLocalMode BridgeInterface or InterfaceNamePrefix");

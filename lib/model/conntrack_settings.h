@@ -12,8 +12,7 @@ struct ConntrackSettings {
   int64_t maxPerCore = 0;
   int64_t min = 0;
   // Seconds; unset (or 0 in the file) leaves the sysctl as it is.
-  std::optional<int64_t> tcpEstablishedTimeout, tcpCloseWaitTimeout, udpTimeout,
-      udpStreamTimeout;
+  std::optional<int64_t> tcpEstablishedTimeout, tcpCloseWaitTimeout, udpTimeout, udpStreamTimeout;
   bool tcpBeLiberal = false;  // true sets nf_conntrack_tcp_be_liberal to 1; false leaves it
   bool operator==(const ConntrackSettings&) const = default;
 };

@@ -1,15 +1,16 @@
 // kube-proxy's configuration file: kube-proxy's defaults per mode, the fields that
 // apply, one warning naming those that do not, and errors at FILE:LINE:COL.
-#include <catch2/catch.hpp>
-#include <filesystem>
+#include "manifest/kube_proxy_config.h"
+
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
+#include <filesystem>
 #include <fstream>
 
 #include "agent/conntrack_sysctls.h"
 #include "compile/compiler.h"
 #include "manifest/go_duration.h"
-#include "manifest/kube_proxy_config.h"
 #include "test_support.h"
 
 using Catch::Matchers::Contains;
@@ -54,8 +55,8 @@ TEST_CASE("Go durations parse as Kubernetes writes them", "[kube-proxy-config]")
   CHECK(parseGoDuration("0s") == 0);
   CHECK(parseGoDuration("-2s") == -2'000'000'000);
   CHECK(parseGoDuration("1us") == 1'000);
-  for (const char* bad : {"", "s", "30", "1x", "1.s.", "h1", "--1s", "99999999999999999999h",
-                          "3000000h", ".s"}) {
+  for (const char* bad :
+       {"", "s", "30", "1x", "1.s.", "h1", "--1s", "99999999999999999999h", "3000000h", ".s"}) {
     INFO(bad);
     CHECK_FALSE(parseGoDuration(bad).has_value());
   }
@@ -121,9 +122,9 @@ nodePortAddresses: [primary, localhost]
   REQUIRE_FALSE(p.diags.hasErrors());
   const std::string w = warnings(p.diags);
   REQUIRE(p.diags.all().size() == 1);
-  for (const char* named : {"featureGates", "ipvs.scheduler", "iptables.masqueradeAll",
-                            "nftables.masqueradeBit", "oomScoreAdj", "clientConnection.qps",
-                            "nodePortAddresses[1] localhost"}) {
+  for (const char* named :
+       {"featureGates", "ipvs.scheduler", "iptables.masqueradeAll", "nftables.masqueradeBit",
+        "oomScoreAdj", "clientConnection.qps", "nodePortAddresses[1] localhost"}) {
     INFO(named);
     CHECK_THAT(w, Contains(named));
   }
@@ -137,7 +138,8 @@ nodePortAddresses: [primary, localhost]
 }
 
 TEST_CASE("detectLocalMode and its interface", "[kube-proxy-config]") {
-  auto p = parse("detectLocalMode: InterfaceNamePrefix\ndetectLocal: {interfaceNamePrefix: veth}\n");
+  auto p =
+      parse("detectLocalMode: InterfaceNamePrefix\ndetectLocal: {interfaceNamePrefix: veth}\n");
   REQUIRE_FALSE(p.diags.hasErrors());
   CHECK(p.config.localTraffic == LocalTrafficMode::kInterfaceNamePrefix);
   CHECK(p.config.localInterface == "veth");
@@ -147,7 +149,8 @@ TEST_CASE("detectLocalMode and its interface", "[kube-proxy-config]") {
 
   auto missing = parse("detectLocalMode: BridgeInterface\n");
   CHECK_THAT(messages(missing.diags), Contains("detectLocal.bridgeInterface"));
-  auto wild = parse("detectLocalMode: InterfaceNamePrefix\ndetectLocal: {interfaceNamePrefix: \"v*\"}\n");
+  auto wild =
+      parse("detectLocalMode: InterfaceNamePrefix\ndetectLocal: {interfaceNamePrefix: \"v*\"}\n");
   CHECK_THAT(messages(wild.diags), Contains("kp.yaml:4:"));
   CHECK_THAT(messages(wild.diags), Contains("is not an interface name"));
   auto unknown = parse("detectLocalMode: Pods\n");
@@ -191,7 +194,7 @@ TEST_CASE("conntrack settings as kube-proxy reads them", "[kube-proxy-config][co
 )");
   REQUIRE_FALSE(p.diags.hasErrors());
   const auto& ct = p.config.conntrack;
-  CHECK(ct.maxPerCore == 0);  // leave nf_conntrack_max as it is
+  CHECK(ct.maxPerCore == 0);                          // leave nf_conntrack_max as it is
   CHECK_FALSE(ct.tcpEstablishedTimeout.has_value());  // 0: leave it
   CHECK(ct.tcpCloseWaitTimeout == 7200);
   CHECK(ct.udpTimeout == 30);
@@ -245,7 +248,8 @@ TEST_CASE("conntrack sysctls: only what differs is written, failures are errors"
   CHECK(get("sys/module/nf_conntrack/parameters/hashsize") == "32768");  // max / 4
   REQUIRE(log.size() == 3);
   CHECK_THAT(log[0], Contains("set net.netfilter.nf_conntrack_max to 131072 (was 262144)"));
-  CHECK_THAT(log[1], Contains("nf_conntrack_udp_timeout to 60 (was 30), from conntrack.udpTimeout"));
+  CHECK_THAT(log[1],
+             Contains("nf_conntrack_udp_timeout to 60 (was 30), from conntrack.udpTimeout"));
 
   // A sysctl that cannot be written stops the start, naming it and the field.
   fs::remove(root / (nf + "nf_conntrack_udp_timeout"));
@@ -303,8 +307,7 @@ TEST_CASE("the node config takes nodePortAddresses and detectLocalMode", "[loade
 
   svcnft::Diagnostics bad;
   svcnft::manifest::parseNodeConfigText(
-      "nodePortAddresses: [127.0.0.0/8]\ndetectLocalMode: InterfaceNamePrefix\n", "node.yaml",
-      bad);
+      "nodePortAddresses: [127.0.0.0/8]\ndetectLocalMode: InterfaceNamePrefix\n", "node.yaml", bad);
   CHECK_THAT(messages(bad), Contains("never served on loopback"));
   CHECK_THAT(messages(bad), Contains("localInterface: \"\" is not an interface name"));
 }
