@@ -23,17 +23,26 @@ namespace svcnft::agent {
 
 namespace {
 
+using NoLocal = std::pair<int, int>;  // Service ports with no local endpoint: internal, external
+
 // Records, as LiveTable compiles them, the UDP fronts of each Service of `inputs`
 // that has any.
-writer::LiveTable::ShareObserver collectUdpFronts(
-    const std::vector<ServiceInput>& inputs, std::unordered_map<std::string, UdpFronts>& into) {
+// What the agent keeps per Service from each changed Service's share as it is
+// compiled: its UDP fronts and its no-local-endpoint counts.
+writer::LiveTable::ShareObserver collectShares(const std::vector<ServiceInput>& inputs,
+                                               std::unordered_map<std::string, UdpFronts>& udp,
+                                               std::unordered_map<std::string, NoLocal>& noLocal) {
   std::unordered_map<std::string, const ServiceInput*> byKey;
   for (const auto& in : inputs) byKey.emplace(in.key, &in);
-  return [byKey = std::move(byKey), &into](const std::string& key, const ir::Ruleset& share) {
+  return [byKey = std::move(byKey), &udp, &noLocal](const std::string& key,
+                                                    const ir::Ruleset& share) {
     auto in = byKey.find(key);
     if (in == byKey.end()) return;
     UdpFronts u = udpFronts(share, std::vector<ServiceInput>{*in->second});
-    if (!u.empty()) into.emplace(key, std::move(u));
+    if (!u.empty()) udp.emplace(key, std::move(u));
+    if (share.noLocalInternal || share.noLocalExternal) {
+      noLocal[key] = {share.noLocalInternal, share.noLocalExternal};
+    }
   };
 }
 
@@ -147,6 +156,7 @@ void Agent::sync(bool verify) {
   const std::set<std::string> changed = refreshSources(inputProblems, nodeChanged);
   for (const auto& d : inputProblems.all()) log(d.format());
   if (inputProblems.errorCount() > 0) metrics_.inputErrors(inputProblems.errorCount());
+  reportChanges();
   if (nodeChanged) live_.reset();
 
   if (!verify && live_ && !inventory_.hasConflicts() && syncServices(changed, start, seen)) {
@@ -171,7 +181,8 @@ bool Agent::syncServices(const std::set<std::string>& changed, TimePoint start,
   Diagnostics problems;
   manifest::validate(orphans, node_, problems);
   std::unordered_map<std::string, UdpFronts> udpNow;
-  auto pending = live_->prepare(inputs, problems, collectUdpFronts(inputs, udpNow));
+  std::unordered_map<std::string, NoLocal> noLocalNow;
+  auto pending = live_->prepare(inputs, problems, collectShares(inputs, udpNow, noLocalNow));
   for (const auto& d : problems.all()) log(d.format());
   if (!pending.conflict.empty() || problems.hasErrors()) return false;
 
@@ -202,6 +213,7 @@ bool Agent::syncServices(const std::set<std::string>& changed, TimePoint start,
   live_->commit(std::move(pending));
   trusted_ = true;
   noteSynced(generation);
+  keepNoLocal(inputs, noLocalNow);
 
   UdpFronts before, after;
   for (const auto& key : changed) {
@@ -304,18 +316,39 @@ bool Agent::adoptServices(const std::set<std::string>& changed) {
   } else {
     live_.emplace(node_);
     udpByService_.clear();
+    noLocalByService_.clear();
+    noLocalSum_ = {};
     for (const auto& key : inventory.serviceKeys()) inputs.push_back(inventory.lookup(key));
   }
   for (const auto& in : inputs) udpByService_.erase(in.key);
   Diagnostics ignored;  // the full compile has reported them already
-  auto pending = live_->prepare(inputs, ignored, collectUdpFronts(inputs, udpByService_),
+  std::unordered_map<std::string, NoLocal> noLocalNow;
+  auto pending = live_->prepare(inputs, ignored, collectShares(inputs, udpByService_, noLocalNow),
                                 /*operations=*/false);
+  keepNoLocal(inputs, noLocalNow);
   if (!pending.conflict.empty()) {
     log("keeping Services apart: " + pending.conflict + "; the next sync goes the full way");
     return false;
   }
   live_->commit(std::move(pending));
   return true;
+}
+
+void Agent::keepNoLocal(const std::vector<ServiceInput>& inputs,
+                        const std::unordered_map<std::string, std::pair<int, int>>& now) {
+  for (const auto& in : inputs) {
+    if (auto it = noLocalByService_.find(in.key); it != noLocalByService_.end()) {
+      noLocalSum_.first -= it->second.first;
+      noLocalSum_.second -= it->second.second;
+      noLocalByService_.erase(it);
+    }
+    if (auto it = now.find(in.key); it != now.end()) {
+      noLocalSum_.first += it->second.first;
+      noLocalSum_.second += it->second.second;
+      noLocalByService_.emplace(in.key, it->second);
+    }
+  }
+  metrics_.noLocalEndpoints(noLocalSum_.first, noLocalSum_.second);
 }
 
 void Agent::noteSynced(std::optional<uint32_t> known) {
@@ -415,10 +448,17 @@ void Agent::syncFailed(const std::string& why) {
   verifyAt_ = retryAt_;
 }
 
+void Agent::reportChanges() {
+  metrics_.changes(inventory_.serviceChanges(), inventory_.endpointChanges(),
+                   inventory_.pendingServiceChanges(), inventory_.pendingEndpointChanges());
+}
+
 void Agent::finishSync(bool full, std::size_t elements, TimePoint start,
                        std::optional<TimePoint> seen) {
   syncFailures_ = 0;
   retryAt_.reset();
+  inventory_.clearPending();
+  reportChanges();
   const source::Inventory& inventory = inventory_;
   const auto now = clock_.now();
   const double seconds = std::chrono::duration<double>(now - start).count();

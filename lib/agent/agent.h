@@ -127,6 +127,10 @@ class Agent {
   // After `failures` in a row: min-sync-interval doubling, at most kMaxBackoff.
   std::chrono::milliseconds backoff(int failures) const;
   // A sync that committed: metrics, health, sd_notify status, the log line.
+  // Metrics of the changes taken in, and of the Local policies with no local endpoint.
+  void reportChanges();
+  void keepNoLocal(const std::vector<ServiceInput>& inputs,
+                   const std::unordered_map<std::string, std::pair<int, int>>& now);
   void finishSync(bool full, std::size_t elements, TimePoint start, std::optional<TimePoint> seen);
   // Sends one transaction of ours. Past kQuietOperations element operations (or a
   // whole table) it goes with the event subscription paused: while we listen, the
@@ -176,6 +180,9 @@ class Agent {
   // What we last committed, Service by Service (none: the next sync goes the full way).
   std::optional<writer::LiveTable> live_;
   std::unordered_map<std::string, UdpFronts> udpByService_;  // ... its UDP fronts
+  // ... its Service ports with no local endpoint (internal, external), and the sums.
+  std::unordered_map<std::string, std::pair<int, int>> noLocalByService_;
+  std::pair<int, int> noLocalSum_{};
   std::map<uint16_t, HealthCheck> healthWanted_;             // ... its health checks
   bool trusted_ = false;  // the last sync committed: a difference found now is drift
   std::optional<uint32_t> syncedGeneration_;  // the ruleset generation after it

@@ -106,6 +106,21 @@ void Metrics::conntrackFailed() {
   ++conntrackFailures_;
 }
 
+void Metrics::changes(uint64_t serviceTotal, uint64_t endpointTotal, std::size_t servicePending,
+                      std::size_t endpointPending) {
+  std::lock_guard<std::mutex> l(mu_);
+  serviceChanges_ = serviceTotal;
+  endpointChanges_ = endpointTotal;
+  servicePending_ = servicePending;
+  endpointPending_ = endpointPending;
+}
+
+void Metrics::noLocalEndpoints(int internal, int external) {
+  std::lock_guard<std::mutex> l(mu_);
+  noLocalInternal_ = internal;
+  noLocalExternal_ = external;
+}
+
 void Metrics::eventsLost(uint64_t total) {
   std::lock_guard<std::mutex> l(mu_);
   eventsLost_ = total;
@@ -140,6 +155,25 @@ std::string Metrics::text() const {
           std::string(name) + "{code=\"" + std::to_string(code) + "\"} " + std::to_string(n) + "\n";
     }
   }
+  scalar(out, "svcnft_sync_proxy_rules_service_changes_total", "counter",
+         "Service object changes taken in (per Service changed).",
+         static_cast<double>(serviceChanges_));
+  scalar(out, "svcnft_sync_proxy_rules_endpoint_changes_total", "counter",
+         "Endpoint changes taken in (per Service whose EndpointSlices changed).",
+         static_cast<double>(endpointChanges_));
+  scalar(out, "svcnft_sync_proxy_rules_service_changes_pending", "gauge",
+         "Services whose object changed since the last successful sync.",
+         static_cast<double>(servicePending_));
+  scalar(out, "svcnft_sync_proxy_rules_endpoint_changes_pending", "gauge",
+         "Services whose endpoints changed since the last successful sync.",
+         static_cast<double>(endpointPending_));
+  // A gauge despite its name, as kube-proxy's.
+  const std::string noLocal = "svcnft_sync_proxy_rules_no_local_endpoints_total";
+  out += "# HELP " + noLocal +
+         " Service ports whose Local traffic policy finds no endpoint on this node while "
+         "others exist.\n# TYPE " + noLocal + " gauge\n" + noLocal +
+         "{traffic_policy=\"internal\"} " + std::to_string(noLocalInternal_) + "\n" + noLocal +
+         "{traffic_policy=\"external\"} " + std::to_string(noLocalExternal_) + "\n";
   scalar(out, "svcnft_sync_proxy_rules_nftables_sync_failures_total", "counter",
          "Syncs the kernel or netlink refused.", static_cast<double>(failures_));
   scalar(out, "svcnft_services_programmed", "gauge", "Services in the installed ruleset.",

@@ -21,6 +21,11 @@ class Metrics : public source::ApiCounters {
   // A probe of /healthz (livez false) or /livez answered with `code`.
   void probed(bool livez, int code);
   void syncFailed();
+  // Changes taken in (Service objects, Services' endpoints) and those not synced yet.
+  void changes(uint64_t serviceTotal, uint64_t endpointTotal, std::size_t servicePending,
+               std::size_t endpointPending);
+  // Service ports whose Local policy finds no endpoint here (kube-proxy's gauge).
+  void noLocalEndpoints(int internal, int external);
   void synced(double unixSeconds, std::size_t services, std::size_t endpoints);
   void inputErrors(std::size_t n);
   void observeProgramming(double seconds);  // input change seen (file, watch event) -> commit
@@ -65,6 +70,9 @@ class Metrics : public source::ApiCounters {
   uint64_t failures_ = 0, inputErrors_ = 0, drift_ = 0, conntrack_ = 0, conntrackFailures_ = 0,
            eventsLost_ = 0;
   double lastSync_ = 0;
+  uint64_t serviceChanges_ = 0, endpointChanges_ = 0;
+  std::size_t servicePending_ = 0, endpointPending_ = 0;
+  int noLocalInternal_ = 0, noLocalExternal_ = 0;
   std::size_t services_ = 0, endpoints_ = 0;
 };
 

@@ -342,6 +342,22 @@ class Compiler {
     }
   }
 
+  // As kube-proxy counts them: with endpoints somewhere, a Local policy that finds
+  // none on this node (internal: for the ClusterIP; external: for the ways in
+  // from outside).
+  void countNoLocalEndpoints(const Service& svc, IpFamily f, const EndpointPools& pools) {
+    if (pools.cluster.empty() || !pools.local.empty()) return;
+    auto inFamily = [f](const std::vector<IpAddress>& v) {
+      return std::any_of(v.begin(), v.end(), [f](const IpAddress& a) { return a.family() == f; });
+    };
+    if (svc.internalTrafficPolicy == TrafficPolicy::kLocal && inFamily(svc.clusterIPs)) {
+      ++rs_.noLocalInternal;
+    }
+    const bool external =
+        svc.hasNodePorts() || inFamily(svc.externalIPs) || inFamily(svc.loadBalancerIPs);
+    if (svc.externalTrafficPolicy == TrafficPolicy::kLocal && external) ++rs_.noLocalExternal;
+  }
+
   void compileService(const Service& svc, const std::vector<const EndpointSlice*>& slices) {
     // ExternalName and headless Services get no rules (kube-proxy does the same).
     if (svc.type == ServiceType::kExternalName || svc.headless) return;
@@ -351,6 +367,7 @@ class Compiler {
       for (IpFamily f : familiesOf(svc, slices)) {
         const EndpointPools pools =
             choosePools(backendsFor(svc, sp, f, slices), {node_.nodeName, node_.zone});
+        countNoLocalEndpoints(svc, f, pools);
         Front base;
         base.family = f;
         base.protocol = sp.protocol;

@@ -103,6 +103,11 @@ struct Ruleset {
   std::string table;
   std::vector<Set> sets;
   std::vector<Chain> chains;
+  // Not for the kernel: Service ports (per family) whose Local traffic policy finds
+  // no endpoint on this node while others exist elsewhere (kube-proxy's
+  // sync_proxy_rules_no_local_endpoints_total, internal and external).
+  int noLocalInternal = 0;
+  int noLocalExternal = 0;
 
   Set* findSet(const std::string& name);
   const Set* findSet(const std::string& name) const;

@@ -50,15 +50,27 @@ std::set<std::string> Inventory::replace(const std::string& part, Manifests cont
 
   std::set<std::string> changed;
   const auto before = group(old), after = group(contents);
+  static const Grouped kEmpty;
+  auto note = [&](const std::string& key, const Grouped& was, const Grouped& is) {
+    const bool service = !sameObjects(was.services, is.services);
+    const bool slices = !sameObjects(was.slices, is.slices);
+    if (!service && !slices) return;
+    changed.insert(key);
+    if (service) {
+      ++serviceChanges_;
+      pendingServices_.insert(key);
+    }
+    if (slices) {
+      ++endpointChanges_;
+      pendingEndpoints_.insert(key);
+    }
+  };
   for (const auto& [key, g] : before) {
     auto now = after.find(key);
-    if (now == after.end() || !sameObjects(g.services, now->second.services) ||
-        !sameObjects(g.slices, now->second.slices)) {
-      changed.insert(key);
-    }
+    note(key, g, now == after.end() ? kEmpty : now->second);
   }
   for (const auto& [key, g] : after) {
-    if (!before.count(key)) changed.insert(key);
+    if (!before.count(key)) note(key, kEmpty, g);
   }
   if (changed.empty()) return changed;
 

@@ -8,6 +8,7 @@
 // hasConflicts() is true and the agent syncs the full way, which reports them.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <set>
 #include <string>
@@ -33,6 +34,18 @@ class Inventory {
   // Everything, merged in part order, as the batch compile reads it.
   Manifests all() const;
 
+  // Changes taken in, as kube-proxy counts them: per Service whose Service object
+  // changed, and per Service whose endpoints (slices) changed. Pending ones are
+  // those taken in since clearPending() (the agent's last successful sync).
+  uint64_t serviceChanges() const { return serviceChanges_; }
+  uint64_t endpointChanges() const { return endpointChanges_; }
+  std::size_t pendingServiceChanges() const { return pendingServices_.size(); }
+  std::size_t pendingEndpointChanges() const { return pendingEndpoints_.size(); }
+  void clearPending() {
+    pendingServices_.clear();
+    pendingEndpoints_.clear();
+  }
+
   bool hasConflicts() const { return duplicated_ > 0 || nodePortsReused_ > 0; }
   std::size_t serviceCount() const { return serviceCount_; }
   std::size_t endpointCount() const { return endpointCount_; }
@@ -53,6 +66,9 @@ class Inventory {
   int nodePortsReused_ = 0;  // nodePorts claimed more than once
   std::size_t serviceCount_ = 0;
   std::size_t endpointCount_ = 0;
+  uint64_t serviceChanges_ = 0;
+  uint64_t endpointChanges_ = 0;
+  std::set<std::string> pendingServices_, pendingEndpoints_;
 };
 
 }  // namespace svcnft::source

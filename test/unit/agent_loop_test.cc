@@ -471,3 +471,56 @@ TEST_CASE("agent: kube-proxy's sync metrics, prefixed svcnft_", "[agent]") {
   CHECK(probes.find("svcnft_proxy_healthz_total{code=\"503\"} 1") != std::string::npos);
   CHECK(probes.find("svcnft_proxy_livez_total{code=\"200\"} 1") != std::string::npos);
 }
+
+TEST_CASE("agent: change counters, pending changes and Local policies with no local endpoint",
+          "[agent]") {
+  Rig rig;
+  auto value = [&](const std::string& series) {
+    const std::string text = rig.metrics.text();
+    const auto at = text.find("\n" + series + " ");
+    if (at == std::string::npos) return std::string("(absent)");
+    const auto start = at + series.size() + 2;
+    return text.substr(start, text.find('\n', start) - start);
+  };
+  rig.files.set("a.yaml", service("web") + slice("web", {"198.18.1.11"}));
+  rig.round(200ms);
+  CHECK(value("svcnft_sync_proxy_rules_service_changes_total") == "1");
+  CHECK(value("svcnft_sync_proxy_rules_endpoint_changes_total") == "1");
+  CHECK(value("svcnft_sync_proxy_rules_endpoint_changes_pending") == "0");
+
+  // A refused sync leaves its change pending until a sync succeeds.
+  rig.kernel.refuseNext = 1;
+  rig.files.set("a.yaml", service("web") + slice("web", {"198.18.1.12"}));
+  rig.round(200ms);
+  CHECK(value("svcnft_sync_proxy_rules_endpoint_changes_total") == "2");
+  CHECK(value("svcnft_sync_proxy_rules_endpoint_changes_pending") == "1");
+  CHECK(value("svcnft_sync_proxy_rules_service_changes_pending") == "0");
+  rig.round();
+  CHECK(value("svcnft_sync_proxy_rules_endpoint_changes_pending") == "0");
+
+  // internalTrafficPolicy Local and externalTrafficPolicy Local, every endpoint elsewhere.
+  rig.files.set("b.yaml", service("inner", "TCP", ", internalTrafficPolicy: Local") +
+                              slice("inner", {"198.18.2.11"}) + R"(---
+apiVersion: v1
+kind: Service
+metadata: {name: outer, namespace: default}
+spec: {type: NodePort, externalTrafficPolicy: Local, clusterIP: 198.18.100.40,
+       ports: [{name: p, port: 53, nodePort: 30053}]}
+---
+)" + slice("outer", {"198.18.2.12"}));
+  rig.round(200ms);
+  rig.round();
+  CHECK(value("svcnft_sync_proxy_rules_no_local_endpoints_total{traffic_policy=\"internal\"}") ==
+        "1");
+  CHECK(value("svcnft_sync_proxy_rules_no_local_endpoints_total{traffic_policy=\"external\"}") ==
+        "1");
+  CHECK(value("svcnft_sync_proxy_rules_service_changes_total") == "3");
+  // The Services go: so do their counts (kept per Service, not recounted over all).
+  rig.files.set("b.yaml", "");
+  rig.round(200ms);
+  rig.round();
+  CHECK(value("svcnft_sync_proxy_rules_no_local_endpoints_total{traffic_policy=\"internal\"}") ==
+        "0");
+  CHECK(value("svcnft_sync_proxy_rules_no_local_endpoints_total{traffic_policy=\"external\"}") ==
+        "0");
+}
