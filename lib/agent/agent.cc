@@ -34,16 +34,16 @@ writer::LiveTable::ShareObserver collectShares(const std::vector<ServiceInput>& 
                                                std::unordered_map<std::string, NoLocal>& noLocal) {
   std::unordered_map<std::string, const ServiceInput*> byKey;
   for (const auto& in : inputs) byKey.emplace(in.key, &in);
-  return [byKey = std::move(byKey), &udp, &noLocal](const std::string& key,
-                                                    const ir::Ruleset& share) {
-    auto in = byKey.find(key);
-    if (in == byKey.end()) return;
-    UdpFronts u = udpFronts(share, std::vector<ServiceInput>{*in->second});
-    if (!u.empty()) udp.emplace(key, std::move(u));
-    if (share.noLocalInternal || share.noLocalExternal) {
-      noLocal[key] = {share.noLocalInternal, share.noLocalExternal};
-    }
-  };
+  return
+      [byKey = std::move(byKey), &udp, &noLocal](const std::string& key, const ir::Ruleset& share) {
+        auto in = byKey.find(key);
+        if (in == byKey.end()) return;
+        UdpFronts u = udpFronts(share, std::vector<ServiceInput>{*in->second});
+        if (!u.empty()) udp.emplace(key, std::move(u));
+        if (share.noLocalInternal || share.noLocalExternal) {
+          noLocal[key] = {share.noLocalInternal, share.noLocalExternal};
+        }
+      };
 }
 
 }  // namespace

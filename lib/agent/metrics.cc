@@ -171,9 +171,10 @@ std::string Metrics::text() const {
   const std::string noLocal = "svcnft_sync_proxy_rules_no_local_endpoints_total";
   out += "# HELP " + noLocal +
          " Service ports whose Local traffic policy finds no endpoint on this node while "
-         "others exist.\n# TYPE " + noLocal + " gauge\n" + noLocal +
-         "{traffic_policy=\"internal\"} " + std::to_string(noLocalInternal_) + "\n" + noLocal +
-         "{traffic_policy=\"external\"} " + std::to_string(noLocalExternal_) + "\n";
+         "others exist.\n# TYPE " +
+         noLocal + " gauge\n" + noLocal + "{traffic_policy=\"internal\"} " +
+         std::to_string(noLocalInternal_) + "\n" + noLocal + "{traffic_policy=\"external\"} " +
+         std::to_string(noLocalExternal_) + "\n";
   scalar(out, "svcnft_sync_proxy_rules_nftables_sync_failures_total", "counter",
          "Syncs the kernel or netlink refused.", static_cast<double>(failures_));
   scalar(out, "svcnft_services_programmed", "gauge", "Services in the installed ruleset.",
