@@ -30,9 +30,18 @@ std::optional<std::string> readRegularFile(const std::string& path, Diagnostics&
 // Reads every path (a file, or a directory's *.yaml, *.yml and *.json in name order).
 Manifests loadManifests(const std::vector<std::string>& paths, Diagnostics& diags);
 
-// Parses one file's text; `fileName` is what diagnostics print.
+// An object left out because it has errors (they are in the diagnostics): what it
+// is, when that could be read. The agent keeps such an object's last good version.
+struct RefusedObject {
+  std::string kind;  // "Service", "EndpointSlice"; "" when not even that could be read
+  std::string key;   // "namespace/name"; "" when unreadable (malformed YAML, no name)
+  SourceLocation where;
+};
+
+// Parses one file's text; `fileName` is what diagnostics print. An object with an
+// error is left out of `out` (and named in `refused`, when given).
 void parseManifestText(const std::string& text, const std::string& fileName, Manifests& out,
-                       Diagnostics& diags);
+                       Diagnostics& diags, std::vector<RefusedObject>* refused = nullptr);
 
 // One decoded object of `kind` ("Service" or "EndpointSlice"; API list items carry
 // no kind of their own) → model, through the same parsers files go through.
@@ -54,7 +63,10 @@ NodeConfig parseNodeConfigText(const std::string& text, const std::string& fileN
 // spec.externalIPs address outside the node config's externalIPAllow, with a
 // warning naming the Service and the address (CVE-2020-8554): the only change it
 // makes to `manifests`.
-void validate(Manifests& manifests, const NodeConfig& node, Diagnostics& diags);
+// With `refused`, each Service an error is about (defined twice, a nodePort out of
+// range or taken) is also left out of `manifests` and named there.
+void validate(Manifests& manifests, const NodeConfig& node, Diagnostics& diags,
+              std::vector<RefusedObject>* refused = nullptr);
 
 // load + validate in one call, the way the commands use it.
 // kubeProxyConfigPath, when given: a KubeProxyConfiguration laid over the node config.

@@ -19,12 +19,24 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// "namespace/name" of an object as written, without checking it ("" without a name).
+std::string writtenKey(const YamlNode& doc) {
+  const YamlNode meta = doc["metadata"];
+  if (!meta.isMap()) return "";
+  const YamlNode name = meta["name"], ns = meta["namespace"];
+  if (!name.isScalar() || name.scalar().empty()) return "";
+  const std::string nsText = ns.isScalar() && !ns.scalar().empty() ? std::string(ns.scalar())
+                                                                    : std::string("default");
+  return nsText + "/" + std::string(name.scalar());
+}
+
 void parseDocument(const YamlNode& doc, const std::string& file, int lineOffset, Manifests& out,
-                   Diagnostics& diags) {
+                   Diagnostics& diags, std::vector<RefusedObject>* refused) {
   if (!doc.defined() || doc.isNull()) return;  // empty document between "---"
   FieldReader r(diags, file, "document", doc, lineOffset);
   if (!doc.isMap()) {
     r.error(doc, "(top level)", "expected a Kubernetes object (a map)");
+    if (refused) refused->push_back({"", "", r.at(doc)});
     return;
   }
   const std::string kind = r.string(doc, "kind", "kind").value_or("");
@@ -39,15 +51,30 @@ void parseDocument(const YamlNode& doc, const std::string& file, int lineOffset,
     YamlNode items = r.sequence(doc, "items", "items");
     if (!items.defined()) return;
     for (std::size_t i = 0; i < items.size(); ++i)
-      parseDocument(items[i], file, lineOffset, out, diags);
+      parseDocument(items[i], file, lineOffset, out, diags, refused);
     return;
   }
+  // An object with any error is left out whole: half of a Service is not a Service.
+  const int errorsBefore = diags.errorCount();
+  auto leftOut = [&](const char* what, bool identifiable) {
+    if (diags.errorCount() == errorsBefore) return false;
+    if (refused) refused->push_back({what, identifiable ? writtenKey(doc) : "", r.at(doc)});
+    return true;
+  };
   if (kind == "Service" && (api == "v1" || api.empty())) {
-    if (auto s = parseService(r, doc)) out.services.push_back(std::move(*s));
+    auto s = parseService(r, doc);
+    if (!leftOut("Service", true) && s) out.services.push_back(std::move(*s));
   } else if (kind == "EndpointSlice" && api.starts_with("discovery.k8s.io/")) {
-    if (auto s = parseEndpointSlice(r, doc)) out.slices.push_back(std::move(*s));
+    auto s = parseEndpointSlice(r, doc);
+    if (!leftOut("EndpointSlice", true) && s) out.slices.push_back(std::move(*s));
   } else if (kind == "Endpoints" && (api == "v1" || api.empty())) {
-    for (auto& s : parseLegacyEndpoints(r, doc)) out.slices.push_back(std::move(s));
+    // Its slices are named after it, not one to one: a bad one counts as unreadable.
+    auto slices = parseLegacyEndpoints(r, doc);
+    if (!leftOut("Endpoints", false)) {
+      for (auto& s : slices) out.slices.push_back(std::move(s));
+    }
+  } else {
+    leftOut("", false);  // the kind or apiVersion field itself was bad
   }
   // Other kinds (Deployments, ConfigMaps, ...) are not ours: ignored on purpose, so
   // a whole `kubectl get -o yaml` dump can be given as is.
@@ -97,17 +124,20 @@ namespace {
 
 // Parses documents [first, last) into `out` and `diags`, in order.
 void parseDocuments(const std::vector<DocumentText>& docs, std::size_t first, std::size_t last,
-                    const std::string& fileName, Manifests& out, Diagnostics& diags) {
+                    const std::string& fileName, Manifests& out, Diagnostics& diags,
+                    std::vector<RefusedObject>* refused) {
   YamlDocument doc;  // reused: its buffers keep their capacity from one document to the next
   for (std::size_t i = first; i < last; ++i) {
     const DocumentText& d = docs[i];
     if (auto err = parseYaml(d.text, doc)) {
-      diags.error({fileName, err->mark.line < 0 ? 0 : err->mark.line + 1 + d.firstLine,
-                   err->mark.line < 0 ? 0 : err->mark.column + 1},
-                  "malformed YAML/JSON: " + err->message);
+      const SourceLocation where{fileName,
+                                 err->mark.line < 0 ? 0 : err->mark.line + 1 + d.firstLine,
+                                 err->mark.line < 0 ? 0 : err->mark.column + 1};
+      diags.error(where, "malformed YAML/JSON: " + err->message);
+      if (refused) refused->push_back({"", "", where});
       continue;  // the other documents still load, and still report
     }
-    parseDocument(doc.root(), fileName, d.firstLine, out, diags);
+    parseDocument(doc.root(), fileName, d.firstLine, out, diags, refused);
   }
 }
 
@@ -117,13 +147,13 @@ constexpr std::size_t kDocumentsPerThread = 256;
 }  // namespace
 
 void parseManifestText(const std::string& text, const std::string& fileName, Manifests& out,
-                       Diagnostics& diags) {
+                       Diagnostics& diags, std::vector<RefusedObject>* refused) {
   const std::vector<DocumentText> docs = splitDocuments(text);
   const std::size_t cores = std::max(1u, std::thread::hardware_concurrency());
   const std::size_t workers =
       std::min(cores, std::max<std::size_t>(1, docs.size() / kDocumentsPerThread));
   if (workers <= 1) {
-    parseDocuments(docs, 0, docs.size(), fileName, out, diags);
+    parseDocuments(docs, 0, docs.size(), fileName, out, diags, refused);
     return;
   }
   // Documents are independent (neither parser keeps global state), so big files
@@ -131,15 +161,17 @@ void parseManifestText(const std::string& text, const std::string& fileName, Man
   // the result and its diagnostics are the same as one thread's.
   std::vector<Manifests> parts(workers);
   std::vector<Diagnostics> partDiags(workers);
+  std::vector<std::vector<RefusedObject>> partRefused(workers);
   std::vector<std::thread> threads;
   const std::size_t per = (docs.size() + workers - 1) / workers;
   for (std::size_t w = 0; w < workers; ++w) {
     const std::size_t first = w * per, last = std::min(docs.size(), first + per);
     threads.emplace_back(parseDocuments, std::cref(docs), first, last, std::cref(fileName),
-                         std::ref(parts[w]), std::ref(partDiags[w]));
+                         std::ref(parts[w]), std::ref(partDiags[w]), &partRefused[w]);
   }
   for (auto& t : threads) t.join();
   for (std::size_t w = 0; w < workers; ++w) {
+    if (refused) refused->insert(refused->end(), partRefused[w].begin(), partRefused[w].end());
     for (auto& svc : parts[w].services) out.services.push_back(std::move(svc));
     for (auto& slice : parts[w].slices) out.slices.push_back(std::move(slice));
     for (const auto& d : partDiags[w].all()) {

@@ -50,17 +50,21 @@ void refuseExternalIPs(Manifests& m, const NodeConfig& node, Diagnostics& diags)
 
 }  // namespace
 
-void validate(Manifests& m, const NodeConfig& node, Diagnostics& diags) {
+void validate(Manifests& m, const NodeConfig& node, Diagnostics& diags,
+              std::vector<RefusedObject>* refused) {
   refuseExternalIPs(m, node, diags);
   std::map<std::string, const Service*> byKey;
   // (protocol, nodePort) → the first Service that claimed it.
   std::map<std::pair<Protocol, uint16_t>, const Service*> nodePorts;
+  std::set<const Service*> bad;  // Services an error is about
 
   for (const auto& svc : m.services) {
+    const int errorsBefore = diags.errorCount();
     auto [it, fresh] = byKey.emplace(svc.key(), &svc);
     if (!fresh) {
       diags.error(svc.where, "Service " + svc.key() + ": defined twice (first at " +
                                  place(it->second->where) + ")");
+      bad.insert(&svc);
       continue;
     }
     for (std::size_t i = 0; i < svc.ports.size(); ++i) {
@@ -83,6 +87,16 @@ void validate(Manifests& m, const NodeConfig& node, Diagnostics& diags) {
                                          " (" + place(owner->second->where) + ")");
       }
     }
+    if (diags.errorCount() > errorsBefore) bad.insert(&svc);
+  }
+  if (refused && !bad.empty()) {
+    for (const Service* svc : bad) refused->push_back({"Service", svc->key(), svc->where});
+    // A Service defined twice keeps its first definition; the second goes.
+    std::vector<Service> kept;
+    for (auto& svc : m.services) {
+      if (!bad.count(&svc)) kept.push_back(std::move(svc));
+    }
+    m.services = std::move(kept);
   }
 
   for (const auto& slice : m.slices) {

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <algorithm>
 #include <set>
 
 #include "manifest/loader.h"
@@ -69,21 +70,64 @@ void FileSource::reload(const std::string& path, bool force, Inventory& inventor
   state.size = st.st_size;
   Manifests parsed;
   Diagnostics fileDiags;
+  std::vector<manifest::RefusedObject> refused;
   // Anything but a readable regular file (no permission, a FIFO put in its place)
   // is an error: the file keeps its last good contents, never taken for deleted.
-  if (auto text = manifest::readRegularFile(path, fileDiags)) {
-    manifest::parseManifestText(*text, path, parsed, fileDiags);
+  auto text = manifest::readRegularFile(path, fileDiags);
+  if (text) {
+    manifest::parseManifestText(*text, path, parsed, fileDiags, &refused);
+    // This file on its own; conflicts between files are the loop's to find.
+    manifest::validate(parsed, node_, fileDiags, &refused);
   }
-  // This file on its own; conflicts between files are the loop's to find.
-  if (!fileDiags.hasErrors()) manifest::validate(parsed, node_, fileDiags);
+  // An object with errors is left out alone and keeps its last good version; the
+  // rest of the file applies. What cannot be told apart (unreadable file, malformed
+  // YAML, an object without a readable name) keeps the whole file as it was.
+  const bool wholeFile =
+      !text || std::any_of(refused.begin(), refused.end(),
+                           [](const manifest::RefusedObject& r) { return r.key.empty(); });
   for (const auto& d : fileDiags.all()) {
     if (d.severity == Severity::kError) {
-      problems.error(d.where, d.message + " (the file's last good contents stay in force)");
+      problems.error(d.where, d.message + (wholeFile
+                                               ? " (the file's last good contents stay in force)"
+                                               : ""));
     } else {
       problems.warning(d.where, d.message);
     }
   }
-  if (!fileDiags.hasErrors()) merge(inventory.replace(path, std::move(parsed)));
+  if (wholeFile) return;
+  keepLastGood(path, refused, inventory, parsed, problems);
+  merge(inventory.replace(path, std::move(parsed)));
+}
+
+void FileSource::keepLastGood(const std::string& path,
+                              const std::vector<manifest::RefusedObject>& refused,
+                              const Inventory& inventory, Manifests& parsed,
+                              Diagnostics& problems) const {
+  const Manifests* before = inventory.part(path);
+  for (const auto& r : refused) {
+    bool kept = false;
+    if (before && r.kind == "Service") {
+      const bool taken = std::any_of(parsed.services.begin(), parsed.services.end(),
+                                     [&](const Service& s) { return s.key() == r.key; });
+      for (const auto& s : before->services) {
+        if (!taken && s.key() == r.key) {
+          parsed.services.push_back(s);
+          kept = true;
+        }
+      }
+    } else if (before && r.kind == "EndpointSlice") {
+      for (const auto& s : before->slices) {
+        if (s.ns + "/" + s.name == r.key) {
+          parsed.slices.push_back(s);
+          kept = true;
+        }
+      }
+    }
+    problems.warning(r.where, r.kind + " " + r.key +
+                                  (kept ? ": its last good version stays in force"
+                                        : ": left out until it is fixed") +
+                                  "; the rest of the file applies");
+  }
 }
 
 std::set<std::string> FileSource::refresh(Inventory& inventory, Diagnostics& problems) {

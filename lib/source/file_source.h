@@ -37,6 +37,10 @@ class FileSource : public Source {
   // Reads one file again if it changed (or `force`), or drops it if it is gone.
   void reload(const std::string& path, bool force, Inventory& inventory, Diagnostics& problems,
               std::set<std::string>& changed);
+  // Puts back into `parsed` the last good version (from the inventory) of each object
+  // refused this time, and says which stayed and which are left out.
+  void keepLastGood(const std::string& path, const std::vector<manifest::RefusedObject>& refused,
+                    const Inventory& inventory, Manifests& parsed, Diagnostics& problems) const;
 
   std::string dir_;
   NodeConfig node_;

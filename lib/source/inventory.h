@@ -27,6 +27,11 @@ class Inventory {
   // Services whose Service object or slices changed.
   std::set<std::string> replace(const std::string& part, Manifests contents);
 
+  // A part's contents now (nullptr: none).
+  const Manifests* part(const std::string& name) const {
+    auto it = parts_.find(name);
+    return it == parts_.end() ? nullptr : &it->second;
+  }
   // A Service's inputs now: its first definition (in part order) and all its slices.
   ServiceInput lookup(const std::string& key) const;
   // Every key with a Service, in order.

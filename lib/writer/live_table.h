@@ -8,7 +8,7 @@
 //
 // Invariant: all shares together, shared entries counted once, are exactly the
 // elements and generated chains of compileRuleset() over the same inputs, minus the
-// node-level sets (cluster-cidrs, service-cidrs, nodeport-ips). test/unit/
+// node-level sets (cluster-cidrs, service-cidrs, nodeport-ips, nodeport-cidrs). test/unit/
 // live_table_test.cc checks it after every step of random changes.
 //
 // A sync is two steps: prepare() works out, changing nothing, what moves the kernel

@@ -2,7 +2,8 @@
 # The node agent with real packets: svcnft agent on node1 of the namespace cluster,
 # watching a directory. Checks: traffic follows an endpoint change (programming
 # latency printed); a malformed file keeps the old rules while other files still
-# apply, and shows in the log and /metrics; nft flush ruleset, nft delete table and
+# apply, and shows in the log and /metrics; an invalid object is left out alone
+# while the rest of its file applies; nft flush ruleset, nft delete table and
 # a flushed map are each repaired within 1 s; SIGTERM leaves the rules, a restart
 # adopts them unchanged; /healthz, /livez, /metrics (parsed by prometheus_client);
 # sd_notify READY=1 and STATUS= on a NOTIFY_SOCKET; a UDP flow moves when its
@@ -113,20 +114,24 @@ read -r nerr nsvc nprog <<<"$errors"
 [[ $nerr -ge 1 && $nsvc -eq 2 && $nprog -ge 2 ]] && pass "/metrics parses: input errors $nerr, services $nsvc, programming samples $nprog" \
   || fail "/metrics: '$errors'"
 rm -f "$watch/broken.yaml"
-# A file whose Service is invalid for this node (nodePort outside the range) is
-# held back on its own: the other files still apply.
-cat >"$watch/invalid.yaml" <<'YAML'
+# An object invalid for this node (nodePort outside the range) is left out alone:
+# the other objects of its file still apply.
+{ cat <<'YAML'
 apiVersion: v1
 kind: Service
 metadata: {name: wrong, namespace: default}
 spec: {type: NodePort, ports: [{name: http, port: 80, nodePort: 80}]}
+---
 YAML
-sed 's/30002/30003/; s/name: api,/name: api2,/; s/service-name: api}/service-name: api2}/' "$watch/api.yaml" >"$watch/api2.yaml"
+  sed 's/30002/30003/; s/name: api,/name: api2,/; s/service-name: api}/service-name: api2}/' "$watch/api.yaml"
+} >"$watch/mixed.yaml"
 waited=$(until_ok 3 bash -c "[[ \$(ip netns exec $prefix-client curl -s -m 1 http://198.18.0.1:30003/) == p2-2 ]]") &&
-  pass "a file failing validation is held back alone; another file applied (${waited} ms)" || fail "api2.yaml did not apply next to invalid.yaml"
-grep -q "invalid.yaml:.*nodePort: 80 is outside nodePortRange" "$tmp/agent.log" && pass "the validation error names file, line and field" \
-  || fail "no validation error for invalid.yaml in the log"
-rm -f "$watch/invalid.yaml" "$watch/api2.yaml"
+  pass "an invalid Service is left out alone; the rest of its file applied (${waited} ms)" || fail "api2 did not apply next to the invalid Service in mixed.yaml"
+grep -q "mixed.yaml:.*nodePort: 80 is outside nodePortRange" "$tmp/agent.log" && pass "the validation error names file, line and field" \
+  || fail "no validation error for mixed.yaml in the log"
+grep -q "mixed.yaml:.*Service default/wrong: left out until it is fixed; the rest of the file applies" "$tmp/agent.log" &&
+  pass "the log says the invalid Service is left out and the rest applies" || fail "no left-out warning for default/wrong"
+rm -f "$watch/mixed.yaml"
 
 # Drift: someone else flushes, deletes, empties; each is repaired within 1 s.
 repaired() { on node1 nft list map inet svcnft nodeports-v4 | grep -q 30001; }

@@ -21,7 +21,8 @@ namespace {
 using Records = std::map<std::string, std::vector<diff::ElementRecord>>;
 
 bool nodeLevel(const std::string& set) {
-  for (const char* stem : {"cluster-cidrs-", "service-cidrs-", "nodeport-ips-"}) {
+  for (const char* stem :
+       {"cluster-cidrs-", "service-cidrs-", "nodeport-ips-", "nodeport-cidrs-"}) {
     if (set.rfind(stem, 0) == 0) return true;
   }
   return false;
