@@ -25,8 +25,8 @@ std::string writtenKey(const YamlNode& doc) {
   if (!meta.isMap()) return "";
   const YamlNode name = meta["name"], ns = meta["namespace"];
   if (!name.isScalar() || name.scalar().empty()) return "";
-  const std::string nsText = ns.isScalar() && !ns.scalar().empty() ? std::string(ns.scalar())
-                                                                    : std::string("default");
+  const std::string nsText =
+      ns.isScalar() && !ns.scalar().empty() ? std::string(ns.scalar()) : std::string("default");
   return nsText + "/" + std::string(name.scalar());
 }
 

@@ -4,10 +4,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <algorithm>
 #include <set>
 
 #include "manifest/loader.h"
@@ -87,9 +87,8 @@ void FileSource::reload(const std::string& path, bool force, Inventory& inventor
                            [](const manifest::RefusedObject& r) { return r.key.empty(); });
   for (const auto& d : fileDiags.all()) {
     if (d.severity == Severity::kError) {
-      problems.error(d.where, d.message + (wholeFile
-                                               ? " (the file's last good contents stay in force)"
-                                               : ""));
+      problems.error(
+          d.where, d.message + (wholeFile ? " (the file's last good contents stay in force)" : ""));
     } else {
       problems.warning(d.where, d.message);
     }

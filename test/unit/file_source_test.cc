@@ -54,8 +54,7 @@ std::string endpointOf(const source::Inventory& inv, const std::string& key) {
 
 }  // namespace
 
-TEST_CASE("files: an invalid object keeps its last good version, the rest applies",
-          "[files]") {
+TEST_CASE("files: an invalid object keeps its last good version, the rest applies", "[files]") {
   Dir dir;
   dir.write("a.yaml", service("web", "80", 30080) + service("api", "90", 30090) +
                           slice("web", "198.18.1.11"));
@@ -75,11 +74,11 @@ TEST_CASE("files: an invalid object keeps its last good version, the rest applie
   Diagnostics second;
   files.refresh(inv, second);
   const std::string said = svcnft::testing::messages(second);
-  CHECK(portOf(inv, "ns/web") == 80);  // last good version
-  CHECK(portOf(inv, "ns/api") == 90);  // last good version
+  CHECK(portOf(inv, "ns/web") == 80);                 // last good version
+  CHECK(portOf(inv, "ns/api") == 90);                 // last good version
   CHECK(endpointOf(inv, "ns/web") == "198.18.1.12");  // the valid object applied
   CHECK(portOf(inv, "ns/new") == -1);                 // never good: left out
-  CHECK_THAT(said, Contains("a.yaml:4:"));             // web's error, where it is
+  CHECK_THAT(said, Contains("a.yaml:4:"));            // web's error, where it is
   CHECK_THAT(said, Contains("Service ns/web: its last good version stays in force"));
   CHECK_THAT(said, Contains("Service ns/api: its last good version stays in force"));
   CHECK_THAT(said, Contains("Service ns/new: left out until it is fixed"));
