@@ -23,27 +23,23 @@ namespace svcnft::agent {
 
 namespace {
 
-using NoLocal = std::pair<int, int>;  // Service ports with no local endpoint: internal, external
 
-// Records, as LiveTable compiles them, the UDP fronts of each Service of `inputs`
-// that has any.
 // What the agent keeps per Service from each changed Service's share as it is
-// compiled: its UDP fronts and its no-local-endpoint counts.
-writer::LiveTable::ShareObserver collectShares(const std::vector<ServiceInput>& inputs,
-                                               std::unordered_map<std::string, UdpFronts>& udp,
-                                               std::unordered_map<std::string, NoLocal>& noLocal) {
+// compiled: its UDP fronts, and its counts for the metrics.
+writer::LiveTable::ShareObserver collectShares(
+    const std::vector<ServiceInput>& inputs, std::unordered_map<std::string, UdpFronts>& udp,
+    std::unordered_map<std::string, ServiceStats>& stats) {
   std::unordered_map<std::string, const ServiceInput*> byKey;
   for (const auto& in : inputs) byKey.emplace(in.key, &in);
-  return
-      [byKey = std::move(byKey), &udp, &noLocal](const std::string& key, const ir::Ruleset& share) {
-        auto in = byKey.find(key);
-        if (in == byKey.end()) return;
-        UdpFronts u = udpFronts(share, std::vector<ServiceInput>{*in->second});
-        if (!u.empty()) udp.emplace(key, std::move(u));
-        if (share.noLocalInternal || share.noLocalExternal) {
-          noLocal[key] = {share.noLocalInternal, share.noLocalExternal};
-        }
-      };
+  return [byKey = std::move(byKey), &udp, &stats](const std::string& key,
+                                                  const ir::Ruleset& share) {
+    auto in = byKey.find(key);
+    if (in == byKey.end()) return;
+    UdpFronts u = udpFronts(share, std::vector<ServiceInput>{*in->second});
+    if (!u.empty()) udp.emplace(key, std::move(u));
+    const ServiceStats st{share.noLocalInternal, share.noLocalExternal, share.refusedExternalIPs};
+    if (!(st == ServiceStats{})) stats[key] = st;
+  };
 }
 
 }  // namespace
@@ -181,8 +177,8 @@ bool Agent::syncServices(const std::set<std::string>& changed, TimePoint start,
   Diagnostics problems;
   manifest::validate(orphans, node_, problems);
   std::unordered_map<std::string, UdpFronts> udpNow;
-  std::unordered_map<std::string, NoLocal> noLocalNow;
-  auto pending = live_->prepare(inputs, problems, collectShares(inputs, udpNow, noLocalNow));
+  std::unordered_map<std::string, ServiceStats> statsNow;
+  auto pending = live_->prepare(inputs, problems, collectShares(inputs, udpNow, statsNow));
   for (const auto& d : problems.all()) log(d.format());
   if (!pending.conflict.empty() || problems.hasErrors()) return false;
 
@@ -213,7 +209,7 @@ bool Agent::syncServices(const std::set<std::string>& changed, TimePoint start,
   live_->commit(std::move(pending));
   trusted_ = true;
   noteSynced(generation);
-  keepNoLocal(inputs, noLocalNow);
+  keepStats(inputs, statsNow);
 
   UdpFronts before, after;
   for (const auto& key : changed) {
@@ -316,16 +312,16 @@ bool Agent::adoptServices(const std::set<std::string>& changed) {
   } else {
     live_.emplace(node_);
     udpByService_.clear();
-    noLocalByService_.clear();
-    noLocalSum_ = {};
+    statsByService_.clear();
+    statsSum_ = {};
     for (const auto& key : inventory.serviceKeys()) inputs.push_back(inventory.lookup(key));
   }
   for (const auto& in : inputs) udpByService_.erase(in.key);
   Diagnostics ignored;  // the full compile has reported them already
-  std::unordered_map<std::string, NoLocal> noLocalNow;
-  auto pending = live_->prepare(inputs, ignored, collectShares(inputs, udpByService_, noLocalNow),
+  std::unordered_map<std::string, ServiceStats> statsNow;
+  auto pending = live_->prepare(inputs, ignored, collectShares(inputs, udpByService_, statsNow),
                                 /*operations=*/false);
-  keepNoLocal(inputs, noLocalNow);
+  keepStats(inputs, statsNow);
   if (!pending.conflict.empty()) {
     log("keeping Services apart: " + pending.conflict + "; the next sync goes the full way");
     return false;
@@ -334,21 +330,20 @@ bool Agent::adoptServices(const std::set<std::string>& changed) {
   return true;
 }
 
-void Agent::keepNoLocal(const std::vector<ServiceInput>& inputs,
-                        const std::unordered_map<std::string, std::pair<int, int>>& now) {
+void Agent::keepStats(const std::vector<ServiceInput>& inputs,
+                      const std::unordered_map<std::string, ServiceStats>& now) {
   for (const auto& in : inputs) {
-    if (auto it = noLocalByService_.find(in.key); it != noLocalByService_.end()) {
-      noLocalSum_.first -= it->second.first;
-      noLocalSum_.second -= it->second.second;
-      noLocalByService_.erase(it);
+    if (auto it = statsByService_.find(in.key); it != statsByService_.end()) {
+      statsSum_ -= it->second;
+      statsByService_.erase(it);
     }
     if (auto it = now.find(in.key); it != now.end()) {
-      noLocalSum_.first += it->second.first;
-      noLocalSum_.second += it->second.second;
-      noLocalByService_.emplace(in.key, it->second);
+      statsSum_ += it->second;
+      statsByService_.emplace(in.key, it->second);
     }
   }
-  metrics_.noLocalEndpoints(noLocalSum_.first, noLocalSum_.second);
+  metrics_.noLocalEndpoints(statsSum_.noLocalInternal, statsSum_.noLocalExternal);
+  metrics_.externalIPsRefused(statsSum_.refusedExternalIPs);
 }
 
 void Agent::noteSynced(std::optional<uint32_t> known) {

@@ -73,6 +73,25 @@ struct Kernel {
   netlink::ConntrackCleaner& conntrack;
 };
 
+// Per Service, what the metrics sum up: Service ports whose Local policy finds no
+// endpoint here (internal, external), and refused spec.externalIPs addresses.
+struct ServiceStats {
+  int noLocalInternal = 0, noLocalExternal = 0, refusedExternalIPs = 0;
+  ServiceStats& operator+=(const ServiceStats& o) {
+    noLocalInternal += o.noLocalInternal;
+    noLocalExternal += o.noLocalExternal;
+    refusedExternalIPs += o.refusedExternalIPs;
+    return *this;
+  }
+  ServiceStats& operator-=(const ServiceStats& o) {
+    noLocalInternal -= o.noLocalInternal;
+    noLocalExternal -= o.noLocalExternal;
+    refusedExternalIPs -= o.refusedExternalIPs;
+    return *this;
+  }
+  bool operator==(const ServiceStats&) const = default;
+};
+
 class Agent {
  public:
   Agent(Options options, NodeConfig node, std::vector<source::Source*> sources, Kernel kernel,
@@ -129,8 +148,8 @@ class Agent {
   // A sync that committed: metrics, health, sd_notify status, the log line.
   // Metrics of the changes taken in, and of the Local policies with no local endpoint.
   void reportChanges();
-  void keepNoLocal(const std::vector<ServiceInput>& inputs,
-                   const std::unordered_map<std::string, std::pair<int, int>>& now);
+  void keepStats(const std::vector<ServiceInput>& inputs,
+                 const std::unordered_map<std::string, ServiceStats>& now);
   void finishSync(bool full, std::size_t elements, TimePoint start, std::optional<TimePoint> seen);
   // Sends one transaction of ours. Past kQuietOperations element operations (or a
   // whole table) it goes with the event subscription paused: while we listen, the
@@ -180,9 +199,8 @@ class Agent {
   // What we last committed, Service by Service (none: the next sync goes the full way).
   std::optional<writer::LiveTable> live_;
   std::unordered_map<std::string, UdpFronts> udpByService_;  // ... its UDP fronts
-  // ... its Service ports with no local endpoint (internal, external), and the sums.
-  std::unordered_map<std::string, std::pair<int, int>> noLocalByService_;
-  std::pair<int, int> noLocalSum_{};
+  std::unordered_map<std::string, ServiceStats> statsByService_;  // ... its counts for metrics
+  ServiceStats statsSum_{};                                      // and their sums
   std::map<uint16_t, HealthCheck> healthWanted_;             // ... its health checks
   bool trusted_ = false;  // the last sync committed: a difference found now is drift
   std::optional<uint32_t> syncedGeneration_;  // the ruleset generation after it

@@ -121,6 +121,11 @@ void Metrics::noLocalEndpoints(int internal, int external) {
   noLocalExternal_ = external;
 }
 
+void Metrics::externalIPsRefused(int addresses) {
+  std::lock_guard<std::mutex> l(mu_);
+  externalIPsRefused_ = addresses;
+}
+
 void Metrics::eventsLost(uint64_t total) {
   std::lock_guard<std::mutex> l(mu_);
   eventsLost_ = total;
@@ -175,6 +180,10 @@ std::string Metrics::text() const {
          noLocal + " gauge\n" + noLocal + "{traffic_policy=\"internal\"} " +
          std::to_string(noLocalInternal_) + "\n" + noLocal + "{traffic_policy=\"external\"} " +
          std::to_string(noLocalExternal_) + "\n";
+  scalar(out, "svcnft_external_ips_refused", "gauge",
+         "spec.externalIPs addresses left out for being outside the node config's "
+         "externalIPAllow (each named in the log and in svcnft show).",
+         externalIPsRefused_);
   scalar(out, "svcnft_sync_proxy_rules_nftables_sync_failures_total", "counter",
          "Syncs the kernel or netlink refused.", static_cast<double>(failures_));
   scalar(out, "svcnft_services_programmed", "gauge", "Services in the installed ruleset.",

@@ -26,6 +26,8 @@ class Metrics : public source::ApiCounters {
                std::size_t endpointPending);
   // Service ports whose Local policy finds no endpoint here (kube-proxy's gauge).
   void noLocalEndpoints(int internal, int external);
+  // spec.externalIPs addresses left out for being outside externalIPAllow.
+  void externalIPsRefused(int addresses);
   void synced(double unixSeconds, std::size_t services, std::size_t endpoints);
   void inputErrors(std::size_t n);
   void observeProgramming(double seconds);  // input change seen (file, watch event) -> commit
@@ -72,7 +74,7 @@ class Metrics : public source::ApiCounters {
   double lastSync_ = 0;
   uint64_t serviceChanges_ = 0, endpointChanges_ = 0;
   std::size_t servicePending_ = 0, endpointPending_ = 0;
-  int noLocalInternal_ = 0, noLocalExternal_ = 0;
+  int noLocalInternal_ = 0, noLocalExternal_ = 0, externalIPsRefused_ = 0;
   std::size_t services_ = 0, endpoints_ = 0;
 };
 

@@ -361,6 +361,7 @@ class Compiler {
   void compileService(const Service& svc, const std::vector<const EndpointSlice*>& slices) {
     // ExternalName and headless Services get no rules (kube-proxy does the same).
     if (svc.type == ServiceType::kExternalName || svc.headless) return;
+    rs_.refusedExternalIPs += static_cast<int>(svc.refusedExternalIPs.size());
     const bool nodePorts = svc.hasNodePorts();
     for (const auto& sp : svc.ports) {
       const std::string comment = elementComment(svc, sp);
@@ -386,6 +387,12 @@ class Compiler {
           fr.address = a;
           compileFront(svc, fr, pools, comment);
         }
+        for (const auto& a : svc.refusedExternalIPs) {
+          if (a.family() != f) continue;
+          Front fr = base;
+          fr.address = a;
+          refused_.emplace(std::make_pair(f, fr.key()), comment);  // the first Service's
+        }
         for (const auto& a : svc.loadBalancerIPs) {
           if (a.family() != f) continue;
           Front fr = base;
@@ -404,6 +411,9 @@ class Compiler {
   }
 
   void addDynamicChains() {
+    for (const auto& [where, comment] : refused_) {
+      add(name("external-ips-refused", where.first), {where.second, {}, {}, comment});
+    }
     for (const auto& a : clusterIPs_) add(name("cluster-ips", a.family()), {{a}, {}, {}, ""});
     for (const auto& a : hairpin_) add(name("hairpin", a.family()), {{a, a}, {}, {}, ""});
     for (const auto& [kind, local, f, n] : lbChains_) {
@@ -427,6 +437,7 @@ class Compiler {
   std::set<std::tuple<FrontKind, bool, IpFamily, int>> lbChains_;
   std::set<std::pair<IpFamily, int>> affinityChains_;
   std::set<IpAddress> clusterIPs_;
+  std::map<std::pair<IpFamily, std::vector<ir::Datum>>, std::string> refused_;  // → comment
   std::set<IpAddress> hairpin_;
 };
 

@@ -108,6 +108,8 @@ struct Ruleset {
   // sync_proxy_rules_no_local_endpoints_total, internal and external).
   int noLocalInternal = 0;
   int noLocalExternal = 0;
+  // spec.externalIPs addresses left out (outside externalIPAllow).
+  int refusedExternalIPs = 0;
 
   Set* findSet(const std::string& name);
   const Set* findSet(const std::string& name) const;

@@ -146,6 +146,10 @@ void addSets(ir::Ruleset& rs, IpFamily f) {
   s.push_back(set(name("firewall-allow", f), allowKey));
   s.back().interval = true;
   s.push_back(set(name("hairpin", f), {addr, addr}));
+  // No rule reads it: the fronts a Service asked for with spec.externalIPs outside
+  // externalIPAllow, each commented with the Service, so `svcnft show` and
+  // `nft list` can say what was refused.
+  s.push_back(set(name("external-ips-refused", f), frontKeyType(FrontKind::kAddress, f)));
 }
 
 ir::Chain chain(std::string name, std::vector<ir::Rule> rules) {

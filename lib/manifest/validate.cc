@@ -38,6 +38,7 @@ void refuseExternalIPs(Manifests& m, const NodeConfig& node, Diagnostics& diags)
         keptWhere.push_back(where);
         continue;
       }
+      svc.refusedExternalIPs.push_back(svc.externalIPs[i]);
       diags.warning(where, "Service " + svc.key() + ": spec.externalIPs[" + std::to_string(i) +
                                "]: " + svc.externalIPs[i].str() +
                                " is outside externalIPAllow of the node config; this address "

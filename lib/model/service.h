@@ -48,6 +48,9 @@ struct Service {
   std::vector<IpAddress> externalIPs;
   std::vector<IpAddress> loadBalancerIPs;           // status ingress IPs, minus ipMode Proxy
   std::vector<SourceLocation> externalIPWhere;      // parallel to externalIPs
+  // spec.externalIPs outside the node config's externalIPAllow: left out of the
+  // rules (CVE-2020-8554), kept to be reported (log, metric, `svcnft show`).
+  std::vector<IpAddress> refusedExternalIPs;
   std::vector<SourceLocation> loadBalancerIPWhere;  // parallel to loadBalancerIPs
   std::vector<Cidr> loadBalancerSourceRanges;
   TrafficPolicy externalTrafficPolicy = TrafficPolicy::kCluster;

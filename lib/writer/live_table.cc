@@ -81,7 +81,9 @@ LiveTable::LiveTable(const NodeConfig& node)
     info.family = endsWith(s.name, "-v6") ? IpFamily::kV6 : IpFamily::kV4;
     const std::string stem = s.name.substr(0, s.name.size() - 3);
     const uint8_t familyBit = info.family == IpFamily::kV6 ? 2 : 0;
-    if (stem == "cluster-ips" || stem == "hairpin") {
+    // Shared: two Services may name the same entry (a refused externalIP keeps the
+    // comment of the Service that added it first).
+    if (stem == "cluster-ips" || stem == "hairpin" || stem == "external-ips-refused") {
       info.role = Role::kShared;
     } else if (stem == "service-ips" || stem == "no-endpoints") {
       info.role = Role::kFront;
@@ -317,17 +319,19 @@ void LiveTable::commit(Pending&& pending) {
 
 std::map<std::string, std::vector<diff::ElementRecord>> LiveTable::records() const {
   std::map<std::string, std::vector<diff::ElementRecord>> out;
+  std::map<std::string, diff::ElementRecord> shared;  // one of the records of each
   for (const auto& [key, packed] : packed_) {
     for (auto& e : unpack(packed)) {
-      if (e.set != kChainTag && sets_[e.set].role != Role::kShared) {
+      if (e.set == kChainTag) continue;
+      if (sets_[e.set].role == Role::kShared) {
+        shared.emplace(sharedId(e), std::move(e.record));
+      } else {
         out[sets_[e.set].name].push_back(std::move(e.record));
       }
     }
   }
   for (const auto& [id, count] : shared_) {
-    diff::ElementRecord r;
-    r.key = id.substr(1);
-    out[sets_[static_cast<uint8_t>(id[0])].name].push_back(std::move(r));
+    out[sets_[static_cast<uint8_t>(id[0])].name].push_back(shared.at(id));
   }
   for (auto& [name, recs] : out) std::sort(recs.begin(), recs.end());
   return out;

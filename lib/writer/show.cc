@@ -136,6 +136,19 @@ std::string showInstalled(const Installed& in) {
     if (!row.local.empty()) out << "; local: " << list(row.local);
     out << "\n";
   }
+  // What Services asked for and did not get (CVE-2020-8554).
+  std::vector<std::pair<std::string, std::string>> refused;
+  for (IpFamily f : {IpFamily::kV4, IpFamily::kV6}) {
+    for (const auto& r : records(in, skeleton::name("external-ips-refused", f))) {
+      refused.emplace_back(r.comment, frontText(r.key, false, f == IpFamily::kV6));
+    }
+  }
+  std::sort(refused.begin(), refused.end());
+  if (!refused.empty()) {
+    out << "\nREFUSED: spec.externalIPs outside the node config's externalIPAllow\n"
+           "SERVICE\tFRONT\n";
+    for (const auto& [service, front] : refused) out << service << "\t" << front << "\n";
+  }
   return out.str();
 }
 

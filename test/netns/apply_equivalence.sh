@@ -80,6 +80,13 @@ ip netns exec "$c" "$svcnft" apply -f "$root/examples/weighted/manifests.yaml" \
 shown=$(ip netns exec "$c" "$svcnft" show)
 want=$'default/canary:http\tnodePort 30050/tcp ipv4\texternal\t198.18.1.50:80 (1), 198.18.2.50:80 (1), 198.18.3.50:80 (2)'
 grep -qF "$want" <<<"$shown" && ok || { bad "show lacks the weighted NodePort:"; echo "$shown"; }
+# ... and names the externalIPs a Service asked for and did not get.
+ip netns exec "$c" "$svcnft" apply -f "$root/examples/externalips/manifests.yaml" \
+  --node-config "$root/examples/externalips/node-config.yaml" 2>"$tmp/err" || bad "apply externalips: $(cat "$tmp/err")"
+shown=$(ip netns exec "$c" "$svcnft" show)
+grep -q "^REFUSED: spec.externalIPs outside" <<<"$shown" &&
+  grep -qF $'default/legacy:http\t198.19.250.30:8000/tcp' <<<"$shown" && ok ||
+  { bad "show does not list the refused externalIP:"; echo "$shown"; }
 
 # Twice: the second apply finds nothing to do; cleanup leaves a foreign table alone.
 seed=$root/examples/seed

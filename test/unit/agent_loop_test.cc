@@ -148,6 +148,7 @@ class MemorySource : public source::Source {
     Manifests m;
     Diagnostics d;
     manifest::parseManifestText(yaml, part, m, d);
+    manifest::validate(m, NodeConfig{}, d);  // as the real sources do, part by part
     REQUIRE_FALSE(d.hasErrors());
     pending_.emplace_back(part, std::move(m));
     const uint64_t one = 1;
@@ -523,4 +524,17 @@ spec: {type: NodePort, externalTrafficPolicy: Local, clusterIP: 198.18.100.40,
         "0");
   CHECK(value("svcnft_sync_proxy_rules_no_local_endpoints_total{traffic_policy=\"external\"}") ==
         "0");
+}
+
+TEST_CASE("agent: refused externalIPs are counted, Service by Service", "[agent]") {
+  Rig rig;  // its node config allows no externalIP
+  rig.files.set("a.yaml", service("web", "TCP", ", externalIPs: [198.18.200.9, 198.18.200.10]") +
+                              slice("web", {"198.18.1.11"}));
+  rig.round(200ms);
+  REQUIRE(rig.kernel.sent.size() == 1);
+  CHECK(rig.metrics.text().find("\nsvcnft_external_ips_refused 2\n") != std::string::npos);
+  rig.files.set("a.yaml", service("web") + slice("web", {"198.18.1.11"}));
+  rig.round(200ms);
+  rig.round();
+  CHECK(rig.metrics.text().find("\nsvcnft_external_ips_refused 0\n") != std::string::npos);
 }
