@@ -23,7 +23,6 @@ namespace svcnft::agent {
 
 namespace {
 
-
 // What the agent keeps per Service from each changed Service's share as it is
 // compiled: its UDP fronts, and its counts for the metrics.
 writer::LiveTable::ShareObserver collectShares(

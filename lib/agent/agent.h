@@ -200,7 +200,7 @@ class Agent {
   std::optional<writer::LiveTable> live_;
   std::unordered_map<std::string, UdpFronts> udpByService_;  // ... its UDP fronts
   std::unordered_map<std::string, ServiceStats> statsByService_;  // ... its counts for metrics
-  ServiceStats statsSum_{};                                      // and their sums
+  ServiceStats statsSum_{};                                       // and their sums
   std::map<uint16_t, HealthCheck> healthWanted_;             // ... its health checks
   bool trusted_ = false;  // the last sync committed: a difference found now is drift
   std::optional<uint32_t> syncedGeneration_;  // the ruleset generation after it
