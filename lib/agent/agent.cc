@@ -191,8 +191,14 @@ bool Agent::syncServices(const std::set<std::string>& changed, TimePoint start,
     }
     diff::SetDelta stale;
     stale.set = set;
-    stale.remove = writer::staleAffinity(*entries, pending.affinityEndpoints[family], &fronts,
-                                         family == IpFamily::kV4 ? 4 : 16);
+    stale.remove =
+        family == IpFamily::kV4
+            ? writer::staleAffinity(*entries, pending.affinityEndpoints[family], &fronts, 4)
+            : writer::staleHashedAffinity(
+                  *entries,
+                  writer::leftEndpoints(pending.affinityEndpointsBefore[family],
+                                        pending.affinityEndpoints[family]),
+                  nullptr);
     if (!stale.remove.empty()) pending.plan.sets.push_back(std::move(stale));
   }
 

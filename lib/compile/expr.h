@@ -33,6 +33,7 @@ struct Expr {
     kMasq,       // flags
     kReject,     // type, code
     kDynset,     // update set { sreg : sreg2 timeout }
+    kHash,       // jhash(sreg, len) % size, seed offset -> dreg
   };
   Op op = Op::kVerdict;
   uint32_t dreg = 0;

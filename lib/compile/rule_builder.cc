@@ -7,6 +7,7 @@
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
@@ -39,6 +40,7 @@ uint32_t fieldBytes(const RuleBuilder::Field& f) {
     case K::kPort:
       return 2;
     case K::kNumgen:
+    case K::kClientFrontHash:
       return 4;
   }
   return 4;
@@ -97,20 +99,55 @@ std::string RuleBuilder::fieldsText(const std::vector<Field>& fields) const {
         out += "numgen random mod " + std::to_string(f.modulus);
         if (f.offset) out += " offset " + std::to_string(f.offset);
         break;
+      case Field::Kind::kClientFrontHash: {
+        const Dir front = f.dir == Dir::kSource ? Dir::kDestination : Dir::kSource;
+        out += std::string("jhash ") + ipName(f.family) + " " + dirName(f.dir) + " . " +
+               ipName(f.family) + " " + dirName(front) + " mod " + std::to_string(f.modulus) +
+               " seed " + hex32(f.offset);
+        break;
+      }
     }
   }
   return out;
 }
 
-uint32_t RuleBuilder::load(const std::vector<Field>& fields, uint32_t first, bool intervalConcat) {
+uint32_t RuleBuilder::load(const std::vector<Field>& fields, uint32_t first, bool intervalConcat,
+                          uint32_t scratch) {
+  uint32_t keyRegisters = 0;
   for (const auto& f : fields) {
-    if (f.kind == Field::Kind::kAddress) needFamily(f.family);
+    if (f.kind == Field::Kind::kAddress || f.kind == Field::Kind::kClientFrontHash) {
+      needFamily(f.family);
+    }
+    keyRegisters += registersFor(fieldBytes(f));
   }
+  // nft gives a key of more than one register a 16-byte register at least.
+  if (scratch == 0) scratch = first + std::max<uint32_t>(keyRegisters, 4);
   uint32_t reg = first;
   for (const auto& f : fields) {
     Expr e;
     e.dreg = reg;
     switch (f.kind) {
+      case Field::Kind::kClientFrontHash: {
+        // Both addresses into scratch registers, then the hash of the 32 bytes.
+        const Dir front = f.dir == Dir::kSource ? Dir::kDestination : Dir::kSource;
+        uint32_t at = scratch;
+        for (Dir d : {f.dir, front}) {
+          Expr addr{Op::kPayload};
+          addr.dreg = at;
+          addr.key = NFT_PAYLOAD_NETWORK_HEADER;
+          const bool v4 = f.family == IpFamily::kV4;
+          addr.offset = d == Dir::kSource ? (v4 ? 12 : 8) : (v4 ? 16 : 24);
+          addr.len = v4 ? 4 : 16;
+          exprs_.push_back(addr);
+          at += registersFor(addr.len);
+        }
+        e.op = Op::kHash;
+        e.sreg = scratch;
+        e.len = f.family == IpFamily::kV4 ? 8 : 32;
+        e.size = f.modulus;
+        e.offset = f.offset;
+        break;
+      }
       case Field::Kind::kAddress: {
         const bool v4 = f.family == IpFamily::kV4;
         e.op = Op::kPayload;
@@ -424,7 +461,9 @@ RuleBuilder& RuleBuilder::dnatAddrPortMaps(IpFamily f, const std::vector<Field>&
   word(std::string("dnat ") + ipName(f) + " to " + fieldsText(key) + " map @" + addrMap + " : " +
        fieldsText(portKey) + " map @" + portMap);
   const uint32_t addrReg = ir::kReg32First;
-  load(key, addrReg);
+  // nft holds the address and the port registers (16 bytes each) before loading
+  // either key: a hash's inputs go after both.
+  load(key, addrReg, false, addrReg + 8);
   exprs_.push_back(mapLookup(addrMap, addrReg));
   // The key's registers are free again; the address holds one 16-byte register.
   const uint32_t portReg = addrReg + 4;

@@ -22,11 +22,11 @@ class RuleBuilder {
   enum class Dir : uint8_t { kSource, kDestination };
   // One field of a concatenation.
   struct Field {
-    enum class Kind : uint8_t { kAddress, kL4proto, kPort, kNumgen } kind;
+    enum class Kind : uint8_t { kAddress, kL4proto, kPort, kNumgen, kClientFrontHash } kind;
     IpFamily family = IpFamily::kV4;
-    Dir dir = Dir::kDestination;
-    uint32_t modulus = 0;  // numgen
-    uint32_t offset = 0;   // numgen
+    Dir dir = Dir::kDestination;  // kClientFrontHash: where the client's address is
+    uint32_t modulus = 0;         // numgen
+    uint32_t offset = 0;          // numgen; kClientFrontHash: the seed
   };
   static Field address(IpFamily f, Dir d) { return {Field::Kind::kAddress, f, d}; }
   static Field l4proto() { return {Field::Kind::kL4proto}; }
@@ -34,6 +34,13 @@ class RuleBuilder {
   static Field numgen(uint32_t modulus, uint32_t offset) {
     return {Field::Kind::kNumgen, IpFamily::kV4, Dir::kDestination, modulus, offset};
   }
+  // jhash CLIENT . FRONT mod 2^32-1 seed SEED, over two addresses of family f; the
+  // client's is the `client` one of the header (source going in, destination in
+  // the reply). 32 bits of the pair, to key a dynamic map within 16 bytes.
+  static Field clientFrontHash(IpFamily f, Dir client, uint32_t seed) {
+    return {Field::Kind::kClientFrontHash, f, client, kHashModulus, seed};
+  }
+  static constexpr uint32_t kHashModulus = 0xffffffff;
 
   // --- matches ---
   RuleBuilder& nfproto(IpFamily f);                         // meta nfproto ipv4
@@ -75,8 +82,10 @@ class RuleBuilder {
 
  private:
   void word(const std::string& text);
-  // Loads fields from register `first` on; returns the next free register.
-  uint32_t load(const std::vector<Field>& fields, uint32_t first, bool intervalConcat = false);
+  // Loads fields from register `first` on; returns the next free register. A hash
+  // field's inputs go to `scratch` on (0: right after the key, as nft places them).
+  uint32_t load(const std::vector<Field>& fields, uint32_t first, bool intervalConcat = false,
+                uint32_t scratch = 0);
   std::string fieldsText(const std::vector<Field>& fields) const;
   void needFamily(IpFamily f);
   void verdict(int code, const std::string& chain, const std::string& text);

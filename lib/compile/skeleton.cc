@@ -130,9 +130,23 @@ void addSets(ir::Ruleset& rs, IpFamily f) {
                    {FieldType::kInetService, FieldSource::kThDport},
                    {FieldType::kInteger, FieldSource::kNumgen}},
                   endpoint));
-  std::vector<Field> affinityKey{addr};
-  for (const auto& x : frontKeyType(FrontKind::kAddress, f)) affinityKey.push_back(x);
-  s.push_back(set(name("affinity", f), affinityKey, {addr}));
+  // Client . front → endpoint. An IPv6 client and front are 36 bytes, and nft 1.0.6
+  // (Debian bookworm's) cannot load a map update whose key passes 16 bytes (its
+  // linearizer gives the key one register and puts the data over the rest): the
+  // pair of addresses is keyed by two 32-bit hashes of it instead, with protocol and
+  // port as they are. (Declared `typeof numgen` because nft 1.0.6 crashes listing a
+  // `typeof jhash`; both are 32-bit integers.)
+  if (f == IpFamily::kV4) {
+    std::vector<Field> key{addr};
+    for (const auto& x : frontKeyType(FrontKind::kAddress, f)) key.push_back(x);
+    s.push_back(set(name("affinity", f), key, {addr}));
+  } else {
+    const std::vector<Field> key{{FieldType::kInteger, FieldSource::kNumgen},
+                                 {FieldType::kInteger, FieldSource::kNumgen},
+                                 {FieldType::kInetProto, FieldSource::kMetaL4proto},
+                                 {FieldType::kInetService, FieldSource::kThDport}};
+    s.push_back(set(name("affinity", f), key, {{addrType(f), FieldSource::kIp6Daddr}}));
+  }
   s.back().dynamic = true;
   // One entry per (client, front). The kernel caps a dynamic set at 65,535 entries
   // unless told otherwise; past that, new clients would silently get no affinity.
@@ -175,12 +189,29 @@ std::vector<ir::Rule> clusterMasquerade(const NodeConfig& node, IpFamily f) {
   return {b.jump("mark-for-masquerade").build()};
 }
 
+// The affinity map's key for a packet whose client address is at `client`: client .
+// front address . protocol . front port, or for IPv6 the pair hashed (see addSets).
+Fields affinityKey(IpFamily f, Dir client) {
+  const Dir front = client == Dir::kSource ? Dir::kDestination : Dir::kSource;
+  Fields key;
+  if (f == IpFamily::kV4) {
+    key = {B::address(f, client), B::address(f, front)};
+  } else {
+    key = {B::clientFrontHash(f, client, kAffinitySeeds[0]),
+           B::clientFrontHash(f, client, kAffinitySeeds[1])};
+  }
+  key.push_back(B::l4proto());
+  key.push_back(B::port(front));
+  return key;
+}
+
 ir::Rule affinityLookup(FrontKind kind, IpFamily f) {
   const std::string ports =
       kind == FrontKind::kAddress ? name("target-ports", f) : name("np-target-ports", f);
-  Fields key{B::address(f, Dir::kSource)};
-  for (const auto& x : frontFields(FrontKind::kAddress, f)) key.push_back(x);
-  return B().dnatAddrPortMaps(f, key, name("affinity", f), frontFields(kind, f), ports).build();
+  return B()
+      .dnatAddrPortMaps(f, affinityKey(f, Dir::kSource), name("affinity", f),
+                        frontFields(kind, f), ports)
+      .build();
 }
 
 ir::Rule pick(FrontKind kind, IpFamily f, const std::string& map) {
@@ -247,10 +278,9 @@ std::string affinityChainName(IpFamily f, int timeoutSeconds) {
 // names the endpoint. (nft 1.0.6 cannot key a lookup on `ct original proto-dst`,
 // so the original direction could not record this.)
 ir::Rule affinityChainRule(IpFamily f, int timeoutSeconds) {
-  Fields key{B::address(f, Dir::kDestination)};
-  for (const auto& x : frontFields(FrontKind::kAddress, f, Dir::kSource)) key.push_back(x);
   return B()
-      .updateWithReplySource(f, key, name("affinity", f), static_cast<uint32_t>(timeoutSeconds))
+      .updateWithReplySource(f, affinityKey(f, Dir::kDestination), name("affinity", f),
+                             static_cast<uint32_t>(timeoutSeconds))
       .build();
 }
 

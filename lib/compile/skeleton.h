@@ -25,6 +25,8 @@ namespace svcnft::skeleton {
 inline constexpr uint32_t kMasqueradeMark = 0x4000;    // kube-proxy's bit, so tooling agrees
 inline constexpr uint32_t kLocalPoolOffset = 65536;    // above any cluster bucket number
 inline constexpr uint32_t kAffinityEntries = 1 << 20;  // clients remembered per family
+// Seeds of the two hashes that key IPv6 session affinity (client . front address).
+inline constexpr uint32_t kAffinitySeeds[2] = {0x9e3779b9, 0x7f4a7c15};
 
 // Per-family names: sets and policy chains end in "-v4" or "-v6".
 std::string suffix(IpFamily f);

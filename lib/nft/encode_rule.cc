@@ -96,6 +96,15 @@ ExprPtr encodeExpr(const ir::Expr& x) {
       nftnl_expr_set_u32(e.get(), NFTNL_EXPR_NG_TYPE, NFT_NG_RANDOM);
       if (x.offset) nftnl_expr_set_u32(e.get(), NFTNL_EXPR_NG_OFFSET, x.offset);
       break;
+    case Op::kHash:
+      e = make("hash");
+      nftnl_expr_set_u32(e.get(), NFTNL_EXPR_HASH_TYPE, NFT_HASH_JENKINS);
+      nftnl_expr_set_u32(e.get(), NFTNL_EXPR_HASH_SREG, reg(x.sreg));
+      nftnl_expr_set_u32(e.get(), NFTNL_EXPR_HASH_DREG, reg(x.dreg));
+      nftnl_expr_set_u32(e.get(), NFTNL_EXPR_HASH_LEN, x.len);
+      nftnl_expr_set_u32(e.get(), NFTNL_EXPR_HASH_MODULUS, x.size);
+      nftnl_expr_set_u32(e.get(), NFTNL_EXPR_HASH_SEED, x.offset);
+      break;
     case Op::kNat:
       e = make("nat");
       nftnl_expr_set_u32(e.get(), NFTNL_EXPR_NAT_TYPE, NFT_NAT_DNAT);

@@ -155,6 +155,8 @@ UdataPtr setUserdata(const ir::Set& s) {
   if (concatKey) putConcat(buf.get(), NFTNL_UDATA_SET_KEY_TYPEOF, s.key);
   if (s.data.size() > 1 && s.usesTypeof()) {
     putConcat(buf.get(), NFTNL_UDATA_SET_DATA_TYPEOF, s.data);
+  } else if (s.data.size() == 1 && s.usesTypeof()) {
+    putTypeofField(buf.get(), NFTNL_UDATA_SET_DATA_TYPEOF, s.data[0]);  // one expression, bare
   }
   if (s.isMap()) nftnl_udata_put_u32(buf.get(), NFTNL_UDATA_SET_DATA_INTERVAL, 0);
   return buf;

@@ -124,7 +124,7 @@ LiveTable::Pending LiveTable::prepare(const std::vector<ServiceInput>& changed, 
   // Otherwise each goes at once, so that over thousands of Services the packed
   // records kept are not scattered between dead shares (RSS, not just heap use).
   std::vector<ir::Ruleset> shares;
-  std::map<IpFamily, std::map<std::string, std::set<std::string>>> endpointsNow;
+  std::map<IpFamily, std::map<std::string, std::set<std::string>>> endpointsNow, endpointsBefore;
 
   for (const auto& in : changed) {
     std::vector<Entry> before;
@@ -166,8 +166,11 @@ LiveTable::Pending LiveTable::prepare(const std::vector<ServiceInput>& changed, 
         --sharedDelta[id];
         sharedOld.emplace(id, e.record);
       } else {
-        if (sets_[e.set].role == Role::kAffinityFront) {
-          p.affinityFronts[sets_[e.set].family].insert(e.record.key);
+        const SetInfo& info = sets_[e.set];
+        if (info.role == Role::kAffinityFront) p.affinityFronts[info.family].insert(e.record.key);
+        if (info.role == Role::kBackends) {
+          addBackend(endpointsBefore[info.family], e.record,
+                     info.family == IpFamily::kV4 ? 4 : 16);
         }
         if (operations) have[e.set].push_back(std::move(e.record));
       }
@@ -234,6 +237,9 @@ LiveTable::Pending LiveTable::prepare(const std::vector<ServiceInput>& changed, 
       auto it = endpointsNow[family].find(front);
       p.affinityEndpoints[family][front] =
           it == endpointsNow[family].end() ? std::set<std::string>{} : it->second;
+      auto was = endpointsBefore[family].find(front);
+      p.affinityEndpointsBefore[family][front] =
+          was == endpointsBefore[family].end() ? std::set<std::string>{} : was->second;
     }
   }
   if (!operations) return p;
@@ -372,6 +378,52 @@ std::vector<diff::ElementRecord> staleAffinity(
       stale = !lists(byNodePort, endpoint);
     } else {
       continue;  // a front this sync did not touch
+    }
+    if (stale) out.push_back(r);
+  }
+  return out;
+}
+
+namespace {
+
+// A front key's protocol . port: its last 8 bytes (address fronts and NodePorts).
+std::string protoPort(const std::string& frontKey) {
+  return frontKey.size() >= 8 ? frontKey.substr(frontKey.size() - 8) : frontKey;
+}
+
+}  // namespace
+
+std::map<std::string, std::set<std::string>> leftEndpoints(
+    const std::map<std::string, std::set<std::string>>& before,
+    const std::map<std::string, std::set<std::string>>& now) {
+  std::map<std::string, std::set<std::string>> left;
+  for (const auto& [front, endpoints] : before) {
+    auto it = now.find(front);
+    for (const auto& e : endpoints) {
+      if (it == now.end() || !it->second.count(e)) left[protoPort(front)].insert(e);
+    }
+  }
+  return left;
+}
+
+std::vector<diff::ElementRecord> staleHashedAffinity(
+    const std::vector<diff::ElementRecord>& affinity,
+    const std::map<std::string, std::set<std::string>>& left,
+    const std::map<std::string, std::set<std::string>>* endpoints) {
+  std::map<std::string, std::set<std::string>> listed;  // protocol . port → endpoints
+  if (endpoints) {
+    for (const auto& [front, eps] : *endpoints) listed[protoPort(front)].insert(eps.begin(), eps.end());
+  }
+  std::vector<diff::ElementRecord> out;
+  for (const auto& r : affinity) {
+    if (r.key.size() != 16 || r.value.size() < 16) continue;
+    const std::string port = r.key.substr(8);
+    const std::string endpoint = r.value.substr(0, 16);
+    auto gone = left.find(port);
+    bool stale = gone != left.end() && gone->second.count(endpoint);
+    if (!stale && endpoints) {
+      auto it = listed.find(port);
+      stale = it == listed.end() || !it->second.count(endpoint);
     }
     if (stale) out.push_back(r);
   }

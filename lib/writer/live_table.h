@@ -53,6 +53,9 @@ class LiveTable {
     // point elsewhere must go in the same transaction (see staleAffinity()).
     std::map<IpFamily, std::set<std::string>> affinityFronts;
     std::map<IpFamily, std::map<std::string, std::set<std::string>>> affinityEndpoints;
+    // ... and the endpoints they balanced over before (IPv6 entries name no front:
+    // what left a front is what goes, see staleHashedAffinity()).
+    std::map<IpFamily, std::map<std::string, std::set<std::string>>> affinityEndpointsBefore;
 
    private:
     friend class LiveTable;
@@ -121,5 +124,24 @@ std::vector<diff::ElementRecord> staleAffinity(
     const std::vector<diff::ElementRecord>& affinity,
     const std::map<std::string, std::set<std::string>>& endpoints,
     const std::set<std::string>* fronts, std::size_t addressBytes);
+
+// IPv6 affinity entries are keyed by hashes of client . front address (see
+// skeleton.cc), so their front cannot be read back, only its protocol . port (the
+// key's last 8 bytes). An entry goes when its endpoint left a front of that
+// protocol . port (`left`: protocol . port bytes → endpoint address bytes); with
+// `endpoints` (front key bytes → endpoints, every front: a full sync) also when no
+// front of that protocol . port lists its endpoint. An endpoint that left one
+// Service but still serves another on the same port costs the other's clients
+// their stickiness once; it never keeps a client on an endpoint its front lost.
+std::vector<diff::ElementRecord> staleHashedAffinity(
+    const std::vector<diff::ElementRecord>& affinity,
+    const std::map<std::string, std::set<std::string>>& left,
+    const std::map<std::string, std::set<std::string>>* endpoints);
+
+// Front key bytes → endpoints, before and now → protocol . port bytes → endpoints
+// that left a front of it.
+std::map<std::string, std::set<std::string>> leftEndpoints(
+    const std::map<std::string, std::set<std::string>>& before,
+    const std::map<std::string, std::set<std::string>>& now);
 
 }  // namespace svcnft::writer

@@ -12,8 +12,9 @@ namespace {
 
 // Session affinity entries that point at an endpoint the front no longer has must
 // go in the same transaction, or clients would keep being sent to a removed pod
-// until the timeout (up to hours). Affinity keys are client . address . proto .
-// port; the endpoints a front may use are the values of its backends elements.
+// until the timeout (up to hours). IPv4 affinity keys are client . address . proto
+// . port; IPv6 ones hash client and address (staleHashedAffinity()); the endpoints
+// a front may use are the values of its backends elements.
 void addStaleAffinity(const Installed& installed,
                       const std::map<std::string, std::vector<diff::ElementRecord>>& want,
                       diff::Plan& plan) {
@@ -31,7 +32,19 @@ void addStaleAffinity(const Installed& installed,
     }
     diff::SetDelta stale;
     stale.set = "affinity" + suffix;
-    stale.remove = staleAffinity(affinity->second, endpoints, /*fronts=*/nullptr, addr);
+    if (f == IpFamily::kV4) {
+      stale.remove = staleAffinity(affinity->second, endpoints, /*fronts=*/nullptr, addr);
+    } else {
+      // What left a front since the installed backends (when they were read back).
+      std::map<std::string, std::set<std::string>> installedEndpoints;
+      for (const char* set : {"backends", "np-backends"}) {
+        auto it = installed.elements.find(set + suffix);
+        if (it == installed.elements.end()) continue;
+        for (const auto& r : it->second) addBackend(installedEndpoints, r, addr);
+      }
+      stale.remove = staleHashedAffinity(
+          affinity->second, leftEndpoints(installedEndpoints, endpoints), &endpoints);
+    }
     if (!stale.remove.empty()) plan.sets.push_back(std::move(stale));
   }
 }

@@ -5,7 +5,8 @@
 # for every example. Then one namespace applies every example in turn: each
 # incremental (or, across node configs, replacing) apply must leave exactly what a
 # fresh `nft -f` of that example gives, once diffing and once flushing and refilling
-# (--refill). Also: apply twice changes nothing the second
+# (--refill). Each listing after apply re-loads as itself in a fresh namespace
+# (`nft list ruleset > saved; nft -f saved`). Also: apply twice changes nothing the second
 # time, and cleanup removes ours and nothing else.
 # Usage: apply_equivalence.sh SVCNFT NFT_DUMP SOURCE_DIR. Exit 77 (skip) without root.
 set -uo pipefail
@@ -40,6 +41,16 @@ for dir in "$root"/examples/*/; do
   if cmp -s "$tmp/a.txt" "$tmp/b.txt"; then ok; else
     bad "$name: nft list differs (< nft -f, > svcnft apply)"; diff "$tmp/a.txt" "$tmp/b.txt" | head -20
   fi
+  # An operator's `nft list ruleset > saved; nft -f saved` works on what apply
+  # installed (in a fresh namespace, with nft 1.0.6 on bookworm too).
+  ip netns exec "$b" nft list ruleset >"$tmp/saved.nft"
+  ip netns del "$a"; ip netns add "$a"
+  if ip netns exec "$a" nft -f "$tmp/saved.nft" 2>"$tmp/err" &&
+      cmp -s "$tmp/saved.nft" <(ip netns exec "$a" nft list ruleset); then ok; else
+    bad "$name: the listing after apply does not re-load as itself: $(head -5 "$tmp/err")"
+  fi
+  ip netns del "$a"; ip netns add "$a"
+  ip netns exec "$a" nft -f "$root/test/golden/$name.nft"
   ip netns exec "$a" "$dump" "$table" >"$tmp/a.sets"
   ip netns exec "$b" "$dump" "$table" >"$tmp/b.sets"
   if cmp -s "$tmp/a.sets" "$tmp/b.sets"; then ok; else

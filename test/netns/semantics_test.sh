@@ -166,6 +166,39 @@ else fail "affinity: after removing $gone the client reached '$seen'"; fi
 on node1 "$svcnft" apply -f "$root/test/netns/semantics.yaml" --node-config "$tmp/node1.yaml" 2>/dev/null \
   || fail "svcnft apply of semantics.yaml again"
 
+# --- sessionAffinity over IPv6 (keyed by hashes of client and front, for nft 1.0.6) ---
+seen=$(for i in $(seq 50); do get client -6 "http://[2001:db8::1]:30071/"; done | sort -u | tr '\n' ' ')
+[[ $(wc -w <<<"$seen") -eq 1 ]] && pass "IPv6 affinity: 50 NodePort connections from one client hit $seen" \
+  || fail "IPv6 affinity: NodePort hits spread over '$seen'"
+seen_pod=$(for i in $(seq 30); do get p2-2 -6 "http://[2001:db8:100::70]/"; done | sort -u | tr '\n' ' ')
+[[ $(wc -w <<<"$seen_pod") -eq 1 ]] && pass "IPv6 affinity: 30 ClusterIP connections from a pod hit $seen_pod" \
+  || fail "IPv6 affinity: ClusterIP hits spread over '$seen_pod'"
+gone=${seen%% *}
+gone_ip=2001:db8:${gone:1:1}::11
+python3 - "$root/test/netns/semantics.yaml" "$gone_ip" >"$tmp/sticky6-less.yaml" <<'PY'
+import sys
+docs = open(sys.argv[1]).read().split("\n---\n")
+out = []
+for d in docs:
+    if "name: sticky6," in d and "EndpointSlice" in d:
+        d = "\n".join(l for l in d.split("\n") if sys.argv[2] not in l)
+    out.append(d)
+print("\n---\n".join(out))
+PY
+on node1 "$svcnft" apply -f "$tmp/sticky6-less.yaml" --node-config "$tmp/node1.yaml" 2>/dev/null \
+  || fail "svcnft apply of sticky6-less.yaml"
+seen=$(for i in $(seq 10); do get client -6 "http://[2001:db8::1]:30071/"; done | sort -u | tr '\n' ' ')
+if [[ $(wc -w <<<"$seen") -eq 1 && $seen != "$gone " ]]; then
+  pass "IPv6 affinity: with $gone removed the client moved at once to $seen"
+else fail "IPv6 affinity: after removing $gone the client reached '$seen'"; fi
+on node1 "$svcnft" apply -f "$root/test/netns/semantics.yaml" --node-config "$tmp/node1.yaml" 2>/dev/null \
+  || fail "svcnft apply of semantics.yaml again"
+on node1 nft list ruleset >"$tmp/node1-saved.nft"
+ip netns add "$prefix-reload" && ip netns exec "$prefix-reload" nft -f "$tmp/node1-saved.nft" 2>"$tmp/reload.err" &&
+  pass "node1's ruleset, IPv6 affinity entries included, re-loads with nft -f" ||
+  fail "node1's listing does not re-load: $(head -3 "$tmp/reload.err")"
+ip netns del "$prefix-reload" 2>/dev/null
+
 # --- hairpin: a pod reaches itself through its own Service ---
 out=$(get p1-1 http://198.18.100.90/)
 [[ $out == p1-1 ]] && pass "hairpin: p1-1 reaches itself through its Service" \

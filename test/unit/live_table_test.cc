@@ -301,6 +301,12 @@ TEST_CASE("affinity entries of an endpoint that left are found for the fronts it
   const auto& endpoints = p.affinityEndpoints[IpFamily::kV4];
   CHECK(endpoints.at(front).count(bytes(stays)) == 1);
   CHECK(endpoints.at(front).count(bytes(gone)) == 0);
+  // What the front balanced over before: what left is the difference.
+  const auto& was = p.affinityEndpointsBefore[IpFamily::kV4];
+  CHECK(was.at(front).count(bytes(gone)) == 1);
+  const auto left = writer::leftEndpoints(was, endpoints);
+  REQUIRE(left.size() == 1);
+  CHECK(left.begin()->second == std::set<std::string>{bytes(gone)});
   const std::string client = bytes(*IpAddress::parse("198.18.9.9"));
   std::string otherFront = front;
   otherFront[3] = 99;  // another Service's ClusterIP
@@ -311,4 +317,43 @@ TEST_CASE("affinity entries of an endpoint that left are found for the fronts it
   const auto stale = writer::staleAffinity(affinity, endpoints, &fronts, 4);
   REQUIRE(stale.size() == 1);
   CHECK(stale[0].value == bytes(gone));
+}
+
+TEST_CASE("IPv6 affinity entries (hashed keys) go when their endpoint left a front of their port",
+          "[live]") {
+  auto addr = [](const char* text) {
+    const IpAddress a = *IpAddress::parse(text);
+    return std::string(a.bytes().begin(), a.bytes().end());
+  };
+  const std::string tcp80("\x06\0\0\0\0\x50\0\0", 8), tcp443("\x06\0\0\0\x01\xbb\0\0", 8);
+  const std::string frontA = addr("2001:db8:100::1") + tcp80;
+  const std::string frontB = addr("2001:db8:100::2") + tcp80;
+  const std::string frontC = addr("2001:db8:100::3") + tcp443;
+  const std::string e1 = addr("2001:db8:1::1"), e2 = addr("2001:db8:1::2"),
+                    e3 = addr("2001:db8:1::3");
+  // A lost e1 (its pod went away); B still has e3; C (port 443) still has e1.
+  const std::map<std::string, std::set<std::string>> before = {{frontA, {e1, e2}}};
+  const std::map<std::string, std::set<std::string>> now = {{frontA, {e2}}};
+  const auto left = writer::leftEndpoints(before, now);
+  REQUIRE(left.size() == 1);
+  CHECK(left.at(tcp80) == std::set<std::string>{e1});
+  const std::string hash1("\x11\x22\x33\x44\x55\x66\x77\x88", 8);
+  const std::string hash2("\x99\xaa\xbb\xcc\xdd\xee\xff\x00", 8);
+  const std::vector<diff::ElementRecord> affinity = {
+      {hash1 + tcp80, "", e1, "", 0},   // a client of A (or another port-80 front) on e1: goes
+      {hash2 + tcp80, "", e2, "", 0},   // on e2, still A's: stays
+      {hash1 + tcp443, "", e1, "", 0},  // port 443: C keeps e1, stays
+      {hash2 + tcp80, "", e3, "", 0}};  // B's e3: not this sync's business, stays
+  auto stale = writer::staleHashedAffinity(affinity, left, nullptr);
+  REQUIRE(stale.size() == 1);
+  CHECK(stale[0].value == e1);
+  CHECK(stale[0].key == hash1 + tcp80);
+
+  // A full sync also drops entries whose endpoint no front of their port lists.
+  const std::map<std::string, std::set<std::string>> all = {
+      {frontA, {e2}}, {frontB, {e2}}, {frontC, {e1}}};
+  stale = writer::staleHashedAffinity(affinity, {}, &all);
+  REQUIRE(stale.size() == 2);  // e1 on port 80, e3 on port 80
+  CHECK(stale[0].value == e1);
+  CHECK(stale[1].value == e3);
 }
