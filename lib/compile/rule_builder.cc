@@ -112,7 +112,7 @@ std::string RuleBuilder::fieldsText(const std::vector<Field>& fields) const {
 }
 
 uint32_t RuleBuilder::load(const std::vector<Field>& fields, uint32_t first, bool intervalConcat,
-                          uint32_t scratch) {
+                           uint32_t scratch) {
   uint32_t keyRegisters = 0;
   for (const auto& f : fields) {
     if (f.kind == Field::Kind::kAddress || f.kind == Field::Kind::kClientFrontHash) {

@@ -209,8 +209,8 @@ ir::Rule affinityLookup(FrontKind kind, IpFamily f) {
   const std::string ports =
       kind == FrontKind::kAddress ? name("target-ports", f) : name("np-target-ports", f);
   return B()
-      .dnatAddrPortMaps(f, affinityKey(f, Dir::kSource), name("affinity", f),
-                        frontFields(kind, f), ports)
+      .dnatAddrPortMaps(f, affinityKey(f, Dir::kSource), name("affinity", f), frontFields(kind, f),
+                        ports)
       .build();
 }
 

@@ -169,8 +169,7 @@ LiveTable::Pending LiveTable::prepare(const std::vector<ServiceInput>& changed, 
         const SetInfo& info = sets_[e.set];
         if (info.role == Role::kAffinityFront) p.affinityFronts[info.family].insert(e.record.key);
         if (info.role == Role::kBackends) {
-          addBackend(endpointsBefore[info.family], e.record,
-                     info.family == IpFamily::kV4 ? 4 : 16);
+          addBackend(endpointsBefore[info.family], e.record, info.family == IpFamily::kV4 ? 4 : 16);
         }
         if (operations) have[e.set].push_back(std::move(e.record));
       }
@@ -412,7 +411,8 @@ std::vector<diff::ElementRecord> staleHashedAffinity(
     const std::map<std::string, std::set<std::string>>* endpoints) {
   std::map<std::string, std::set<std::string>> listed;  // protocol . port → endpoints
   if (endpoints) {
-    for (const auto& [front, eps] : *endpoints) listed[protoPort(front)].insert(eps.begin(), eps.end());
+    for (const auto& [front, eps] : *endpoints)
+      listed[protoPort(front)].insert(eps.begin(), eps.end());
   }
   std::vector<diff::ElementRecord> out;
   for (const auto& r : affinity) {

@@ -42,8 +42,8 @@ void addStaleAffinity(const Installed& installed,
         if (it == installed.elements.end()) continue;
         for (const auto& r : it->second) addBackend(installedEndpoints, r, addr);
       }
-      stale.remove = staleHashedAffinity(
-          affinity->second, leftEndpoints(installedEndpoints, endpoints), &endpoints);
+      stale.remove = staleHashedAffinity(affinity->second,
+                                         leftEndpoints(installedEndpoints, endpoints), &endpoints);
     }
     if (!stale.remove.empty()) plan.sets.push_back(std::move(stale));
   }
