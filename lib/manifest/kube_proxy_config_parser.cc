@@ -83,8 +83,8 @@ class ConfigReader {
   // As unused(), for a duration whose default is `defaultNs`.
   void unusedDuration(const YamlNode& parent, const char* key, const std::string& path,
                       int64_t defaultNs, const std::string& why) {
-    auto ns = durationNs(parent, key, path);
-    if (ns && *ns != defaultNs) out_.notApplied.push_back(path + " (" + why + ")");
+    auto ns = durationNs(parent, key, path);  // 0 is unset: the default
+    if (ns && *ns != 0 && *ns != defaultNs) out_.notApplied.push_back(path + " (" + why + ")");
   }
 
   FieldReader& r() { return r_; }
@@ -168,14 +168,9 @@ void readModeSections(ConfigReader& c, const YamlNode& doc) {
     const auto sync = c.duration(s, "syncPeriod", p + "syncPeriod");
     const auto minSync = c.duration(s, "minSyncPeriod", p + "minSyncPeriod");
     if (ours) {
-      if (sync) {
-        if (sync->count() <= 0) {
-          r.error(s["syncPeriod"], p + "syncPeriod", "must be greater than 0");
-        } else {
-          out.syncPeriod = *sync;
-        }
-      }
-      if (minSync) out.minSyncPeriod = *minSync;
+      // As kube-proxy's defaulting: 0 is unset (30 s; 1 s, or none for ipvs).
+      if (sync && sync->count() > 0) out.syncPeriod = *sync;
+      if (minSync && minSync->count() > 0) out.minSyncPeriod = *minSync;
     }  // another mode's periods mean nothing to its own mode either
   }
   // iptables mode serves NodePorts on 127.0.0.1 unless told not to; svcnft never
@@ -309,11 +304,7 @@ void readConntrack(ConfigReader& c, const YamlNode& doc) {
   auto seconds = [&](const char* key, std::optional<int64_t>& field) {
     const std::string path = std::string("conntrack.") + key;
     const YamlNode n = s[key];
-    if (!n.defined()) return;  // absent: kube-proxy's default stays
-    if (n.isNull()) {
-      field.reset();
-      return;
-    }
+    if (!n.defined() || n.isNull()) return;  // unset: kube-proxy's default stays
     if (auto ns = c.durationNs(s, key, path)) {
       // 0 (or under a second) leaves the sysctl as it is, as in kube-proxy.
       if (*ns >= kSecond) {
@@ -388,6 +379,7 @@ KubeProxyConfig parseKubeProxyConfigText(const std::string& text, const std::str
 
   out.mode = r.string(doc, "mode", "mode").value_or("");
   if (out.mode.empty()) out.mode = "iptables";  // kube-proxy's default on Linux
+  if (out.mode == "ipvs") out.minSyncPeriod = milliseconds(0);  // ipvs has no default
   if (out.mode != "iptables" && out.mode != "ipvs" && out.mode != "nftables") {
     r.error(doc["mode"], "mode",
             "\"" + out.mode + "\" is not a Linux proxy mode (iptables, ipvs or nftables)");

@@ -173,8 +173,8 @@ TEST_CASE("bad kube-proxy files are errors naming the field", "[kube-proxy-confi
   CHECK_THAT(messages(notCidr.diags), Contains("\"pods\" is not a CIDR"));
   auto duration = parse("conntrack: {udpTimeout: 30}\n");
   CHECK_THAT(messages(duration.diags), Contains("conntrack.udpTimeout"));
-  auto period = parse("iptables: {syncPeriod: 0s}\n");
-  CHECK_THAT(messages(period.diags), Contains("iptables.syncPeriod: must be greater than 0"));
+  auto period = parse("iptables: {syncPeriod: -1s}\n");
+  CHECK_THAT(messages(period.diags), Contains("iptables.syncPeriod: \"-1s\" is not a duration"));
   auto mode = parse("mode: kernelspace\n");
   CHECK_THAT(messages(mode.diags), Contains("not a Linux proxy mode"));
   auto range = parse("conntrack: {maxPerCore: -1}\n");
@@ -310,4 +310,29 @@ TEST_CASE("the node config takes nodePortAddresses and detectLocalMode", "[loade
       "nodePortAddresses: [127.0.0.0/8]\ndetectLocalMode: InterfaceNamePrefix\n", "node.yaml", bad);
   CHECK_THAT(messages(bad), Contains("never served on loopback"));
   CHECK_THAT(messages(bad), Contains("localInterface: \"\" is not an interface name"));
+}
+
+TEST_CASE("kubeadm's kube-proxy configuration loads as kube-proxy reads it",
+          "[kube-proxy-config]") {
+  // What `kubeadm config print init-defaults --component-configs KubeProxyConfiguration`
+  // writes (v1.32): every field, unset ones as zero or null.
+  svcnft::Diagnostics d;
+  const auto c = svcnft::manifest::loadKubeProxyConfig(
+      std::string(SVCNFT_SOURCE_DIR) + "/test/data/kube-proxy-kubeadm.yaml", d);
+  REQUIRE_FALSE(d.hasErrors());
+  CHECK(c.mode == "iptables");
+  CHECK(c.kubeconfig == "/var/lib/kube-proxy/kubeconfig.conf");
+  // Zero is unset: kube-proxy's defaults apply.
+  CHECK(c.syncPeriod == std::chrono::seconds(30));
+  CHECK(c.minSyncPeriod == std::chrono::seconds(1));
+  CHECK(c.healthzBindAddress == "0.0.0.0:10256");
+  CHECK(c.metricsBindAddress == "127.0.0.1:10249");
+  CHECK(c.conntrack.maxPerCore == 32768);
+  CHECK(c.conntrack.tcpEstablishedTimeout == 86400);
+  CHECK(c.conntrack.tcpCloseWaitTimeout == 3600);
+  CHECK_FALSE(c.conntrack.udpTimeout.has_value());
+  CHECK(c.nodePortCIDRs.size() == 2);  // iptables mode: all
+  // The one field kube-proxy would honour and svcnft does not.
+  REQUIRE(c.notApplied.size() == 1);
+  CHECK_THAT(c.notApplied[0], Contains("iptables.localhostNodePorts"));
 }
