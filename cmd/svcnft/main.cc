@@ -270,11 +270,9 @@ std::string describe(const svcnft::manifest::KubeProxyConfig& c) {
   for (const auto& x : c.clusterCIDRs) cidrs += (cidrs.empty() ? "" : ",") + x.str();
   std::string nodePorts = c.nodePortsOnPrimary ? "primary" : "";
   for (const auto& x : c.nodePortCIDRs) nodePorts += (nodePorts.empty() ? "" : ",") + x.str();
-  static const char* kLocal[] = {"ClusterCIDR", "NodeCIDR", "BridgeInterface",
-                                 "InterfaceNamePrefix"};
   return "kube-proxy configuration " + c.file + " (mode " + c.mode + "): clusterCIDR " +
          (cidrs.empty() ? "(none)" : cidrs) + ", detectLocalMode " +
-         kLocal[static_cast<int>(c.localTraffic)] +
+         svcnft::localTrafficModeName(c.localTraffic) +
          (c.localInterface.empty() ? "" : " " + c.localInterface) + ", nodePortAddresses " +
          (nodePorts.empty() ? "(none)" : nodePorts) + ", masqueradeAll " +
          (c.masqueradeAll ? "true" : "false") + ", syncPeriod " +

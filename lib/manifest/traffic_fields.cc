@@ -4,25 +4,6 @@
 
 namespace svcnft::manifest {
 
-namespace {
-
-constexpr const char* kModeNames[] = {"ClusterCIDR", "NodeCIDR", "BridgeInterface",
-                                      "InterfaceNamePrefix"};
-
-}  // namespace
-
-std::optional<LocalTrafficMode> localTrafficModeNamed(const std::string& name) {
-  if (name.empty()) return LocalTrafficMode::kClusterCIDR;
-  for (int i = 0; i < 4; ++i) {
-    if (name == kModeNames[i]) return static_cast<LocalTrafficMode>(i);
-  }
-  return std::nullopt;
-}
-
-const char* localTrafficModeName(LocalTrafficMode mode) {
-  return kModeNames[static_cast<int>(mode)];
-}
-
 bool isInterfaceName(const std::string& name) {
   return !name.empty() && name.size() < 16 && name != "." && name != ".." &&
          name.find_first_of("/: \t\n*\\\"") == std::string::npos;

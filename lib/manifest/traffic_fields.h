@@ -12,10 +12,6 @@
 
 namespace svcnft::manifest {
 
-// ClusterCIDR, NodeCIDR, BridgeInterface, InterfaceNamePrefix ("" is ClusterCIDR).
-std::optional<LocalTrafficMode> localTrafficModeNamed(const std::string& name);
-const char* localTrafficModeName(LocalTrafficMode mode);
-
 // What Linux takes as an interface name (1-15 bytes, no '/', ':' or blanks), and
 // nothing nft would read as a wildcard or the end of a string.
 bool isInterfaceName(const std::string& name);

@@ -9,6 +9,25 @@ std::optional<Protocol> parseProtocol(const std::string& k8sName) {
   return std::nullopt;
 }
 
+namespace {
+
+constexpr const char* kLocalTrafficModeNames[] = {"ClusterCIDR", "NodeCIDR", "BridgeInterface",
+                                                  "InterfaceNamePrefix"};
+
+}  // namespace
+
+std::optional<LocalTrafficMode> localTrafficModeNamed(const std::string& name) {
+  if (name.empty()) return LocalTrafficMode::kClusterCIDR;
+  for (int i = 0; i < 4; ++i) {
+    if (name == kLocalTrafficModeNames[i]) return static_cast<LocalTrafficMode>(i);
+  }
+  return std::nullopt;
+}
+
+const char* localTrafficModeName(LocalTrafficMode mode) {
+  return kLocalTrafficModeNames[static_cast<int>(mode)];
+}
+
 const char* protocolK8sName(Protocol p) {
   switch (p) {
     case Protocol::kTcp:

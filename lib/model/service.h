@@ -123,6 +123,11 @@ enum class LocalTrafficMode : uint8_t {
   kInterfaceNamePrefix,  // arrives on an interface whose name starts with `localInterface`
 };
 
+// kube-proxy's names: ClusterCIDR, NodeCIDR, BridgeInterface, InterfaceNamePrefix
+// ("" reads as ClusterCIDR, kube-proxy's default).
+std::optional<LocalTrafficMode> localTrafficModeNamed(const std::string& name);
+const char* localTrafficModeName(LocalTrafficMode mode);
+
 struct NodeConfig {
   std::string nodeName;
   std::vector<IpAddress> nodeIPs;  // empty: every local address (fib daddr type local)
