@@ -5,13 +5,14 @@
 # the listed ctest entries of BUILD_DIR inside the guest, where the session
 # affinity, apply-equivalence and agent tests meet 6.1's nf_tables (no
 # NFT_MSG_DESTROYSETELEM, among others), and the atomicity, rejected-transaction
-# and nft oracle tests with them. Software emulation: 25-30x slower.
+# and nft oracle tests with them, and the kube-proxy configuration test (its
+# conntrack sysctls). Software emulation: 25-30x slower.
 # Usage: kernel_vm_test.sh BUILD_DIR SOURCE_DIR [CTEST_REGEX]. Exit 77 (skip)
 # without root or without the kernel VM.
 set -uo pipefail
 build=$(cd "$1" && pwd)
 root=$2
-tests=${3:-'^(apply_equivalence|netns_agent|netns_agent_partial|netns_semantics|netns_atomicity|rejected_transaction|nft_check_goldens_and_examples|nft_bytecode_equivalence)$'}
+tests=${3:-'^(apply_equivalence|netns_agent|netns_agent_partial|netns_semantics|netns_atomicity|rejected_transaction|nft_check_goldens_and_examples|nft_bytecode_equivalence|netns_kube_proxy_config)$'}
 source "$root/test/skip_lib.sh"
 [[ $(id -u) -eq 0 ]] || skip "needs root"
 vm=
