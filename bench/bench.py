@@ -405,6 +405,9 @@ def main():
                 HISTORY.setdefault(tool, []).append((int(m.group(1)), int(m.group(2)),
                                                      None if "did not" in full else float(full)))
     work = tempfile.mkdtemp(prefix="svcnft-bench-")
+    # Each case's namespace leaves a state record of its table: keep them with the
+    # work files (removed with them), not in /run/svcnft.
+    os.environ.setdefault("SVCNFT_STATE_DIR", os.path.join(work, "state-records"))
     lines = ["| S x E | loader | full sync s | vs classic | peak MB | chains / sets / rules | "
              "one-endpoint change s | vs classic | notes |",
              "|---|---|---|---|---|---|---|---|---|"]

@@ -127,12 +127,40 @@ int runApply(const std::vector<std::string>& paths, const ConfigFiles& nodeConfi
     std::cerr << "svcnft: " << kernel.error().message << "\n";
     return kExitKernel;
   }
-  auto report = svcnft::writer::apply(
-      sock.value(), c.rs, *kernel,
-      refill ? svcnft::writer::ReadBack::kNever : svcnft::writer::ReadBack::kAuto);
+  // The record of our last commit spares reading the table back while the kernel
+  // still holds it (writer/state_record.h).
+  const uint64_t netns = svcnft::writer::currentNetns();
+  const std::string recordPath = svcnft::writer::statePath(c.rs.table, netns);
+  auto record = svcnft::writer::loadState(recordPath);
+  auto planned = svcnft::writer::planApply(
+      sock.value(), c.rs,
+      refill ? svcnft::writer::ReadBack::kNever : svcnft::writer::ReadBack::kAuto,
+      record ? &*record : nullptr);
+  if (!planned) {
+    std::cerr << "svcnft: " << planned.error().message << "\n";
+    return kExitKernel;
+  }
+  auto report = svcnft::writer::applyPlan(sock.value(), c.rs, planned->plan,
+                                          planned->tableExists, *kernel);
   if (!report) {
     std::cerr << "svcnft: " << report.error().message << "\n";
     return kExitKernel;
+  }
+  report.value().readMs = planned->readMs;
+  report.value().planMs = planned->planMs;
+  {
+    using Kind = svcnft::writer::ApplyReport::Kind;
+    // What the kernel holds now, at which generation: after our commit, or, with
+    // nothing to commit, the one read before comparing.
+    const auto gen =
+        report->kind == Kind::kUnchanged ? planned->generationSeen : report->generation;
+    if (!gen) {
+      unlink(recordPath.c_str());
+    } else if (!(planned->fromRecord && report->kind == Kind::kUnchanged)) {
+      auto saved = svcnft::writer::saveState(
+          recordPath, svcnft::writer::recordOf(c.rs, std::move(planned->desired), netns, *gen));
+      if (!saved) std::cerr << "svcnft: warning: " << saved.error().message << "\n";
+    }
   }
   using Kind = svcnft::writer::ApplyReport::Kind;
   const char* what = report->kind == Kind::kInstalled     ? "installed"
@@ -147,7 +175,12 @@ int runApply(const std::vector<std::string>& paths, const ConfigFiles& nodeConfi
               << " messages (" << report->bytes << " bytes), one transaction";
   }
   if (!report->why.empty()) std::cerr << " (" << report->why << ")";
-  std::cerr << "; read back " << report->readMs << " ms, diff " << report->planMs << " ms, commit "
+  if (planned->fromRecord) {
+    std::cerr << "; read back nothing (the state record)";
+  } else {
+    std::cerr << "; read back " << report->readMs << " ms";
+  }
+  std::cerr << ", diff " << report->planMs << " ms, commit "
             << report->commitMs << " ms, total " << millisSince(t0) << " ms\n";
   if (!report->expiringNote.empty()) std::cerr << "svcnft: " << report->expiringNote << "\n";
   exitWithoutFreeing(kExitOk);
@@ -158,7 +191,11 @@ int runDiff(const std::vector<std::string>& paths, const ConfigFiles& nodeConfig
   if (!loadAndCompile(paths, nodeConfig, c)) return kExitInvalidInput;
   auto sock = openSocket();
   if (!sock) return kExitKernel;
-  auto planned = svcnft::writer::planApply(sock.value(), c.rs, svcnft::writer::ReadBack::kAlways);
+  // Exact either way: from a state record the kernel still holds, or read back.
+  auto record = svcnft::writer::loadState(
+      svcnft::writer::statePath(c.rs.table, svcnft::writer::currentNetns()));
+  auto planned = svcnft::writer::planApply(sock.value(), c.rs, svcnft::writer::ReadBack::kAlways,
+                                           record ? &*record : nullptr);
   if (!planned) {
     std::cerr << "svcnft: " << planned.error().message << "\n";
     return kExitKernel;
@@ -396,6 +433,7 @@ int runAgent(AgentFlags flags) {
 int runCleanup(const std::string& table) {
   auto sock = openSocket();
   if (!sock) return kExitKernel;
+  unlink(svcnft::writer::statePath(table, svcnft::writer::currentNetns()).c_str());
   auto removed = svcnft::writer::cleanup(sock.value(), table);
   if (!removed) {
     std::cerr << "svcnft: " << removed.error().message << "\n";

@@ -17,6 +17,7 @@ struct Installed {
   std::map<std::string, std::string> chains;              // name → hook
   std::map<std::string, std::vector<std::string>> rules;  // chain → its rules, in order
   std::map<std::string, std::vector<diff::ElementRecord>> elements;  // set → elements
+  bool operator==(const Installed&) const = default;
 };
 
 // Which sets' elements to read. A dump of a set restarts the kernel's walk of it

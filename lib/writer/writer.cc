@@ -106,23 +106,56 @@ Result<ApplyReport> installWhole(netlink::Transport& sock, const ir::Ruleset& rs
 
 }  // namespace
 
-Result<SyncPlan> planApply(netlink::Transport& sock, const ir::Ruleset& rs, ReadBack readBack) {
+Result<SyncPlan> planApply(netlink::Transport& sock, const ir::Ruleset& rs, ReadBack readBack,
+                           StateRecord* record) {
   SyncPlan out;
+  // First: a transaction anyone commits after this moves it past what we compare.
+  if (auto gen = generation(sock)) out.generationSeen = *gen;
   auto exists = tableExists(sock, rs.table);
   if (!exists) return exists.error();
   out.tableExists = *exists;
-  if (!*exists) return out;
-  const bool refill = readBack == ReadBack::kNever ||
-                      (readBack == ReadBack::kAuto && rs.elementCount() > kReadBackLimit);
+  if (!*exists) {
+    out.desired = installedFrom(rs);
+    return out;
+  }
   const auto t0 = Clock::now();
-  auto installed =
-      readInstalled(sock, rs.table, refill ? ElementScope::kDynamicOnly : ElementScope::kAll);
-  if (!installed) return installed.error();
+  Installed installed;
+  const bool trusted = record && readBack != ReadBack::kNever && out.generationSeen &&
+                       stateTrusted(*record, rs.table, currentNetns(), *out.generationSeen);
+  bool refill = false;
+  if (trusted) {
+    // The kernel holds what we last committed: only the packet path's own sets
+    // (session affinity) can have moved.
+    installed = std::move(record->installed);
+    for (const auto& s : rs.sets) {
+      if (!s.dynamic) continue;
+      auto elements = readSetElements(sock, rs.table, s.name);
+      if (!elements) return elements.error();
+      installed.elements[s.name] = std::move(*elements);
+    }
+    out.fromRecord = true;
+  } else {
+    refill = readBack == ReadBack::kNever ||
+             (readBack == ReadBack::kAuto && rs.elementCount() > kReadBackLimit);
+    auto read =
+        readInstalled(sock, rs.table, refill ? ElementScope::kDynamicOnly : ElementScope::kAll);
+    if (!read) return read.error();
+    installed = std::move(*read);
+  }
   out.readMs = msSince(t0);
   const auto t1 = Clock::now();
-  out.plan = planSync(rs, installedFrom(rs), *installed, refill);
+  out.desired = installedFrom(rs);
+  out.plan = planSync(rs, out.desired, installed, refill);
   out.planMs = msSince(t1);
   return out;
+}
+
+StateRecord recordOf(const ir::Ruleset& rs, Installed desired, uint64_t netns,
+                     uint32_t generation) {
+  for (const auto& s : rs.sets) {
+    if (s.dynamic) desired.elements.erase(s.name);  // the packet path's, never recorded
+  }
+  return StateRecord{rs.table, netns, generation, std::move(desired)};
 }
 
 Result<nft::KernelFeatures> probeKernel(netlink::Transport& sock) {

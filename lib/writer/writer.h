@@ -13,6 +13,7 @@
 #include "netlink/transport.h"
 #include "nft/transaction.h"
 #include "writer/installed.h"
+#include "writer/state_record.h"
 
 namespace svcnft::writer {
 
@@ -56,6 +57,11 @@ struct SyncPlan {
   diff::Plan plan;
   double readMs = 0;
   double planMs = 0;
+  bool fromRecord = false;  // the installed table came from a trusted state record
+  Installed desired;        // what the kernel holds once the plan is carried out
+  // The ruleset generation read before anything else (to record, when nothing is
+  // committed).
+  std::optional<uint32_t> generationSeen;
 };
 // Past this many elements, apply does not read the installed elements back to diff
 // them: it flushes and refills every static set in the one transaction (cost linear
@@ -67,8 +73,15 @@ enum class ReadBack {
   kAlways,  // always diff exactly (what `svcnft diff` shows), whatever the size
   kNever,   // always refill (`svcnft apply --refill`)
 };
+// With a `record` the kernel still holds (stateTrusted()), nothing is read back
+// but the dynamic sets' elements; else the table is read back as `readBack` says.
+// `record` is consumed.
 Result<SyncPlan> planApply(netlink::Transport& sock, const ir::Ruleset& rs,
-                           ReadBack readBack = ReadBack::kAuto);
+                           ReadBack readBack = ReadBack::kAuto, StateRecord* record = nullptr);
+
+// The record of what `rs` put in the kernel, at `generation`.
+StateRecord recordOf(const ir::Ruleset& rs, Installed desired, uint64_t netns,
+                     uint32_t generation);
 
 // Carries out a plan made against what is installed (the whole table when
 // plan.replaceAll or when there is no table yet, else only the difference).

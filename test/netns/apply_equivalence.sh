@@ -106,6 +106,17 @@ ip netns exec "$b" "$svcnft" apply -f "$seed/manifests.yaml" --node-config "$see
   || bad "first apply of the seed: $(cat "$tmp/err")"
 ip netns exec "$b" "$svcnft" apply -f "$seed/manifests.yaml" --node-config "$seed/node-config.yaml" 2>"$tmp/err"
 grep -q "unchanged table inet svcnft" "$tmp/err" && ok || bad "second apply was not a no-op: $(cat "$tmp/err")"
+# ... from its state record, read nothing back; a table edited behind its back is
+# never taken from a stale record: it is read back and repaired.
+grep -q "read back nothing (the state record)" "$tmp/err" && ok || bad "the second apply read the table back: $(cat "$tmp/err")"
+ip netns exec "$b" nft flush map inet svcnft nodeports-v4
+ip netns exec "$b" "$svcnft" diff -f "$seed/manifests.yaml" --node-config "$seed/node-config.yaml" >"$tmp/diff" 2>&1
+grep -q "^+ nodeports-v4" "$tmp/diff" && ok || bad "diff trusted a stale state record: $(cat "$tmp/diff")"
+ip netns exec "$b" "$svcnft" apply -f "$seed/manifests.yaml" --node-config "$seed/node-config.yaml" 2>"$tmp/err"
+grep -q "updated table inet svcnft.*read back [0-9.]* ms" "$tmp/err" && ok || bad "apply after an edit behind its back: $(cat "$tmp/err")"
+ip netns del "$a"; ip netns add "$a"
+ip netns exec "$a" nft -f "$root/test/golden/seed.nft"
+cmp -s <(listed "$a" svcnft) <(listed "$b" svcnft) && ok || bad "the edited table was not repaired"
 [[ $(ip netns exec "$b" nft list tables | grep -c "table inet svcnft") -eq 1 ]] && ok || bad "not one table"
 ip netns exec "$b" "$svcnft" cleanup 2>/dev/null
 [[ $(ip netns exec "$b" nft list tables | tr '\n' ' ') == "table ip someone-else " ]] && ok \

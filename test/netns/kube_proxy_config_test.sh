@@ -93,7 +93,9 @@ grep -q "nf_conntrack_max" "$tmp/agent.log" && fail "maxPerCore 0 must leave nf_
 # Health and metrics where the file puts them.
 code=$(on client curl -s -m 2 -o /dev/null -w '%{http_code}' http://198.18.0.1:10356/healthz)
 [[ $code == 200 ]] && pass "/healthz answers on the file's healthzBindAddress" || fail "/healthz on 198.18.0.1:10356: '$code'"
-on node1 curl -s -m 2 http://127.0.0.1:10349/metrics | grep -q '^svcnft_sync_proxy_rules_duration_seconds_count' &&
+# Read whole first: `curl | grep -q` under pipefail fails when grep stops reading early.
+metrics=$(on node1 curl -s -m 2 http://127.0.0.1:10349/metrics)
+grep -q '^svcnft_sync_proxy_rules_duration_seconds_count' <<<"$metrics" &&
   pass "/metrics answers on the file's metricsBindAddress" || fail "no /metrics on 127.0.0.1:10349"
 
 # nodePortAddresses [198.18.0.0/24]: 198.18.0.1 takes NodePorts; br0's 198.18.1.1 does not.

@@ -132,7 +132,9 @@ done
 
 code=$(on node1 curl -s -m 2 -o /dev/null -w '%{http_code}' http://127.0.0.1:10256/healthz)
 [[ $code == 200 ]] && pass "/healthz answers 200" || fail "/healthz answered '$code'"
-on node1 curl -s -m 2 http://127.0.0.1:10249/metrics | grep -qE '^svcnft_services_programmed 2$' &&
+# Read whole first: `curl | grep -q` under pipefail fails when grep stops reading early.
+metrics=$(on node1 curl -s -m 2 http://127.0.0.1:10249/metrics)
+grep -qE '^svcnft_services_programmed 2$' <<<"$metrics" &&
   pass "/metrics is served (2 Services programmed)" || fail "/metrics lacks svcnft_services_programmed 2"
 if grep -qiE "operation not permitted|EPERM|EAFNOSUPPORT|permission denied" "$tmp/agent1.log"; then
   fail "the agent met a refusal: $(grep -iE 'operation not permitted|EPERM|EAFNOSUPPORT|permission denied' "$tmp/agent1.log" | head -3)"

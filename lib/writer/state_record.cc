@@ -1,0 +1,242 @@
+#include "writer/state_record.h"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+namespace svcnft::writer {
+
+namespace {
+
+constexpr std::string_view kMagic = "svcnft-state-1\n";
+constexpr int kSoNetnsCookie = 71;  // SO_NETNS_COOKIE (Linux 5.14), absent from older headers
+
+uint64_t fnv1a(std::string_view bytes) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (unsigned char c : bytes) {
+    h ^= c;
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
+class Writer {
+ public:
+  void u32(uint32_t v) { out_.append(reinterpret_cast<const char*>(&v), sizeof v); }
+  void u64(uint64_t v) { out_.append(reinterpret_cast<const char*>(&v), sizeof v); }
+  void str(std::string_view s) {
+    u32(static_cast<uint32_t>(s.size()));
+    out_.append(s);
+  }
+  std::string& out() { return out_; }
+
+ private:
+  std::string out_;
+};
+
+class Reader {
+ public:
+  explicit Reader(std::string_view in) : in_(in) {}
+  bool u32(uint32_t& v) { return raw(&v, sizeof v); }
+  bool u64(uint64_t& v) { return raw(&v, sizeof v); }
+  bool str(std::string& s) {
+    uint32_t n = 0;
+    if (!u32(n) || n > in_.size() - at_) return false;
+    s.assign(in_.substr(at_, n));
+    at_ += n;
+    return true;
+  }
+  // A count of items each at least `minBytes` long: bounded by what is left.
+  bool count(uint32_t& n, std::size_t minBytes) {
+    return u32(n) && static_cast<std::size_t>(n) * minBytes <= in_.size() - at_;
+  }
+  bool done() const { return at_ == in_.size(); }
+
+ private:
+  bool raw(void* p, std::size_t n) {
+    if (in_.size() - at_ < n) return false;
+    std::memcpy(p, in_.data() + at_, n);
+    at_ += n;
+    return true;
+  }
+  std::string_view in_;
+  std::size_t at_ = 0;
+};
+
+void putMap(Writer& w, const std::map<std::string, std::string>& m) {
+  w.u32(static_cast<uint32_t>(m.size()));
+  for (const auto& [k, v] : m) {
+    w.str(k);
+    w.str(v);
+  }
+}
+
+bool getMap(Reader& r, std::map<std::string, std::string>& m) {
+  uint32_t n = 0;
+  if (!r.count(n, 8)) return false;
+  for (uint32_t i = 0; i < n; ++i) {
+    std::string k, v;
+    if (!r.str(k) || !r.str(v)) return false;
+    m.emplace(std::move(k), std::move(v));
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string encodeState(const StateRecord& s) {
+  Writer w;
+  w.str(s.table);
+  w.u64(s.netns);
+  w.u32(s.generation);
+  putMap(w, s.installed.sets);
+  putMap(w, s.installed.chains);
+  w.u32(static_cast<uint32_t>(s.installed.rules.size()));
+  for (const auto& [chain, rules] : s.installed.rules) {
+    w.str(chain);
+    w.u32(static_cast<uint32_t>(rules.size()));
+    for (const auto& r : rules) w.str(r);
+  }
+  w.u32(static_cast<uint32_t>(s.installed.elements.size()));
+  for (const auto& [set, records] : s.installed.elements) {
+    w.str(set);
+    w.u32(static_cast<uint32_t>(records.size()));
+    for (const auto& e : records) {
+      w.str(e.key);
+      w.str(e.keyEnd);
+      w.str(e.value);
+      w.str(e.comment);
+      w.u32(e.flags);
+    }
+  }
+  std::string out(kMagic);
+  Writer tail;
+  tail.u64(fnv1a(w.out()));
+  out += tail.out();
+  out += w.out();
+  return out;
+}
+
+std::optional<StateRecord> decodeState(std::string_view bytes) {
+  if (bytes.size() < kMagic.size() + 8 || bytes.substr(0, kMagic.size()) != kMagic) {
+    return std::nullopt;
+  }
+  uint64_t sum = 0;
+  std::memcpy(&sum, bytes.data() + kMagic.size(), 8);
+  const std::string_view body = bytes.substr(kMagic.size() + 8);
+  if (fnv1a(body) != sum) return std::nullopt;
+  Reader r(body);
+  StateRecord s;
+  if (!r.str(s.table) || !r.u64(s.netns) || !r.u32(s.generation)) return std::nullopt;
+  if (!getMap(r, s.installed.sets) || !getMap(r, s.installed.chains)) return std::nullopt;
+  uint32_t chains = 0;
+  if (!r.count(chains, 8)) return std::nullopt;
+  for (uint32_t i = 0; i < chains; ++i) {
+    std::string chain;
+    uint32_t n = 0;
+    if (!r.str(chain) || !r.count(n, 4)) return std::nullopt;
+    auto& rules = s.installed.rules[chain];
+    rules.resize(n);
+    for (auto& rule : rules) {
+      if (!r.str(rule)) return std::nullopt;
+    }
+  }
+  uint32_t sets = 0;
+  if (!r.count(sets, 8)) return std::nullopt;
+  for (uint32_t i = 0; i < sets; ++i) {
+    std::string set;
+    uint32_t n = 0;
+    if (!r.str(set) || !r.count(n, 20)) return std::nullopt;
+    auto& records = s.installed.elements[set];
+    records.resize(n);
+    for (auto& e : records) {
+      if (!r.str(e.key) || !r.str(e.keyEnd) || !r.str(e.value) || !r.str(e.comment) ||
+          !r.u32(e.flags)) {
+        return std::nullopt;
+      }
+    }
+  }
+  if (!r.done()) return std::nullopt;
+  return s;
+}
+
+bool stateTrusted(const StateRecord& record, const std::string& table, uint64_t netnsNow,
+                  uint32_t generationNow) {
+  return netnsNow != 0 && record.netns == netnsNow && record.table == table &&
+         record.generation == generationNow;
+}
+
+uint64_t currentNetns() {
+  // The namespace's cookie: unique until reboot, where the inode of
+  // /proc/self/ns/net is reused by the next namespace (a fresh namespace also starts
+  // its generations anew, so a reused inode could pass for ours).
+  const int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return 0;
+  uint64_t cookie = 0;
+  socklen_t len = sizeof cookie;
+  if (getsockopt(fd, SOL_SOCKET, kSoNetnsCookie, &cookie, &len) != 0) cookie = 0;
+  close(fd);
+  return cookie;
+}
+
+std::string statePath(const std::string& table, uint64_t netns) {
+  const char* dir = std::getenv("SVCNFT_STATE_DIR");
+  return std::string(dir && *dir ? dir : "/run/svcnft") + "/" + std::to_string(netns) + "-" +
+         table + ".state";
+}
+
+Result<bool> saveState(const std::string& path, const StateRecord& record) {
+  const std::string dir = path.substr(0, path.rfind('/'));
+  if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return Error{"cannot create " + dir + ": " + std::strerror(errno)};
+  }
+  const std::string tmp = path + ".tmp";
+  const std::string bytes = encodeState(record);
+  const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return Error{"cannot write " + tmp + ": " + std::strerror(errno)};
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = write(fd, bytes.data() + done, bytes.size() - done);
+    if (n <= 0) {
+      const int err = errno;
+      close(fd);
+      unlink(tmp.c_str());
+      return Error{"cannot write " + tmp + ": " + std::strerror(err)};
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  close(fd);
+  if (rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    unlink(tmp.c_str());
+    return Error{"cannot rename " + tmp + ": " + std::strerror(err)};
+  }
+  return true;
+}
+
+std::optional<StateRecord> loadState(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return std::nullopt;
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+    close(fd);
+    return std::nullopt;  // only a regular file of our own user
+  }
+  std::string bytes(static_cast<std::size_t>(st.st_size), '\0');
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = read(fd, bytes.data() + done, bytes.size() - done);
+    if (n <= 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+  close(fd);
+  if (done != bytes.size()) return std::nullopt;
+  return decodeState(bytes);
+}
+
+}  // namespace svcnft::writer

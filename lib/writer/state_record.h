@@ -1,0 +1,53 @@
+// The state record: what our last commit left in the kernel, kept in a file so
+// that a one-shot `apply` or `diff` need not read the table back (reading a set
+// back costs the kernel its size squared: 0.8-2 s at 10,000 x 10).
+//
+// Trusted only while nothing can have changed since: same network namespace and
+// the kernel's ruleset generation still the one right after our commit (it moves
+// with every transaction anyone commits: an `nft delete element` behind our back
+// makes the record worthless, and the table is read back as before). Dynamic sets
+// (session affinity) change without a transaction: their elements are never in the
+// record and are always read from the kernel.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+#include "writer/installed.h"
+
+namespace svcnft::writer {
+
+struct StateRecord {
+  std::string table;
+  uint64_t netns = 0;  // the network namespace's cookie
+  uint32_t generation = 0;
+  Installed installed;  // dynamic sets without elements
+  bool operator==(const StateRecord&) const = default;
+};
+
+// Bytes and back (versioned, with a checksum: a torn or foreign file decodes to
+// nullopt, never to a wrong record).
+std::string encodeState(const StateRecord& record);
+std::optional<StateRecord> decodeState(std::string_view bytes);
+
+// Whether `record` describes table `table` as the kernel holds it now.
+bool stateTrusted(const StateRecord& record, const std::string& table, uint64_t netnsNow,
+                  uint32_t generationNow);
+
+// This process's network namespace: its cookie (SO_NETNS_COOKIE), unique until
+// reboot; 0 when the kernel cannot tell (then no record is trusted).
+uint64_t currentNetns();
+
+// Where the record of `table` in namespace `netns` lives: $SVCNFT_STATE_DIR, else
+// /run/svcnft (a tmpfs: gone at reboot, with the kernel state it described).
+std::string statePath(const std::string& table, uint64_t netns);
+
+// Written to a temporary file and renamed into place (0600); read whole. A record
+// that cannot be read is no record.
+Result<bool> saveState(const std::string& path, const StateRecord& record);
+std::optional<StateRecord> loadState(const std::string& path);
+
+}  // namespace svcnft::writer
