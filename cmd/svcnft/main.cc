@@ -140,8 +140,8 @@ int runApply(const std::vector<std::string>& paths, const ConfigFiles& nodeConfi
     std::cerr << "svcnft: " << planned.error().message << "\n";
     return kExitKernel;
   }
-  auto report = svcnft::writer::applyPlan(sock.value(), c.rs, planned->plan,
-                                          planned->tableExists, *kernel);
+  auto report =
+      svcnft::writer::applyPlan(sock.value(), c.rs, planned->plan, planned->tableExists, *kernel);
   if (!report) {
     std::cerr << "svcnft: " << report.error().message << "\n";
     return kExitKernel;
@@ -180,8 +180,8 @@ int runApply(const std::vector<std::string>& paths, const ConfigFiles& nodeConfi
   } else {
     std::cerr << "; read back " << report->readMs << " ms";
   }
-  std::cerr << ", diff " << report->planMs << " ms, commit "
-            << report->commitMs << " ms, total " << millisSince(t0) << " ms\n";
+  std::cerr << ", diff " << report->planMs << " ms, commit " << report->commitMs << " ms, total "
+            << millisSince(t0) << " ms\n";
   if (!report->expiringNote.empty()) std::cerr << "svcnft: " << report->expiringNote << "\n";
   exitWithoutFreeing(kExitOk);
 }

@@ -80,8 +80,7 @@ Result<SyncPlan> planApply(netlink::Transport& sock, const ir::Ruleset& rs,
                            ReadBack readBack = ReadBack::kAuto, StateRecord* record = nullptr);
 
 // The record of what `rs` put in the kernel, at `generation`.
-StateRecord recordOf(const ir::Ruleset& rs, Installed desired, uint64_t netns,
-                     uint32_t generation);
+StateRecord recordOf(const ir::Ruleset& rs, Installed desired, uint64_t netns, uint32_t generation);
 
 // Carries out a plan made against what is installed (the whole table when
 // plan.replaceAll or when there is no table yet, else only the difference).

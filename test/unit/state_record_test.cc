@@ -51,9 +51,9 @@ TEST_CASE("state record: a torn, altered or foreign file is no record", "[state-
 TEST_CASE("state record: trusted only in its namespace, at its generation", "[state-record]") {
   const writer::StateRecord r = sample();
   CHECK(writer::stateTrusted(r, "svcnft", r.netns, 42));
-  CHECK_FALSE(writer::stateTrusted(r, "svcnft", r.netns, 43));  // anyone committed since
+  CHECK_FALSE(writer::stateTrusted(r, "svcnft", r.netns, 43));      // anyone committed since
   CHECK_FALSE(writer::stateTrusted(r, "svcnft", r.netns + 1, 42));  // another namespace
   CHECK_FALSE(writer::stateTrusted(r, "other", r.netns, 42));
   CHECK_FALSE(writer::stateTrusted(r, "svcnft", 0, 42));  // the namespace unknown
-  CHECK(writer::currentNetns() != 0);  // kernels since 5.14 tell it
+  CHECK(writer::currentNetns() != 0);                     // kernels since 5.14 tell it
 }
