@@ -154,7 +154,7 @@ int runApply(const std::vector<std::string>& paths, const ConfigFiles& nodeConfi
     // nothing to commit, the one read before comparing.
     const auto gen =
         report->kind == Kind::kUnchanged ? planned->generationSeen : report->generation;
-    if (!gen) {
+    if (!gen || c.rs.elementCount() > svcnft::writer::kRecordElementLimit) {
       unlink(recordPath.c_str());
     } else if (!(planned->fromRecord && report->kind == Kind::kUnchanged)) {
       auto saved = svcnft::writer::saveState(

@@ -20,6 +20,11 @@
 
 namespace svcnft::writer {
 
+// A record costs about 50 bytes an element of memory-backed /run (10 MB at 10,000 x
+// 10); past this many elements none is kept, and apply reads back or refills as
+// before.
+inline constexpr std::size_t kRecordElementLimit = 1'000'000;
+
 struct StateRecord {
   std::string table;
   uint64_t netns = 0;  // the network namespace's cookie
