@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 namespace svcnft::writer {
 
@@ -76,13 +77,20 @@ void putMap(Writer& w, const std::map<std::string, std::string>& m) {
   }
 }
 
+// Maps are written in key order, each key once: anything else is not our file.
+template <typename Value>
+bool placeInOrder(std::map<std::string, Value>& m, std::string key, Value value) {
+  if (!m.empty() && !(m.rbegin()->first < key)) return false;
+  m.emplace_hint(m.end(), std::move(key), std::move(value));
+  return true;
+}
+
 bool getMap(Reader& r, std::map<std::string, std::string>& m) {
   uint32_t n = 0;
   if (!r.count(n, 8)) return false;
   for (uint32_t i = 0; i < n; ++i) {
     std::string k, v;
-    if (!r.str(k) || !r.str(v)) return false;
-    m.emplace(std::move(k), std::move(v));
+    if (!r.str(k) || !r.str(v) || !placeInOrder(m, std::move(k), std::move(v))) return false;
   }
   return true;
 }
@@ -114,11 +122,15 @@ std::string encodeState(const StateRecord& s) {
       w.u32(e.flags);
     }
   }
+  return sealState(w.out());
+}
+
+std::string sealState(std::string_view body) {
   std::string out(kMagic);
-  Writer tail;
-  tail.u64(fnv1a(w.out()));
-  out += tail.out();
-  out += w.out();
+  Writer sum;
+  sum.u64(fnv1a(body));
+  out += sum.out();
+  out += body;
   return out;
 }
 
@@ -140,11 +152,11 @@ std::optional<StateRecord> decodeState(std::string_view bytes) {
     std::string chain;
     uint32_t n = 0;
     if (!r.str(chain) || !r.count(n, 4)) return std::nullopt;
-    auto& rules = s.installed.rules[chain];
-    rules.resize(n);
+    std::vector<std::string> rules(n);
     for (auto& rule : rules) {
       if (!r.str(rule)) return std::nullopt;
     }
+    if (!placeInOrder(s.installed.rules, std::move(chain), std::move(rules))) return std::nullopt;
   }
   uint32_t sets = 0;
   if (!r.count(sets, 8)) return std::nullopt;
@@ -152,13 +164,15 @@ std::optional<StateRecord> decodeState(std::string_view bytes) {
     std::string set;
     uint32_t n = 0;
     if (!r.str(set) || !r.count(n, 20)) return std::nullopt;
-    auto& records = s.installed.elements[set];
-    records.resize(n);
+    std::vector<diff::ElementRecord> records(n);
     for (auto& e : records) {
       if (!r.str(e.key) || !r.str(e.keyEnd) || !r.str(e.value) || !r.str(e.comment) ||
           !r.u32(e.flags)) {
         return std::nullopt;
       }
+    }
+    if (!placeInOrder(s.installed.elements, std::move(set), std::move(records))) {
+      return std::nullopt;
     }
   }
   if (!r.done()) return std::nullopt;

@@ -37,6 +37,9 @@ struct StateRecord {
 // nullopt, never to a wrong record).
 std::string encodeState(const StateRecord& record);
 std::optional<StateRecord> decodeState(std::string_view bytes);
+// The file around a record's body: the version line and the body's checksum
+// (encodeState() seals what it writes; the fuzzer seals what it makes up).
+std::string sealState(std::string_view body);
 
 // Whether `record` describes table `table` as the kernel holds it now.
 bool stateTrusted(const StateRecord& record, const std::string& table, uint64_t netnsNow,
