@@ -140,6 +140,20 @@ if [[ $((a + b + c)) -eq 1000 && $z -eq 0 ]] && awk -v x="$chi" 'BEGIN { exit !(
   pass "weights 1:1:2 gave $a/$b/$c of 1000 (chi-square $chi), weight 0 got $z"
 else fail "weights: $a/$b/$c, weight 0 got $z, chi-square $chi"; fi
 
+# semantics.yaml with ADDRESS gone from the EndpointSlice named NAME.
+without_endpoint() {  # without_endpoint NAME ADDRESS
+  python3 - "$root/test/netns/semantics.yaml" "$1" "$2" <<'PY'
+import sys
+docs = open(sys.argv[1]).read().split("\n---\n")
+out = []
+for d in docs:
+    if "name: %s," % sys.argv[2] in d and "EndpointSlice" in d:
+        d = "\n".join(l for l in d.split("\n") if sys.argv[3] not in l)
+    out.append(d)
+print("\n---\n".join(out))
+PY
+}
+
 # --- sessionAffinity ClientIP: 50 connections, one endpoint ---
 seen=$(for i in $(seq 50); do get client http://198.18.0.1:30070/; done | sort -u | tr '\n' ' ')
 [[ $(wc -w <<<"$seen") -eq 1 ]] && pass "affinity: 50 connections from one client hit $seen" \
@@ -147,16 +161,7 @@ seen=$(for i in $(seq 50); do get client http://198.18.0.1:30070/; done | sort -
 # Its endpoint leaves: the client moves at once, not after the affinity timeout.
 gone=${seen%% *}
 gone_ip=198.18.${gone:1:1}.11
-python3 - "$root/test/netns/semantics.yaml" "$gone_ip" >"$tmp/sticky-less.yaml" <<'PY'
-import sys
-docs = open(sys.argv[1]).read().split("\n---\n")
-out = []
-for d in docs:
-    if "name: sticky," in d and "EndpointSlice" in d:
-        d = "\n".join(l for l in d.split("\n") if sys.argv[2] not in l)
-    out.append(d)
-print("\n---\n".join(out))
-PY
+without_endpoint sticky "$gone_ip" >"$tmp/sticky-less.yaml"
 on node1 "$svcnft" apply -f "$tmp/sticky-less.yaml" --node-config "$tmp/node1.yaml" 2>/dev/null \
   || fail "svcnft apply of sticky-less.yaml"
 seen=$(for i in $(seq 10); do get client http://198.18.0.1:30070/; done | sort -u | tr '\n' ' ')
@@ -175,16 +180,7 @@ seen_pod=$(for i in $(seq 30); do get p2-2 -6 "http://[2001:db8:100::70]/"; done
   || fail "IPv6 affinity: ClusterIP hits spread over '$seen_pod'"
 gone=${seen%% *}
 gone_ip=2001:db8:${gone:1:1}::11
-python3 - "$root/test/netns/semantics.yaml" "$gone_ip" >"$tmp/sticky6-less.yaml" <<'PY'
-import sys
-docs = open(sys.argv[1]).read().split("\n---\n")
-out = []
-for d in docs:
-    if "name: sticky6," in d and "EndpointSlice" in d:
-        d = "\n".join(l for l in d.split("\n") if sys.argv[2] not in l)
-    out.append(d)
-print("\n---\n".join(out))
-PY
+without_endpoint sticky6 "$gone_ip" >"$tmp/sticky6-less.yaml"
 on node1 "$svcnft" apply -f "$tmp/sticky6-less.yaml" --node-config "$tmp/node1.yaml" 2>/dev/null \
   || fail "svcnft apply of sticky6-less.yaml"
 seen=$(for i in $(seq 10); do get client -6 "http://[2001:db8::1]:30071/"; done | sort -u | tr '\n' ' ')
