@@ -160,6 +160,14 @@ class Compiler {
     }
   }
 
+  // The cluster-ips set is read only where serviceCIDRs of the family are known
+  // (semantics 6: a ClusterIP's unserved port is rejected); without them it would
+  // only cost an element per Service.
+  bool readsClusterIPs(IpFamily f) const {
+    return std::any_of(node_.serviceCIDRs.begin(), node_.serviceCIDRs.end(),
+                       [&](const Cidr& c) { return c.family() == f; });
+  }
+
   std::vector<IpFamily> familiesOf(const Service& svc,
                                    const std::vector<const EndpointSlice*>& slices) {
     std::set<IpFamily> fams(svc.ipFamilies.begin(), svc.ipFamilies.end());
@@ -200,9 +208,10 @@ class Compiler {
       }
       for (const auto& e : slice->endpoints) {
         if (!seen.insert(e.address).second) continue;
-        const bool local = !node_.nodeName.empty() && e.nodeName == node_.nodeName;
-        out.push_back({e.address, port, e.weight, local, e.ready, e.serving, e.terminating,
-                       e.zoneHints, e.nodeHints});
+        const bool known = !node_.nodeName.empty() && !e.nodeName.empty();
+        const bool local = known && e.nodeName == node_.nodeName;
+        out.push_back({e.address, port, e.weight, local, known && !local, e.ready, e.serving,
+                       e.terminating, e.zoneHints, e.nodeHints});
       }
     }
     if (anyUnresolved) {
@@ -225,8 +234,10 @@ class Compiler {
     return false;
   }
 
+  // remotePods: whether a pod of another node can reach this front unmasqueraded
+  // (see needsHairpin).
   void addBuckets(const Front& fr, const std::vector<Backend>& pool, bool localPool,
-                  const std::string& comment) {
+                  bool remotePods, const std::string& comment) {
     std::vector<int> weights;
     for (const auto& b : pool) weights.push_back(b.weight);
     const std::vector<int> counts = bucketCounts(weights);
@@ -249,9 +260,19 @@ class Compiler {
         key.push_back(ir::Integer{bucket++});
         add(backends, {key, {pool[i].address, ir::Port{pool[i].port}}, {}, comment});
       }
-      hairpin_.insert(pool[i].address);
+      if (needsHairpin(pool[i], remotePods)) hairpin_.insert(pool[i].address);
     }
   }
+
+  // Hairpin (semantics 8): an endpoint that reaches itself through a Service must be
+  // masqueraded, or its reply would not pass back through the DNAT. A pod's traffic is
+  // DNATed on its own node, so only this node's endpoints can be hairpinned here
+  // (kube-proxy's IPVS mode keeps its loop-back set to local endpoints likewise),
+  // and endpoints whose node is not known. The one way in for another node's pod,
+  // unmasqueraded, is a Local-policy external front, whose pod traffic goes to all
+  // endpoints: there every endpoint counts. This keeps the set in the size of the
+  // node's pods, not of the cluster's endpoints.
+  static bool needsHairpin(const Backend& b, bool remotePods) { return remotePods || !b.elsewhere; }
 
   void addAffinity(const Service& svc, const Front& fr, const std::vector<Backend>& pool,
                    const std::string& comment) {
@@ -325,14 +346,14 @@ class Compiler {
       return;
     }
     add(dispatch, {fr.key(), {}, verdictTo(name(policy.c_str(), fr.family)), comment});
-    addBuckets(fr, *primary, /*localPool=*/false, comment);
     const bool externalLocal = !fr.clusterIP && svc.externalTrafficPolicy == TrafficPolicy::kLocal;
+    addBuckets(fr, *primary, /*localPool=*/false, /*remotePods=*/externalLocal, comment);
     if (externalLocal) {
       if (pools.local.empty()) {
         // Outside clients are dropped; pods and the node still reach all endpoints.
         add(noEndpoints, {fr.key(), {}, drop, comment});
       } else {
-        addBuckets(fr, pools.local, /*localPool=*/true, comment);
+        addBuckets(fr, pools.local, /*localPool=*/true, /*remotePods=*/false, comment);
       }
     }
     if (svc.clientIPAffinity) {
@@ -378,7 +399,7 @@ class Compiler {
           Front fr = base;
           fr.address = a;
           fr.clusterIP = true;
-          clusterIPs_.insert(a);
+          if (readsClusterIPs(f)) clusterIPs_.insert(a);
           compileFront(svc, fr, pools, comment);
         }
         for (const auto& a : svc.externalIPs) {

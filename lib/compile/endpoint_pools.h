@@ -21,7 +21,8 @@ struct Backend {
   IpAddress address;
   uint16_t port = 0;
   int weight = 1;
-  bool local = false;  // on this node
+  bool local = false;      // on this node
+  bool elsewhere = false;  // on another node, by its nodeName (neither: not known)
   bool ready = true;
   bool serving = true;
   bool terminating = false;

@@ -102,6 +102,11 @@ get client -o /dev/null http://198.18.0.3:30011/; rc=$?
 seen=$(for i in $(seq 10); do get p3-1 http://198.18.0.3:30011/; done | sort -u | tr '\n' ' ')
 [[ -n $seen ]] && pass "Local policy: a pod on node3 still reaches the Service ($seen)" \
   || fail "Local policy: pod short-circuit failed"
+# A pod of node2 through node1's Local NodePort: pod traffic goes to every endpoint,
+# itself included, so node1 must hairpin-masquerade an endpoint of another node here.
+seen=$(for i in $(seq 20); do get p2-2 http://198.18.0.1:30011/ || echo failed; done | sort -u | tr '\n' ' ')
+[[ $seen == "p1-2 p2-2 " ]] && pass "Local policy: node2's pod via node1 reaches both endpoints, itself too (hairpin)" \
+  || fail "Local policy: node2's pod via node1 got '$seen'"
 
 # --- topology hints: each node's pods reach only their zone's endpoint ---
 for k in 1 2 3; do
