@@ -46,7 +46,8 @@ std::string slice(const std::string& svc, const std::vector<std::string>& eps,
     std::string addr = e.substr(0, std::min(e.find_first_of("@!~"), e.size()));
     if (at != std::string::npos) node = e.substr(at + 1, e.find_first_of("!~", at) - at - 1);
     out += "  - addresses: [\"" + addr + "\"]\n" +
-           (node.empty() ? "" : "    nodeName: " + node + "\n") + "    conditions: {ready: " + (ready ? "true" : "false") +
+           (node.empty() ? "" : "    nodeName: " + node + "\n") +
+           "    conditions: {ready: " + (ready ? "true" : "false") +
            ", serving: true, terminating: " + (terminating ? "true" : "false") + "}\n";
   }
   return out + "---\n";
@@ -80,8 +81,9 @@ TEST_CASE("ClusterIP: VIP:port goes to the cluster policy and three buckets", "[
   CHECK(elements(rs, "no-endpoints-v4").empty());
 }
 
-TEST_CASE("hairpin: this node's endpoints, those of no known node, all behind a Local external front",
-          "[compiler]") {
+TEST_CASE(
+    "hairpin: this node's endpoints, those of no known node, all behind a Local external front",
+    "[compiler]") {
   // A pod is DNATed on its own node, so another node's endpoint cannot reach itself
   // through this node's ClusterIP, nor through an external front that masquerades
   // (Cluster policy). A Local-policy front sends pod traffic, unmasqueraded, to all
@@ -99,7 +101,8 @@ TEST_CASE("hairpin: this node's endpoints, those of no known node, all behind a 
                 "198.18.2.11 . 198.18.2.11", "198.18.2.20 . 198.18.2.20"});
 }
 
-TEST_CASE("cluster-ips holds ClusterIPs only where serviceCIDRs make a rule read it", "[compiler]") {
+TEST_CASE("cluster-ips holds ClusterIPs only where serviceCIDRs make a rule read it",
+          "[compiler]") {
   const std::string yaml =
       service("web", "  clusterIP: 198.18.100.10\n") + slice("web", {"198.18.2.10"});
   CHECK(elements(compile(yaml), "cluster-ips-v4").empty());
