@@ -11,6 +11,7 @@
 #include <ctime>
 #include <iostream>
 
+#include "agent/heap.h"
 #include "agent/log.h"
 #include "compile/compiler.h"
 #include "compile/skeleton.h"
@@ -140,6 +141,13 @@ void Agent::observeTriggerTimes(const std::set<std::string>& changed) {
 }
 
 void Agent::sync(bool verify) {
+  if (!syncOnce(verify)) return;
+  // Here, once everything the sync allocated is freed (its list of changed
+  // Services too), so the resident size between syncs is what the agent keeps.
+  settleHeapAfterFullSync();
+}
+
+bool Agent::syncOnce(bool verify) {
   const auto start = clock_.now();
   lastSyncStart_ = start;
   const auto seen = pendingSince_;
@@ -156,10 +164,11 @@ void Agent::sync(bool verify) {
 
   if (!verify && live_ && !inventory_.hasConflicts() && syncServices(changed, start, seen)) {
     observeTriggerTimes(changed);
-    return;
+    return false;
   }
   syncAll(verify, changed, start, seen);
   if (trusted_) observeTriggerTimes(changed);
+  return true;
 }
 
 bool Agent::syncServices(const std::set<std::string>& changed, TimePoint start,
@@ -303,9 +312,6 @@ void Agent::syncAll(bool verify, const std::set<std::string>& changed, TimePoint
   if (!adoptServices(changed)) live_.reset();
   cleanUdpConntrack(changedFronts(before, after));
   healthChecks_.update(healthWanted_);
-  // Give the pages freed since back, so the resident size between syncs is what the
-  // agent keeps.
-  malloc_trim(0);
   finishSync(full, elements, start, seen);
 }
 

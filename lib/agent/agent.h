@@ -129,6 +129,7 @@ class Agent {
   // One sync of whatever changed since the last. `verify` reads the installed
   // table back instead of trusting what we last committed.
   void sync(bool verify);
+  bool syncOnce(bool verify);  // true: it went the full way (syncAll)
   // Only the Services in `changed`; false: this needs the full way.
   bool syncServices(const std::set<std::string>& changed, TimePoint start,
                     std::optional<TimePoint> seen);
