@@ -345,6 +345,10 @@ int runAgent(AgentFlags flags) {
   }
   options.minSyncInterval = std::chrono::milliseconds(minMs);
   options.fullCheckPeriod = std::chrono::milliseconds(fullMs);
+  // A clean stop leaves a record of the table for the next start (the same file
+  // `apply` keeps): a restart then adopts the table without reading it back.
+  options.netns = svcnft::writer::currentNetns();
+  options.stateRecordPath = svcnft::writer::statePath(node.table, options.netns);
   // Endpoints whose nodeName is this node's are local (externalTrafficPolicy Local).
   node.nodeName = nodeNameFor(flags.hostnameOverride, node);
   std::vector<svcnft::source::Source*> sources;

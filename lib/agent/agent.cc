@@ -277,11 +277,14 @@ void Agent::syncAll(bool verify, const std::set<std::string>& changed, TimePoint
       return;
     }
 
-    auto planned = writer::planApply(transport_, rs);
+    auto record = takeStartRecord();
+    auto planned =
+        writer::planApply(transport_, rs, writer::ReadBack::kAuto, record ? &*record : nullptr);
     if (!planned) {
       syncFailed("reading the kernel: " + planned.error().message);
       return;
     }
+    if (planned->fromRecord) log("the kernel still holds what the state record says: read nothing back");
     lastFullCheck_ = clock_.now();
     full = !planned->tableExists || planned->plan.replaceAll || planned->plan.refill;
     auto applied = send(rs, planned->plan, planned->tableExists);
@@ -355,6 +358,45 @@ void Agent::keepStats(const std::vector<ServiceInput>& inputs,
   }
   metrics_.noLocalEndpoints(statsSum_.noLocalInternal, statsSum_.noLocalExternal);
   metrics_.externalIPsRefused(statsSum_.refusedExternalIPs);
+}
+
+std::optional<writer::StateRecord> Agent::takeStartRecord() {
+  if (startRecordTaken_ || options_.stateRecordPath.empty()) return std::nullopt;
+  startRecordTaken_ = true;
+  auto record = writer::loadState(options_.stateRecordPath);
+  unlink(options_.stateRecordPath.c_str());
+  return record;
+}
+
+void Agent::saveStateRecord() {
+  if (options_.stateRecordPath.empty()) return;
+  // Only a kernel that holds exactly what the inputs compile to now: the last sync
+  // took everything in and committed, and nobody committed anything since.
+  if (!trusted_ || !live_ || pendingSince_ || syncFailures_ > 0 || inventory_.hasConflicts() ||
+      !nothingCommittedSinceSync()) {
+    log("no state record kept: the kernel may differ from the inputs; the next start reads it back");
+    return;
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  Manifests manifests = inventory_.all();
+  Diagnostics problems;
+  manifest::validate(manifests, node_, problems);
+  Inputs inputs{std::move(manifests.services), std::move(manifests.slices), node_};
+  if (problems.hasErrors()) return;
+  const ir::Ruleset rs = compileRuleset(inputs, problems);
+  if (problems.hasErrors() || rs.elementCount() > writer::kRecordElementLimit) return;
+  auto saved = writer::saveState(
+      options_.stateRecordPath,
+      writer::recordOf(rs, writer::installedFrom(rs), options_.netns, *syncedGeneration_));
+  if (!saved) {
+    log("warning: " + saved.error().message);
+    return;
+  }
+  log("state record kept for the next start (" +
+      std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::steady_clock::now() - t0)
+                         .count()) +
+      " ms): " + options_.stateRecordPath);
 }
 
 void Agent::noteSynced(std::optional<uint32_t> known) {
@@ -552,6 +594,7 @@ int Agent::run() {
     signalfd_siginfo si{};
     if (read(sigfd, &si, sizeof si) > 0) {
       log("stopping on signal " + std::to_string(si.ssi_signo) + "; the rules stay in the kernel");
+      saveStateRecord();
       notifier_.status("stopped; rules left in place");
       healthChecks_.stopAll();
       close(sigfd);

@@ -40,6 +40,7 @@
 #include "source/inventory.h"
 #include "source/source.h"
 #include "writer/live_table.h"
+#include "writer/state_record.h"
 #include "writer/writer.h"
 
 namespace svcnft::agent {
@@ -49,6 +50,11 @@ struct Options {
   std::chrono::milliseconds fullCheckPeriod{60000};
   // kube-proxy's healthz turns unhealthy when a change waits longer than this.
   std::chrono::milliseconds healthTimeout{60000};
+  // The state record of our table (writer/state_record.h): saved at a clean stop,
+  // read by the first sync, which then need not read the table back while the
+  // kernel still holds what it describes. Empty: none kept.
+  std::string stateRecordPath;
+  uint64_t netns = 0;  // this network namespace's cookie, for the record
 };
 
 // The agent's time: steady for intervals, wall for what it reports.
@@ -172,6 +178,11 @@ class Agent {
   void drainOwnEvents();
   // A sync the kernel refused or that could not read it: trust nothing kept.
   void syncFailed(const std::string& why);
+  // The state record left by the last clean stop, once (the file goes: it is good
+  // for one start only); nullopt after that, or when there is none.
+  std::optional<writer::StateRecord> takeStartRecord();
+  // At a clean stop: what the kernel holds, when it is exactly what we committed.
+  void saveStateRecord();
 
   bool allSourcesReady() const;
   // Takes in what every source has; true when this node's facts changed the node
@@ -195,6 +206,7 @@ class Agent {
   const double startedAt_;  // Unix seconds
   std::optional<nft::KernelFeatures> kernel_;  // probed before the first transaction
   bool started_ = false;    // the first sync (after every source was ready) has run
+  bool startRecordTaken_ = false;
   std::unordered_map<std::string, double> triggerSeen_;  // slice → trigger time observed
 
   // What we last committed, Service by Service (none: the next sync goes the full way).

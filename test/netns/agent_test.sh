@@ -258,6 +258,26 @@ until_ok 3 bash -c "tail -n +$((lines + 1)) $tmp/agent.log | grep -q 'first sync
   && pass "the restarted agent synced and is healthy" || fail "the restarted agent did not come back"
 on node1 nft list table inet svcnft >"$tmp/after"
 cmp -s "$tmp/before" "$tmp/after" && pass "restarted agent adopted the installed table unchanged" || fail "restart changed the table"
+tail -n +$((lines + 1)) "$tmp/agent.log" | grep -q "state record says: read nothing back" &&
+  pass "the restart read nothing back: the state record of the clean stop stood" ||
+  fail "the restart did not use the state record"
+
+# A record is never trusted once the table changed behind it: stop cleanly (a
+# record is kept), delete an element by hand, start again: read back and repaired.
+kill -TERM "$agent_pid"; wait "$agent_pid" 2>/dev/null; agent_pid=
+grep -q "state record kept for the next start" "$tmp/agent.log" && pass "a clean stop keeps a state record" ||
+  fail "no state record at the clean stop"
+on node1 nft delete element inet svcnft nodeports-v4 '{ tcp . 30001 }'
+lines=$(wc -l <"$tmp/agent.log")
+start_agent
+until_ok 3 bash -c "tail -n +$((lines + 1)) $tmp/agent.log | grep -q 'first sync:'" >/dev/null
+on node1 nft list table inet svcnft >"$tmp/repaired"
+if cmp -s "$tmp/before" "$tmp/repaired" && ! tail -n +$((lines + 1)) "$tmp/agent.log" | grep -q "read nothing back"; then
+  pass "an element deleted while the agent was stopped: the record is not trusted, the table repaired at start"
+else
+  fail "stale state record: $(tail -n +$((lines + 1)) "$tmp/agent.log" | head -3 | tr '\n' ' ')"
+fi
+get client -o /dev/null http://198.18.0.1:30001/ && pass "NodePort 30001 answers again" || fail "NodePort 30001 not repaired"
 
 if [[ $failures -gt 0 ]]; then
   echo "--- agent log (last 40 lines):"
