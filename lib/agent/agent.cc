@@ -284,7 +284,8 @@ void Agent::syncAll(bool verify, const std::set<std::string>& changed, TimePoint
       syncFailed("reading the kernel: " + planned.error().message);
       return;
     }
-    if (planned->fromRecord) log("the kernel still holds what the state record says: read nothing back");
+    if (planned->fromRecord)
+      log("the kernel still holds what the state record says: read nothing back");
     lastFullCheck_ = clock_.now();
     full = !planned->tableExists || planned->plan.replaceAll || planned->plan.refill;
     auto applied = send(rs, planned->plan, planned->tableExists);
@@ -374,7 +375,8 @@ void Agent::saveStateRecord() {
   // took everything in and committed, and nobody committed anything since.
   if (!trusted_ || !live_ || pendingSince_ || syncFailures_ > 0 || inventory_.hasConflicts() ||
       !nothingCommittedSinceSync()) {
-    log("no state record kept: the kernel may differ from the inputs; the next start reads it back");
+    log("no state record kept: the kernel may differ from the inputs; the next start reads it "
+        "back");
     return;
   }
   const auto t0 = std::chrono::steady_clock::now();
