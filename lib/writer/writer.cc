@@ -147,6 +147,7 @@ Result<SyncPlan> planApply(netlink::Transport& sock, const ir::Ruleset& rs, Read
   out.desired = installedFrom(rs);
   out.plan = planSync(rs, out.desired, installed, refill);
   out.planMs = msSince(t1);
+  out.before = std::move(installed);
   return out;
 }
 

@@ -59,6 +59,7 @@ struct SyncPlan {
   double planMs = 0;
   bool fromRecord = false;  // the installed table came from a trusted state record
   Installed desired;        // what the kernel holds once the plan is carried out
+  Installed before;         // what it held: kept, so a one-shot command need not free it
   // The ruleset generation read before anything else (to record, when nothing is
   // committed).
   std::optional<uint32_t> generationSeen;

@@ -1,6 +1,10 @@
 // The diff: one changed endpoint costs a few element operations, the same for 10
 // and for 10,000 Services (counted, not timed), and no change costs nothing.
 #include <catch2/catch.hpp>
+#include <algorithm>
+#include <iterator>
+#include <random>
+#include <set>
 
 #include "compile/compiler.h"
 #include "generated_inputs.h"
@@ -224,4 +228,55 @@ TEST_CASE("one changed element: exactly its delete and its add", "[diff]") {
   const diff::SetDelta same = diff::diffSet("s", want, want, false);
   CHECK(same.remove.empty());
   CHECK(same.add.empty());
+}
+
+TEST_CASE("element diff equals the set difference, in order or not", "[diff]") {
+  // Same order on both sides (a state record against a new compile) takes the path
+  // that skips the common head and tail; shuffled (a kernel read-back) does not.
+  auto rec = [](int i) {
+    diff::ElementRecord r;
+    r.key = "k" + std::to_string(i);
+    r.value = "v" + std::to_string(i % 7);
+    return r;
+  };
+  std::mt19937 rng(13);
+  for (int round = 0; round < 300; ++round) {
+    std::vector<diff::ElementRecord> have;
+    const int n = static_cast<int>(rng() % 40);
+    for (int i = 0; i < n; ++i) have.push_back(rec(i));
+    std::vector<diff::ElementRecord> want = have;
+    const int edits = static_cast<int>(rng() % 4);
+    for (int e = 0; e < edits; ++e) {
+      switch (rng() % 3) {
+        case 0:  // a new element anywhere
+          want.insert(want.begin() + static_cast<long>(rng() % (want.size() + 1)), rec(100 + e));
+          break;
+        case 1:  // one goes
+          if (!want.empty()) want.erase(want.begin() + static_cast<long>(rng() % want.size()));
+          break;
+        default:  // one moves: the same element elsewhere is no change
+          if (want.size() > 1) {
+            auto moved = want[rng() % want.size()];
+            std::erase(want, moved);
+            want.insert(want.begin() + static_cast<long>(rng() % (want.size() + 1)), moved);
+          }
+      }
+    }
+    if (round % 2) std::shuffle(have.begin(), have.end(), rng);
+    const diff::SetDelta d = diff::diffSet("s", have, want, false);
+    const std::set<diff::ElementRecord> haveSet(have.begin(), have.end()),
+        wantSet(want.begin(), want.end());
+    std::set<diff::ElementRecord> removed(d.remove.begin(), d.remove.end()), added;
+    for (std::size_t i : d.add) added.insert(want[i]);
+    std::set<diff::ElementRecord> expectRemoved, expectAdded;
+    std::set_difference(haveSet.begin(), haveSet.end(), wantSet.begin(), wantSet.end(),
+                        std::inserter(expectRemoved, expectRemoved.end()));
+    std::set_difference(wantSet.begin(), wantSet.end(), haveSet.begin(), haveSet.end(),
+                        std::inserter(expectAdded, expectAdded.end()));
+    INFO("round " << round);
+    CHECK(removed == expectRemoved);
+    CHECK(added == expectAdded);
+    CHECK(d.remove.size() == removed.size());
+    CHECK(d.add.size() == added.size());
+  }
 }
