@@ -68,8 +68,8 @@ struct ConfigFiles {
 
 enum class StateRecord { kIgnore, kLoad };
 
-bool loadAndCompile(const std::vector<std::string>& paths, const ConfigFiles& config,
-                    Compiled& out, StateRecord record = StateRecord::kIgnore) {
+bool loadAndCompile(const std::vector<std::string>& paths, const ConfigFiles& config, Compiled& out,
+                    StateRecord record = StateRecord::kIgnore) {
   const auto t0 = Clock::now();
   svcnft::Diagnostics diags;
   out.inputs =

@@ -1,7 +1,7 @@
 // The diff: one changed endpoint costs a few element operations, the same for 10
 // and for 10,000 Services (counted, not timed), and no change costs nothing.
-#include <catch2/catch.hpp>
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <iterator>
 #include <random>
 #include <set>
