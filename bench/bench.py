@@ -10,7 +10,7 @@ For each S Services x E endpoints, every case runs in a fresh network namespace:
 and reports full sync wall time and peak memory (/usr/bin/time), kernel objects,
 and the time to change one endpoint, with ratios against classic nft. Also svcnft's
 parse+compile alone and the agent's RSS. A command still running after the cap
-(10 min) counts as "did not finish".
+(--cap, 4 min by default) counts as "did not finish".
 And first-packet latency: TCP connect p50/p99 over 5,000 connections from a client
 namespace to the first and the last of S Services, against the backend's own
 address through the same node without DNAT (bench/connect_latency.cc).
@@ -188,11 +188,15 @@ def run_case(svcnft, s, e, work):
             rows.append(dict(tool="svcnft apply", full=None, why="past the %d s cap" % CAP))
         else:
             obj = objects(ns)
+            elements = int(re.search(r"services, (\d+) elements", full[2]).group(1))
             ch = sh(ns.cmd(svcnft, "apply", "-f", changed, "--node-config", node))
-            how = "refilled" if ch and "svcnft: refilled" in ch[2] else "diffed"
-            rss = agent_rss(ns, svcnft, man, node, work)
+            how = "refilled" if ch and "svcnft: refilled" in ch[2] else \
+                "diffed against the state record" if ch and "read back nothing" in ch[2] else "diffed"
+            starts = agent_starts(ns, svcnft, man, node, work)
+            rss = starts["rss"]
             rows.append(dict(tool="svcnft apply", full=full[0], kb=full[1], obj=obj,
-                             change=ch[0] if ch else None,
+                             change=ch[0] if ch else None, transaction=commit_ms(full) / 1000,
+                             elements=elements, starts=starts,
                              extra="transaction %.0f ms; change transaction %.2f ms (%s); parse "
                                    "%.0f ms, compile %.0f ms; agent RSS %s MB" % (
                                        commit_ms(full), commit_ms(ch), how, parse, comp, rss)))
@@ -241,28 +245,45 @@ def idle_rss(watch):
     return "%.0f" % (int(re.search(r"VmRSS:\s+(\d+)", open("/proc/%s/status" % pid).read()).group(1)) / 1024)
 
 
-def agent_rss(ns, svcnft, man, node, work):
-    """The agent's resident size once it has adopted the installed table (healthz 200)
-    and gone idle."""
-    watch = tempfile.mkdtemp(dir=work)
-    shutil.copy(man, os.path.join(watch, "manifests.yaml"))
+def start_to_ready(ns, svcnft, watch, node, log):
+    """Starts the agent on `watch` and returns (process, seconds from its start to
+    /healthz 200), or (process, None) when it was not ready within the cap."""
+    t0 = time.time()
     p = subprocess.Popen(ns.cmd(svcnft, "agent", "--watch", watch, "--node-config", node,
-                                "--metrics-bind", ""),
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    rss = "?"
-    deadline = time.time() + CAP
+                                "--metrics-bind", ""), stdout=subprocess.DEVNULL, stderr=log)
+    deadline = t0 + CAP
     while time.time() < deadline and p.poll() is None:
-        time.sleep(0.2)
         ok = subprocess.run(ns.cmd("curl", "-s", "-f", "-o", "/dev/null",
                                    "http://127.0.0.1:10256/healthz")).returncode == 0
-        if not ok:
-            continue
-        rss = idle_rss(watch)
-        break
-    p.terminate()
-    p.wait(timeout=30)
+        if ok:
+            return p, time.time() - t0
+        time.sleep(0.02)
+    return p, None
+
+
+def agent_starts(ns, svcnft, man, node, work):
+    """The agent in the namespace `svcnft apply` filled: its time from start to ready
+    (/healthz 200) adopting the installed table, its resident size once idle; then
+    stopped with SIGTERM and started again: restart to ready. Both starts may use
+    the state record (apply's, then the agent's own from its clean stop); whether
+    the restart did is reported."""
+    watch = tempfile.mkdtemp(dir=work)
+    shutil.copy(man, os.path.join(watch, "manifests.yaml"))
+    log_path = os.path.join(work, "agent-start.log")
+    out = dict(ready=None, rss="?", restart=None, record=False)
+    with open(log_path, "w") as log:
+        p, out["ready"] = start_to_ready(ns, svcnft, watch, node, log)
+        if out["ready"] is not None:
+            out["rss"] = idle_rss(watch)
+        p.terminate()
+        p.wait(timeout=CAP)
+        before = open(log_path).read().count("read nothing back")
+        p, out["restart"] = start_to_ready(ns, svcnft, watch, node, log)
+        p.terminate()
+        p.wait(timeout=CAP)
+    out["record"] = open(log_path).read().count("read nothing back") > before
     shutil.rmtree(watch, ignore_errors=True)
-    return rss
+    return out
 
 
 def first_packet(svcnft, latency_tool, services, work, count=5000):
@@ -369,13 +390,155 @@ def agent_latency(svcnft, services, endpoints, work, changes):
         finally:
             p.terminate()
             p.wait(timeout=30)
-    lat = sorted((c - w) * 1000 for w, c in zip(written, commits))
+    in_order = [(c - w) * 1000 for w, c in zip(written, commits)]
+    lat = sorted(in_order)
+    # The first change after start apart: it used to cost more, growing with S.
+    first = in_order[0] if in_order else float("nan")
     return (nearest_rank(lat, 0.5), nearest_rank(lat, 0.99), lat[-1] if lat else float("nan"),
-            nearest_rank(own, 0.5), rss, len(lat))
+            nearest_rank(own, 0.5), rss, len(lat), first)
 
 
 def fmt_s(v):
     return "did not finish" if v is None else ("%.3f" % v if v < 10 else "%.1f" % v)
+
+
+def fmt_opt(v, f="%.2f"):
+    return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f % v
+
+
+def paths_table(results, agent):
+    """svcnft's own paths per case (issue 13): full sync against the kernel's own
+    transaction time, elements per endpoint, the one-shot change, restart to ready,
+    the agent's memory per endpoint, and its first change after start."""
+    lines = ["| S x E | full sync s | kernel transaction s | full / transaction | elements | "
+             "elements per endpoint | `apply` one-endpoint change s | agent start to ready s "
+             "(after apply) | restart to ready s (state record) | agent RSS MB | RSS bytes per "
+             "endpoint | first change after start ms / median ms |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for (s, e), rows in results.items():
+        r = next(x for x in rows if x["tool"] == "svcnft apply")
+        if r["full"] is None:
+            lines.append("| %d x %d | did not finish | | | | | | | | | | |" % (s, e))
+            continue
+        st = r["starts"]
+        rss = float(st["rss"]) if st["rss"] != "?" else None
+        a = agent.get((s, e))
+        lines.append("| %d x %d | %s | %s | %s | %d | %.2f | %s | %s | %s | %s | %s | %s |" % (
+            s, e, fmt_s(r["full"]), fmt_s(r["transaction"]),
+            fmt_opt(r["full"] / r["transaction"] if r["transaction"] else None),
+            r["elements"], r["elements"] / (s * e), fmt_s(r["change"]),
+            fmt_opt(st["ready"]), fmt_opt(st["restart"]) + ("" if st["record"] else " (read back)"),
+            fmt_opt(rss, "%.0f"), fmt_opt(rss * 1024 * 1024 / (s * e) if rss else None, "%.0f"),
+            "%s / %s" % (fmt_opt(a[6]), fmt_opt(a[0])) if a else "-"))
+    return lines
+
+
+def targets_table(results, agent):
+    """Issue 13's targets, each against what this run measured."""
+    def svc(s, e):
+        rows = results.get((s, e))
+        return next((x for x in rows if x["tool"] == "svcnft apply"), None) if rows else None
+    def cell(s, e, f):
+        r = svc(s, e)
+        return f(r) if r and r["full"] is not None else "not run"
+    lines = ["| target (issue 13) | measured |", "|---|---|"]
+    lines.append("| `apply` one-endpoint change under 0.3 s at 10,000 x 10 | %s |"
+                 % cell(10000, 10, lambda r: fmt_s(r["change"]) + " s"))
+    restart = lambda r: fmt_opt(r["starts"]["restart"]) + " s" + (
+        "" if r["starts"]["record"] else " (no state record: read back)")
+    lines.append("| restart to ready under 1 s at 10,000 x 10 | %s |" % cell(10000, 10, restart))
+    lines.append("| restart to ready under 10 s at 50,000 x 100 | %s |" % cell(50000, 100, restart))
+    for s_, e_ in ((10000, 10), (50000, 10)):
+        lines.append("| full sync at most 1.5x the kernel transaction at %d x %d | %s |" % (
+            s_, e_, cell(s_, e_, lambda r: "%.2fx (%s s against %s s)" % (
+                r["full"] / r["transaction"], fmt_s(r["full"]), fmt_s(r["transaction"])))))
+    lines.append("| at most 140,000 kernel elements at 10,000 x 10 | %s |"
+                 % cell(10000, 10, lambda r: "{:,}".format(r["elements"])))
+    lines.append("| peak RSS of a full sync under 1 GB at 50,000 x 100 | %s |"
+                 % cell(50000, 100, lambda r: "%.0f MB" % (r["kb"] / 1024)))
+    lines.append("| agent RSS at most 80 bytes per endpoint at 50,000 x 100 | %s |" % cell(
+        50000, 100, lambda r: "%s bytes" % fmt_opt(float(r["starts"]["rss"]) * 1048576 / 5e6, "%.0f")
+        if r["starts"]["rss"] != "?" else "-"))
+    lines.append("| agent RSS under 32 MB at 10,000 x 10 | %s |"
+                 % cell(10000, 10, lambda r: r["starts"]["rss"] + " MB"))
+    firsts = ["%s: %s ms first, %s ms median" % ("%d x %d" % k, fmt_opt(v[6]), fmt_opt(v[0]))
+              for k, v in agent.items()]
+    lines.append("| the first partial sync after start costs what later ones do | %s |"
+                 % ("; ".join(firsts) or "not run"))
+    return lines
+
+
+def plots(results, agent, out_dir):
+    """PNG plots next to the page: full sync time and peak memory against S for
+    every loader (log-log, one panel per E, a run past the cap marked at the cap),
+    and the one-endpoint change time. Returns the file names written."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    tools = ["svcnft apply"] + [t for t, *_ in COMPETITORS]
+    es = sorted({e for _, e in results})
+    written = []
+
+    def panel_plot(name, value, ylabel, title):
+        fig, axes = plt.subplots(1, len(es), figsize=(4.2 * len(es), 3.8), squeeze=False)
+        for ax, e in zip(axes[0], es):
+            for tool in tools:
+                pts, capped = [], []
+                for (s, e2), rows in sorted(results.items()):
+                    r = next((x for x in rows if x["tool"] == tool), None)
+                    if e2 != e or r is None:
+                        continue
+                    v = value(r)
+                    if v is not None:
+                        pts.append((s, v))
+                    elif r["full"] is None and ("cap" in r.get("why", "") or
+                                                "predicted" in r.get("why", "")):
+                        capped.append(s)  # past the cap, or predicted past it and not run
+                if pts:
+                    line, = ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=tool)
+                    if capped and name == "full-sync":
+                        ax.plot(capped, [CAP] * len(capped), marker="^", linestyle="none",
+                                color=line.get_color())
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set_xlabel("Services")
+            ax.set_title("%s, E = %d" % (title, e))
+            ax.grid(True, which="both", alpha=0.3)
+        axes[0][0].set_ylabel(ylabel)
+        axes[0][-1].legend(fontsize=7)
+        fig.tight_layout()
+        path = os.path.join(out_dir, "bench-%s.png" % name)
+        fig.savefig(path, dpi=90)
+        plt.close(fig)
+        written.append(os.path.basename(path))
+
+    panel_plot("full-sync", lambda r: r["full"], "seconds (triangle: at the cap, did not finish)",
+               "Full sync")
+    panel_plot("change", lambda r: r["change"] if r["full"] is not None else None,
+               "seconds", "One-endpoint change (one-shot)")
+    panel_plot("memory", lambda r: r["kb"] / 1024 if r["full"] is not None else None,
+               "peak MB", "Peak memory, full sync")
+    if agent:
+        fig, ax = plt.subplots(figsize=(5, 3.8))
+        for e in es:
+            pts = sorted((s, v[0], v[1]) for (s, e2), v in agent.items() if e2 == e)
+            if pts:
+                ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label="median, E = %d" % e)
+                ax.plot([p[0] for p in pts], [p[2] for p in pts], marker="x", linestyle="--",
+                        label="p99, E = %d" % e)
+        ax.set_xscale("log")
+        ax.set_xlabel("Services")
+        ax.set_ylabel("ms, file renamed to kernel commit")
+        ax.set_title("Agent: one-endpoint change")
+        ax.set_ylim(bottom=0)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        path = os.path.join(out_dir, "bench-agent-change.png")
+        fig.savefig(path, dpi=90)
+        plt.close(fig)
+        written.append(os.path.basename(path))
+    return written
 
 
 def main():
@@ -387,11 +550,12 @@ def main():
     ap.add_argument("--out", default=None)
     ap.add_argument("--cases", default=None, help="SxE,... instead of the grid (e.g. 100x1,100x10)")
     ap.add_argument("--seed", default=None, help="an earlier run's output: its competitor times")
-    ap.add_argument("--cap", type=int, default=600, help="seconds before a command did not finish")
+    ap.add_argument("--cap", type=int, default=240, help="seconds before a command did not finish")
     ap.add_argument("--skip-loads", action="store_true",
                     help="only first-packet latency and the agent (resuming a run that has the loads)")
     a = ap.parse_args()
     CAP = a.cap
+    started = time.time()
     cases = [(1000, 10), (10000, 10)] if a.quick else \
         [(s, e) for s in (1000, 10000, 50000) for e in (1, 10, 100)]
     if a.cases:
@@ -411,9 +575,12 @@ def main():
     lines = ["| S x E | loader | full sync s | vs classic | peak MB | chains / sets / rules | "
              "one-endpoint change s | vs classic | notes |",
              "|---|---|---|---|---|---|---|---|---|"]
+    results = {}
+    agent_results = {}
     try:
         for s, e in ([] if a.skip_loads else cases):
             rows = run_case(a.svcnft, s, e, work)
+            results[(s, e)] = rows
             classic = next(r for r in rows if r["tool"] == "classic nft")
             for r in rows:
                 if r["full"] is None:
@@ -444,39 +611,63 @@ def main():
                 r["direct"][1], r["last"][0] / r["first"][0], r["first"][0] / r["direct"][0],
                 r["first"][2] + r["last"][2] + r["direct"][2]))
             print(lat[-1], flush=True)
-        agent = ["| Services x endpoints (one file per Service) | changes | file renamed to kernel commit: median ms | p99 ms | max ms | agent's own (event read to commit) median ms | agent RSS MB |",
-                 "|---|---|---|---|---|---|---|"]
+        agent = ["| Services x endpoints (one file per Service) | changes | file renamed to kernel commit: median ms | p99 ms | max ms | first change after start ms | agent's own (event read to commit) median ms | agent RSS MB |",
+                 "|---|---|---|---|---|---|---|---|"]
         for s, e in cases:
             n = 100 if a.quick else 1000  # p99 needs more than 100 samples to differ from the max
             work3 = tempfile.mkdtemp(prefix="svcnft-agent-")
             try:
-                med, p99, worst, own, rss, got = agent_latency(a.svcnft, s, e, work3, n)
+                res = agent_latency(a.svcnft, s, e, work3, n)
             finally:
                 shutil.rmtree(work3, ignore_errors=True)
-            agent.append("| %d x %d | %d | %.2f | %.2f | %.1f | %.2f | %s |" % (
-                s, e, got, med, p99, worst, own, rss))
+            agent_results[(s, e)] = res
+            med, p99, worst, own, rss, got, first = res
+            agent.append("| %d x %d | %d | %.2f | %.2f | %.1f | %.2f | %.2f | %s |" % (
+                s, e, got, med, p99, worst, first, own, rss))
             print(agent[-1], flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    paths = paths_table(results, agent_results) if results else []
+    targets = targets_table(results, agent_results) if results else []
     table = "\n".join(lines) + "\n\nFirst-packet latency (TCP connect, 5,000 connections each):\n\n" + \
         "\n".join(lat) + "\n\nAgent: one-endpoint changes, from the changed file renamed into place to the kernel commit (p99 by nearest rank; the max includes the first change after start):\n\n" + \
         "\n".join(agent)
-    print("\n" + table)
+    print("\n" + table + "\n\n" + "\n".join(paths) + "\n\n" + "\n".join(targets))
+    elapsed = time.time() - started
+    print("bench: the run took %.1f minutes" % (elapsed / 60))
     if a.out:
+        out_dir = os.path.dirname(os.path.abspath(a.out))
+        pictures = plots(results, agent_results, out_dir) if results else []
         machine = subprocess.run(["sh", "-c", "echo \"$(nproc) cores, $(free -g | awk '/Mem/{print $2}') GiB,"
                                   " kernel $(uname -r), $(nft --version), $(iptables-nft-restore --version 2>&1 | head -1)\""],
                                  capture_output=True, text=True).stdout.strip()
+        commit = subprocess.run(["git", "-C", HERE, "rev-parse", "--short", "HEAD"],
+                                capture_output=True, text=True).stdout.strip() or "unknown"
         with open(a.out, "w") as f:
-            f.write("# Benchmarks\n\nGenerated by `scripts/bench%s` on %s: %s.\n\n"
+            f.write("# Benchmarks\n\nGenerated by `scripts/bench%s` on %s, in one run of %.0f "
+                    "minutes, from one build (commit %s): %s.\n\n"
                     "Ratios: how many times faster than kube-proxy's classic nftables shape loaded "
                     "with `nft -f` (higher is better). Full sync into an empty namespace; the "
-                    "change moves one endpoint of one Service (svcnft: `svcnft apply`, which also "
-                    "reads the table back and diffs; the transaction alone is in the notes). "
+                    "change moves one endpoint of one Service (svcnft: `svcnft apply` of the whole "
+                    "changed input, which diffs against its state record of the last commit, or "
+                    "reads the table back; the transaction alone is in the notes). "
                     "A command still running after %d s did not finish; a case is not run when a "
                     "smaller one did not finish or when its time, extrapolated from the two "
                     "nearest smaller cases, is past that cap (the note says so).\n\n%s\n"
-                    % (" --quick" if a.quick else "", time.strftime("%Y-%m-%d"), machine, CAP,
-                       table))
+                    % (" --quick" if a.quick else "", time.strftime("%Y-%m-%d"), elapsed / 60,
+                       commit, machine, CAP, table))
+            if pictures:
+                f.write("\n## Plots\n\n" + "\n".join("![%s](%s)" % (p[6:-4], p) for p in pictures) + "\n")
+            if paths:
+                f.write("\n## svcnft's own paths\n\nPer case, from the same run: the full sync "
+                        "against the kernel's own transaction (the floor of every full sync), "
+                        "kernel elements per endpoint, the one-shot change, the agent started "
+                        "in the namespace `apply` filled (ready: /healthz 200) and then restarted "
+                        "after a clean stop, its resident memory, and its first change after "
+                        "start against the median (from the agent table).\n\n"
+                        + "\n".join(paths) + "\n")
+            if targets:
+                f.write("\n## The targets (issue 13)\n\n" + "\n".join(targets) + "\n")
 
 
 if __name__ == "__main__":
