@@ -3,7 +3,7 @@
 namespace svcnft {
 
 std::string Diagnostic::format() const {
-  std::string out = where.file;
+  std::string out = where.file.str();
   if (where.line > 0) {
     out += ":" + std::to_string(where.line) + ":" + std::to_string(where.column);
   }

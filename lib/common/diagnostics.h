@@ -7,11 +7,13 @@
 #include <string>
 #include <vector>
 
+#include "common/shared_name.h"
+
 namespace svcnft {
 
 // Where a thing came from: 1-based line and column, as editors count.
 struct SourceLocation {
-  std::string file;
+  SharedName file;  // every object of a file names it: stored once
   int line = 0;
   int column = 0;
   bool operator==(const SourceLocation&) const = default;

@@ -211,7 +211,7 @@ class Compiler {
         const bool known = !node_.nodeName.empty() && !e.nodeName.empty();
         const bool local = known && e.nodeName == node_.nodeName;
         out.push_back({e.address, port, e.weight, local, known && !local, e.ready, e.serving,
-                       e.terminating, e.zoneHints, e.nodeHints});
+                       e.terminating, e.hints});
       }
     }
     if (anyUnresolved) {

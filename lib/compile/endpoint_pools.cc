@@ -1,8 +1,19 @@
 #include "compile/endpoint_pools.h"
 
 #include <algorithm>
+#include <tuple>
 
 namespace svcnft {
+
+const std::vector<std::string>& Backend::zoneHints() const {
+  static const std::vector<std::string> kNone;
+  return hints ? hints->zones : kNone;
+}
+
+const std::vector<std::string>& Backend::nodeHints() const {
+  static const std::vector<std::string> kNone;
+  return hints ? hints->nodes : kNone;
+}
 
 namespace {
 
@@ -14,7 +25,11 @@ std::vector<Backend> usable(const std::vector<Backend>& candidates) {
     const bool take = anyReady ? b.ready : (b.serving && b.terminating);
     if (take && b.weight > 0) chosen.push_back(b);
   }
-  std::sort(chosen.begin(), chosen.end());
+  // By address (unique within a Service port's endpoints): the order buckets and
+  // elements come in, whatever order the slices listed them.
+  std::sort(chosen.begin(), chosen.end(), [](const Backend& a, const Backend& b) {
+    return std::tie(a.address, a.port) < std::tie(b.address, b.port);
+  });
   return chosen;
 }
 
@@ -31,14 +46,14 @@ Topology topologyFromHints(const std::vector<Backend>& all, const NodeTopology& 
   for (const auto& b : all) {
     if (!b.ready) continue;
     anyReady = true;
-    if (b.nodeHints.empty()) {
+    if (b.nodeHints().empty()) {
       allNode = false;
-    } else if (has(b.nodeHints, here.nodeName)) {
+    } else if (has(b.nodeHints(), here.nodeName)) {
       forNode = true;
     }
-    if (b.zoneHints.empty()) {
+    if (b.zoneHints().empty()) {
       allZone = false;
-    } else if (has(b.zoneHints, here.zone)) {
+    } else if (has(b.zoneHints(), here.zone)) {
       forZone = true;
     }
   }
@@ -58,8 +73,8 @@ EndpointPools choosePools(const std::vector<Backend>& all, const NodeTopology& h
     // Topology narrows the ready endpoints; the fallback to serving-terminating ones
     // (no ready endpoint anywhere) never looks at hints.
     const bool hinted = topology == Topology::kNone ||
-                        (topology == Topology::kSameNode ? has(b.nodeHints, here.nodeName)
-                                                         : has(b.zoneHints, here.zone));
+                        (topology == Topology::kSameNode ? has(b.nodeHints(), here.nodeName)
+                                                         : has(b.zoneHints(), here.zone));
     if (!b.ready || hinted) candidates.push_back(b);
   }
   pools.cluster = usable(candidates);

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -26,10 +27,11 @@ struct Backend {
   bool ready = true;
   bool serving = true;
   bool terminating = false;
-  std::vector<std::string> zoneHints;
-  std::vector<std::string> nodeHints;
+  std::shared_ptr<const TopologyHints> hints;  // null: none
 
-  auto operator<=>(const Backend&) const = default;
+  const std::vector<std::string>& zoneHints() const;
+  const std::vector<std::string>& nodeHints() const;
+
 };
 
 // Where this node is, for topology hints.

@@ -261,8 +261,13 @@ std::optional<EndpointSlice> parseEndpointSlice(FieldReader& r, const YamlNode& 
         if (j == 0) first = *a;
       }
       if (first) {
+        std::shared_ptr<const TopologyHints> hinted;
+        if (!zoneHints.empty() || !nodeHints.empty()) {
+          hinted = std::make_shared<const TopologyHints>(
+              TopologyHints{std::move(zoneHints), std::move(nodeHints)});
+        }
         slice.endpoints.push_back(
-            {*first, ready, serving, terminating, node, zone, 1, zoneHints, nodeHints});
+            {*first, ready, serving, terminating, node, zone, 1, std::move(hinted)});
       }
     }
   }
@@ -325,7 +330,7 @@ std::vector<EndpointSlice> parseLegacyEndpoints(FieldReader& r, const YamlNode& 
           continue;
         }
         auto& target = a->family() == IpFamily::kV4 ? v4 : v6;
-        target.endpoints.push_back({*a, ready, ready, false, node, "", 1, {}, {}});
+        target.endpoints.push_back({*a, ready, ready, false, node, {}, 1, nullptr});
       }
     }
     for (auto* s : {&v4, &v6}) {

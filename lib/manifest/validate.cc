@@ -11,7 +11,7 @@ namespace {
 
 // "FILE:LINE", or just the name for objects without positions (API objects).
 std::string place(const SourceLocation& where) {
-  return where.line > 0 ? where.file + ":" + std::to_string(where.line) : where.file;
+  return where.line > 0 ? where.file.str() + ":" + std::to_string(where.line) : where.file.str();
 }
 
 bool allowed(const IpAddress& a, const std::vector<Cidr>& allow) {

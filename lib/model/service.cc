@@ -52,4 +52,24 @@ const char* protocolNftName(Protocol p) {
   return "?";
 }
 
+
+const std::vector<std::string>& Endpoint::zoneHints() const {
+  static const std::vector<std::string> kNone;
+  return hints ? hints->zones : kNone;
+}
+
+const std::vector<std::string>& Endpoint::nodeHints() const {
+  static const std::vector<std::string> kNone;
+  return hints ? hints->nodes : kNone;
+}
+
+bool Endpoint::operator==(const Endpoint& other) const {
+  const bool sameHints = hints == other.hints || (hints && other.hints && *hints == *other.hints) ||
+                         (zoneHints().empty() && nodeHints().empty() &&
+                          other.zoneHints().empty() && other.nodeHints().empty());
+  return address == other.address && ready == other.ready && serving == other.serving &&
+         terminating == other.terminating && nodeName == other.nodeName && zone == other.zone &&
+         weight == other.weight && sameHints;
+}
+
 }  // namespace svcnft

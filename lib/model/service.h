@@ -6,12 +6,14 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "common/diagnostics.h"
 #include "model/address.h"
+#include "common/shared_name.h"
 
 namespace svcnft {
 
@@ -68,19 +70,29 @@ struct Service {
   bool operator==(const Service&) const = default;
 };
 
+// Topology hints the EndpointSlice controller writes (hints.forZones, forNodes)
+// for a Service with trafficDistribution or topology-aware routing.
+struct TopologyHints {
+  std::vector<std::string> zones;
+  std::vector<std::string> nodes;
+  bool operator==(const TopologyHints&) const = default;
+};
+
+// Kept compact (64 bytes): the agent holds every endpoint of the cluster.
 struct Endpoint {
   IpAddress address;
   bool ready = true;
   bool serving = true;
   bool terminating = false;
-  std::string nodeName;
-  std::string zone;
+  SharedName nodeName;
+  SharedName zone;
   int weight = 1;  // svcnft.io/weights; 0 = draining
-  // Topology hints the EndpointSlice controller writes (hints.forZones, forNodes)
-  // for a Service with trafficDistribution or topology-aware routing.
-  std::vector<std::string> zoneHints;
-  std::vector<std::string> nodeHints;
-  bool operator==(const Endpoint&) const = default;
+  // Most endpoints have none: shared and immutable, null when there are none.
+  std::shared_ptr<const TopologyHints> hints;
+
+  const std::vector<std::string>& zoneHints() const;
+  const std::vector<std::string>& nodeHints() const;
+  bool operator==(const Endpoint& other) const;
 };
 
 struct EndpointPort {
