@@ -31,7 +31,6 @@ struct Backend {
 
   const std::vector<std::string>& zoneHints() const;
   const std::vector<std::string>& nodeHints() const;
-
 };
 
 // Where this node is, for topology hints.

@@ -52,7 +52,6 @@ const char* protocolNftName(Protocol p) {
   return "?";
 }
 
-
 const std::vector<std::string>& Endpoint::zoneHints() const {
   static const std::vector<std::string> kNone;
   return hints ? hints->zones : kNone;
@@ -65,8 +64,8 @@ const std::vector<std::string>& Endpoint::nodeHints() const {
 
 bool Endpoint::operator==(const Endpoint& other) const {
   const bool sameHints = hints == other.hints || (hints && other.hints && *hints == *other.hints) ||
-                         (zoneHints().empty() && nodeHints().empty() &&
-                          other.zoneHints().empty() && other.nodeHints().empty());
+                         (zoneHints().empty() && nodeHints().empty() && other.zoneHints().empty() &&
+                          other.nodeHints().empty());
   return address == other.address && ready == other.ready && serving == other.serving &&
          terminating == other.terminating && nodeName == other.nodeName && zone == other.zone &&
          weight == other.weight && sameHints;

@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "common/diagnostics.h"
-#include "model/address.h"
 #include "common/shared_name.h"
+#include "model/address.h"
 
 namespace svcnft {
 
