@@ -58,7 +58,9 @@ struct SyncPlan {
   double readMs = 0;
   double planMs = 0;
   bool fromRecord = false;  // the installed table came from a trusted state record
-  Installed desired;        // what the kernel holds once the plan is carried out
+  // What the kernel holds once the plan is carried out (left empty for a new table
+  // past kRecordElementLimit elements: only the state record wants it then).
+  Installed desired;
   Installed before;         // what it held: kept, so a one-shot command need not free it
   // The ruleset generation read before anything else (to record, when nothing is
   // committed).
