@@ -12,9 +12,12 @@ namespace {
 
 // Packed records: per element [set][flags][key][key end][value][comment], each
 // string preceded by its length in one byte (keys are at most 40 bytes, comments
-// 128, verdicts a chain name). Generated chains are entries of set kChainTag with
-// the chain's name as key.
+// 128, verdicts a chain name). A comment equal to the one before in the same
+// Service's records is the single byte kSameComment instead (a Service port's
+// elements all carry its comment: 20-odd bytes an element, a third of the kept
+// state). Generated chains are entries of set kChainTag with the chain's name as key.
 constexpr uint8_t kChainTag = 0xff;
+constexpr uint8_t kSameComment = 0xff;  // never a length: comments are at most 128 bytes
 
 struct Entry {
   uint8_t set = 0;
@@ -23,18 +26,27 @@ struct Entry {
 };
 
 void putString(std::string& out, const std::string& s) {
-  if (s.size() > 255) throw std::logic_error("element field longer than 255 bytes: " + s);
+  if (s.size() >= kSameComment) throw std::logic_error("element field longer than 254 bytes: " + s);
   out.push_back(static_cast<char>(s.size()));
   out += s;
 }
 
-void putEntry(std::string& out, const Entry& e) {
-  out.push_back(static_cast<char>(e.set));
-  out.push_back(static_cast<char>(e.record.flags));
-  putString(out, e.record.key);
-  putString(out, e.record.keyEnd);
-  putString(out, e.record.value);
-  putString(out, e.record.comment);
+// One Service's records, appended to `out`.
+void putEntries(std::string& out, const std::vector<Entry>& entries) {
+  const std::string* lastComment = nullptr;
+  for (const auto& e : entries) {
+    out.push_back(static_cast<char>(e.set));
+    out.push_back(static_cast<char>(e.record.flags));
+    putString(out, e.record.key);
+    putString(out, e.record.keyEnd);
+    putString(out, e.record.value);
+    if (lastComment && *lastComment == e.record.comment) {
+      out.push_back(static_cast<char>(kSameComment));
+    } else {
+      putString(out, e.record.comment);
+    }
+    lastComment = &e.record.comment;
+  }
 }
 
 std::vector<Entry> unpack(std::string_view packed) {
@@ -52,7 +64,12 @@ std::vector<Entry> unpack(std::string_view packed) {
     take(e.record.key);
     take(e.record.keyEnd);
     take(e.record.value);
-    take(e.record.comment);
+    if (static_cast<uint8_t>(packed[at]) == kSameComment && !out.empty()) {
+      ++at;
+      e.record.comment = out.back().record.comment;
+    } else {
+      take(e.record.comment);
+    }
     out.push_back(std::move(e));
   }
   return out;
@@ -203,7 +220,7 @@ LiveTable::Pending LiveTable::prepare(const std::vector<ServiceInput>& changed, 
     }
 
     Pending::Next next{in.key, in.service == nullptr, p.records.size(), 0};
-    for (const auto& e : after) putEntry(p.records, e);
+    putEntries(p.records, after);
     next.size = p.records.size() - next.offset;
     p.next.push_back(std::move(next));
     if (!operations) continue;
