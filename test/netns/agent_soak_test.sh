@@ -100,6 +100,16 @@ for sig in TERM KILL; do
   sleep 0.3
   [[ $(sorted_table) == "$before" ]] && echo "ok: ruleset unchanged across kill -$sig and restart" ||
     fail "ruleset changed across kill -$sig and restart"
+  # The clean stop left a state record, and the restart adopted the table from it;
+  # after kill -KILL there is none, and the table is read back.
+  adopted=$(grep -c "state record says: read nothing back" "$tmp/agent.log")
+  if [[ $sig == TERM ]]; then
+    [[ $adopted -eq 1 ]] && echo "ok: the restart after kill -TERM read nothing back (state record)" ||
+      fail "the restart after kill -TERM did not use the state record ($adopted)"
+  else
+    [[ $adopted -eq 1 ]] && echo "ok: the restart after kill -KILL read the table back (no record)" ||
+      fail "the restart after kill -KILL trusted a record ($adopted)"
+  fi
 done
 sleep 1
 touch "$tmp/stop"
