@@ -141,13 +141,6 @@ void Agent::observeTriggerTimes(const std::set<std::string>& changed) {
 }
 
 void Agent::sync(bool verify) {
-  if (!syncOnce(verify)) return;
-  // Here, once everything the sync allocated is freed (its list of changed
-  // Services too), so the resident size between syncs is what the agent keeps.
-  settleHeapAfterFullSync();
-}
-
-bool Agent::syncOnce(bool verify) {
   const auto start = clock_.now();
   lastSyncStart_ = start;
   const auto seen = pendingSince_;
@@ -156,7 +149,7 @@ bool Agent::syncOnce(bool verify) {
   // An input's own problems: logged and counted once; its last good contents stand in.
   Diagnostics inputProblems;
   bool nodeChanged = false;
-  const std::set<std::string> changed = refreshSources(inputProblems, nodeChanged);
+  std::set<std::string> changed = refreshSources(inputProblems, nodeChanged);
   for (const auto& d : inputProblems.all()) log(d.format());
   if (inputProblems.errorCount() > 0) metrics_.inputErrors(inputProblems.errorCount());
   reportChanges();
@@ -164,11 +157,9 @@ bool Agent::syncOnce(bool verify) {
 
   if (!verify && live_ && !inventory_.hasConflicts() && syncServices(changed, start, seen)) {
     observeTriggerTimes(changed);
-    return false;
+    return;
   }
-  syncAll(verify, changed, start, seen);
-  if (trusted_) observeTriggerTimes(changed);
-  return true;
+  if (!syncAll(verify, changed, start, seen) && trusted_) observeTriggerTimes(changed);
 }
 
 bool Agent::syncServices(const std::set<std::string>& changed, TimePoint start,
@@ -254,7 +245,7 @@ bool Agent::syncServices(const std::set<std::string>& changed, TimePoint start,
   return true;
 }
 
-void Agent::syncAll(bool verify, const std::set<std::string>& changed, TimePoint start,
+bool Agent::syncAll(bool verify, std::set<std::string>& changed, TimePoint start,
                     std::optional<TimePoint> seen) {
   bool full = false;
   std::size_t elements = 0;
@@ -274,7 +265,7 @@ void Agent::syncAll(bool verify, const std::set<std::string>& changed, TimePoint
       log(trusted_ ? "the inputs do not validate together; the installed rules stay as they are"
                    : "the inputs do not validate together; nothing installed until they do");
       live_.reset();  // the changes held back are not in it: start over once they validate
-      return;
+      return false;
     }
 
     auto record = takeStartRecord();
@@ -282,7 +273,7 @@ void Agent::syncAll(bool verify, const std::set<std::string>& changed, TimePoint
         writer::planApply(transport_, rs, writer::ReadBack::kAuto, record ? &*record : nullptr);
     if (!planned) {
       syncFailed("reading the kernel: " + planned.error().message);
-      return;
+      return false;
     }
     if (planned->fromRecord)
       log("the kernel still holds what the state record says: read nothing back");
@@ -291,7 +282,7 @@ void Agent::syncAll(bool verify, const std::set<std::string>& changed, TimePoint
     auto applied = send(rs, planned->plan, planned->tableExists);
     if (!applied) {
       syncFailed(applied.error().message);
-      return;
+      return false;
     }
     // A refill (a table too large to read back) says nothing about what differed.
     const bool differed = applied->kind != writer::ApplyReport::Kind::kUnchanged &&
@@ -316,7 +307,16 @@ void Agent::syncAll(bool verify, const std::set<std::string>& changed, TimePoint
   if (!adoptServices(changed)) live_.reset();
   cleanUdpConntrack(changedFronts(before, after));
   healthChecks_.update(healthWanted_);
+  // Everything this sync allocated is freed now (the list of changed Services too)
+  // and the heap settled before the sync counts as done: a change that comes right
+  // after readiness does not wait for it, and the resident size between syncs is
+  // what the agent keeps.
+  observeTriggerTimes(changed);
+  std::set<std::string>().swap(changed);
+  inventory_.clearPending();
+  settleHeapAfterFullSync();
   finishSync(full, elements, start, seen);
+  return true;
 }
 
 bool Agent::adoptServices(const std::set<std::string>& changed) {

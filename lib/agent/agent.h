@@ -135,12 +135,13 @@ class Agent {
   // One sync of whatever changed since the last. `verify` reads the installed
   // table back instead of trusting what we last committed.
   void sync(bool verify);
-  bool syncOnce(bool verify);  // true: it went the full way (syncAll)
   // Only the Services in `changed`; false: this needs the full way.
   bool syncServices(const std::set<std::string>& changed, TimePoint start,
                     std::optional<TimePoint> seen);
   // Everything: compile all inputs, read the kernel back, send the difference.
-  void syncAll(bool verify, const std::set<std::string>& changed, TimePoint start,
+  // True when it committed (or found nothing to do); it then has observed the
+  // trigger times of `changed` and emptied it.
+  bool syncAll(bool verify, std::set<std::string>& changed, TimePoint start,
                std::optional<TimePoint> seen);
   // Brings the per-Service state (table, UDP fronts) up to date with `keys` after a
   // full sync committed; builds it anew when there is none. False: it could not.

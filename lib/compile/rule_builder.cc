@@ -67,18 +67,23 @@ void RuleBuilder::word(const std::string& text) {
   text_ += text;
 }
 
-void RuleBuilder::needFamily(IpFamily f) {
-  if (familyKnown_) return;
-  familyKnown_ = true;
+void RuleBuilder::metaCompare(uint32_t metaKey, uint32_t cmpOp, std::vector<uint8_t> data) {
   Expr load{Op::kMetaLoad};
-  load.key = NFT_META_NFPROTO;
+  load.key = metaKey;
   load.dreg = ir::kReg32First;
   exprs_.push_back(load);
   Expr cmp{Op::kCmp};
   cmp.sreg = ir::kReg32First;
-  cmp.key = NFT_CMP_EQ;
-  cmp.data = {static_cast<uint8_t>(f == IpFamily::kV4 ? NFPROTO_IPV4 : NFPROTO_IPV6)};
+  cmp.key = cmpOp;
+  cmp.data = std::move(data);
   exprs_.push_back(cmp);
+}
+
+void RuleBuilder::needFamily(IpFamily f) {
+  if (familyKnown_) return;
+  familyKnown_ = true;
+  metaCompare(NFT_META_NFPROTO, NFT_CMP_EQ,
+              {static_cast<uint8_t>(f == IpFamily::kV4 ? NFPROTO_IPV4 : NFPROTO_IPV6)});
 }
 
 std::string RuleBuilder::fieldsText(const std::vector<Field>& fields) const {
@@ -195,15 +200,7 @@ RuleBuilder& RuleBuilder::nfproto(IpFamily f) {
 
 RuleBuilder& RuleBuilder::l4protoIs(uint8_t proto, const char* name) {
   word(std::string("meta l4proto ") + name);
-  Expr load{Op::kMetaLoad};
-  load.key = NFT_META_L4PROTO;
-  load.dreg = ir::kReg32First;
-  exprs_.push_back(load);
-  Expr cmp{Op::kCmp};
-  cmp.sreg = ir::kReg32First;
-  cmp.key = NFT_CMP_EQ;
-  cmp.data = {proto};
-  exprs_.push_back(cmp);
+  metaCompare(NFT_META_L4PROTO, NFT_CMP_EQ, {proto});
   return *this;
 }
 
@@ -309,17 +306,10 @@ RuleBuilder& RuleBuilder::markBitClear(uint32_t bit) {
 
 RuleBuilder& RuleBuilder::iifname(const std::string& name, bool prefix, bool invert) {
   word(std::string("iifname ") + (invert ? "!= " : "") + "\"" + name + (prefix ? "*" : "") + "\"");
-  Expr load{Op::kMetaLoad};
-  load.key = NFT_META_IIFNAME;
-  load.dreg = ir::kReg32First;
-  exprs_.push_back(load);
-  Expr cmp{Op::kCmp};
-  cmp.sreg = ir::kReg32First;
-  cmp.key = invert ? NFT_CMP_NEQ : NFT_CMP_EQ;
   // A whole name is compared with its padding (IFNAMSIZ bytes); a prefix, only its bytes.
-  cmp.data.assign(name.begin(), name.end());
-  if (!prefix) cmp.data.resize(IFNAMSIZ, 0);
-  exprs_.push_back(cmp);
+  std::vector<uint8_t> bytes(name.begin(), name.end());
+  if (!prefix) bytes.resize(IFNAMSIZ, 0);
+  metaCompare(NFT_META_IIFNAME, invert ? NFT_CMP_NEQ : NFT_CMP_EQ, std::move(bytes));
   return *this;
 }
 

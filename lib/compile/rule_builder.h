@@ -88,6 +88,8 @@ class RuleBuilder {
                 uint32_t scratch = 0);
   std::string fieldsText(const std::vector<Field>& fields) const;
   void needFamily(IpFamily f);
+  // meta KEY load into the first register, compared (cmpOp) with `data`.
+  void metaCompare(uint32_t metaKey, uint32_t cmpOp, std::vector<uint8_t> data);
   void verdict(int code, const std::string& chain, const std::string& text);
   RuleBuilder& reject(uint32_t type, uint32_t code, const std::string& text);
 

@@ -206,10 +206,7 @@ void readDetectLocal(ConfigReader& c, const YamlNode& doc) {
   const std::string name = r.string(detect, field, path).value_or("");
   if (!isInterfaceName(name)) {
     r.error(detect.defined() ? detect[field] : doc["detectLocalMode"], path,
-            "\"" + name +
-                "\" is not an interface name (1-15 characters, no /, :, *, blanks or "
-                "quotes); detectLocalMode " +
-                mode + " needs one");
+            notAnInterfaceName(name, mode));
     return;
   }
   out.localInterface = name;

@@ -102,10 +102,7 @@ NodeConfig parseNodeConfigText(const std::string& text, const std::string& fileN
   const auto iface = r.string(doc, "localInterface", "localInterface");
   if (byInterface && !isInterfaceName(iface.value_or(""))) {
     r.error(iface ? doc["localInterface"] : doc["detectLocalMode"], "localInterface",
-            "\"" + iface.value_or("") +
-                "\" is not an interface name (1-15 characters, no /, :, "
-                "*, blanks or quotes); detectLocalMode " +
-                localTrafficModeName(cfg.localTraffic) + " needs one");
+            notAnInterfaceName(iface.value_or(""), localTrafficModeName(cfg.localTraffic)));
   } else if (!byInterface && iface) {
     r.error(doc["localInterface"], "localInterface",
             "only used with detectLocalMode BridgeInterface or InterfaceNamePrefix");

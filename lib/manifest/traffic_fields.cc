@@ -9,6 +9,13 @@ bool isInterfaceName(const std::string& name) {
          name.find_first_of("/: \t\n*\\\"") == std::string::npos;
 }
 
+std::string notAnInterfaceName(const std::string& name, const std::string& mode) {
+  return "\"" + name +
+         "\" is not an interface name (1-15 characters, no /, :, *, blanks or quotes); "
+         "detectLocalMode " +
+         mode + " needs one";
+}
+
 NodePortAddresses readNodePortAddresses(FieldReader& r, const YamlNode& list) {
   NodePortAddresses out;
   for (std::size_t i = 0; i < list.size(); ++i) {

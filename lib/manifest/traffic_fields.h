@@ -15,6 +15,8 @@ namespace svcnft::manifest {
 // What Linux takes as an interface name (1-15 bytes, no '/', ':' or blanks), and
 // nothing nft would read as a wildcard or the end of a string.
 bool isInterfaceName(const std::string& name);
+// The error for a name that is not one, which detectLocalMode `mode` needs.
+std::string notAnInterfaceName(const std::string& name, const std::string& mode);
 
 // nodePortAddresses: "primary", "all" (0.0.0.0/0 and ::/0) and CIDRs. Loopback
 // ("localhost", 127.0.0.0/8, ::1) is never served (CVE-2020-8558): each such entry
