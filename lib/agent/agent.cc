@@ -379,6 +379,11 @@ void Agent::saveStateRecord() {
         "back");
     return;
   }
+  if (live_->elementCount() > writer::kRecordElementLimit) {
+    log("no state record kept: past " + std::to_string(writer::kRecordElementLimit) +
+        " elements; the next start reads the table back");
+    return;
+  }
   const auto t0 = std::chrono::steady_clock::now();
   Manifests manifests = inventory_.all();
   Diagnostics problems;
