@@ -287,11 +287,17 @@ k taint node node1 ToBeDeletedByClusterAutoscaler=1:NoSchedule >/dev/null || fai
 code() { get node1 -o /dev/null -w '%{http_code}' "http://127.0.0.1:10256/$1"; }
 # Bounded by the watch's longest backoff (30 s) and more: right after the outage
 # above, a watch of the restarted agent was seen waiting out its backoff (1 run in 3).
-if waited=$(until_ok 45 bash -c "[[ \$(ip netns exec $prefix-node1 curl -s -m 1 -o /dev/null -w '%{http_code}' http://127.0.0.1:10256/healthz) == 503 ]]") &&
-   [[ $(get node1 http://127.0.0.1:10256/healthz) == *'"nodeEligible": false'* ]] && [[ $(code livez) == 200 ]]; then
+# The three together: a 503 seen once was followed by a body without nodeEligible
+# false in 1 run of 7 here (why is not known yet), so they are asked until they agree.
+eligible_false() {
+  [[ $(ip netns exec "$prefix-node1" curl -s -m 1 -o /dev/null -w '%{http_code}' http://127.0.0.1:10256/healthz) == 503 &&
+     $(ip netns exec "$prefix-node1" curl -s -m 1 http://127.0.0.1:10256/healthz) == *'"nodeEligible": false'* &&
+     $(ip netns exec "$prefix-node1" curl -s -m 1 -o /dev/null -w '%{http_code}' http://127.0.0.1:10256/livez) == 200 ]]
+}
+if waited=$(until_ok 45 eligible_false); then
   pass "tainted ToBeDeletedByClusterAutoscaler: /healthz 503 (node not eligible) after ${waited} ms, /livez 200"
 else
-  fail "tainted node: /healthz $(code healthz), /livez $(code livez); $(k get node node1 -o jsonpath='{.spec.taints}'); agent log: $(tail -5 "$tmp/agent1.log")"
+  fail "tainted node: /healthz $(code healthz) $(get node1 http://127.0.0.1:10256/healthz), /livez $(code livez), waited '${waited:-}'; $(k get node node1 -o jsonpath='{.spec.taints}'); agent log: $(tail -5 "$tmp/agent1.log")"
 fi
 k taint node node1 ToBeDeletedByClusterAutoscaler- >/dev/null || fail "untaint node1"
 until_ok 10 bash -c "[[ \$(ip netns exec $prefix-node1 curl -s -m 1 -o /dev/null -w '%{http_code}' http://127.0.0.1:10256/healthz) == 200 ]]" >/dev/null &&
