@@ -5,16 +5,6 @@
 
 namespace svcnft {
 
-const std::vector<std::string>& Backend::zoneHints() const {
-  static const std::vector<std::string> kNone;
-  return hints ? hints->zones : kNone;
-}
-
-const std::vector<std::string>& Backend::nodeHints() const {
-  static const std::vector<std::string> kNone;
-  return hints ? hints->nodes : kNone;
-}
-
 namespace {
 
 std::vector<Backend> usable(const std::vector<Backend>& candidates) {

@@ -29,8 +29,8 @@ struct Backend {
   bool terminating = false;
   std::shared_ptr<const TopologyHints> hints;  // null: none
 
-  const std::vector<std::string>& zoneHints() const;
-  const std::vector<std::string>& nodeHints() const;
+  const std::vector<std::string>& zoneHints() const { return TopologyHints::zonesOf(hints); }
+  const std::vector<std::string>& nodeHints() const { return TopologyHints::nodesOf(hints); }
 };
 
 // Where this node is, for topology hints.

@@ -52,14 +52,18 @@ const char* protocolNftName(Protocol p) {
   return "?";
 }
 
-const std::vector<std::string>& Endpoint::zoneHints() const {
-  static const std::vector<std::string> kNone;
-  return hints ? hints->zones : kNone;
+namespace {
+const std::vector<std::string> kNoHints;
 }
 
-const std::vector<std::string>& Endpoint::nodeHints() const {
-  static const std::vector<std::string> kNone;
-  return hints ? hints->nodes : kNone;
+const std::vector<std::string>& TopologyHints::zonesOf(
+    const std::shared_ptr<const TopologyHints>& hints) {
+  return hints ? hints->zones : kNoHints;
+}
+
+const std::vector<std::string>& TopologyHints::nodesOf(
+    const std::shared_ptr<const TopologyHints>& hints) {
+  return hints ? hints->nodes : kNoHints;
 }
 
 bool Endpoint::operator==(const Endpoint& other) const {

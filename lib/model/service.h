@@ -76,6 +76,10 @@ struct TopologyHints {
   std::vector<std::string> zones;
   std::vector<std::string> nodes;
   bool operator==(const TopologyHints&) const = default;
+
+  // The zones and nodes of `hints`, none when it is null (most endpoints).
+  static const std::vector<std::string>& zonesOf(const std::shared_ptr<const TopologyHints>& hints);
+  static const std::vector<std::string>& nodesOf(const std::shared_ptr<const TopologyHints>& hints);
 };
 
 // Kept compact (64 bytes): the agent holds every endpoint of the cluster.
@@ -90,8 +94,8 @@ struct Endpoint {
   // Most endpoints have none: shared and immutable, null when there are none.
   std::shared_ptr<const TopologyHints> hints;
 
-  const std::vector<std::string>& zoneHints() const;
-  const std::vector<std::string>& nodeHints() const;
+  const std::vector<std::string>& zoneHints() const { return TopologyHints::zonesOf(hints); }
+  const std::vector<std::string>& nodeHints() const { return TopologyHints::nodesOf(hints); }
   bool operator==(const Endpoint& other) const;
 };
 
