@@ -87,8 +87,11 @@ contexts: [{name: c, context: {cluster: c, user: svcnft}}]
 current-context: c
 YAML
 kubeconfig_of() { [[ $1 == 1 ]] && echo "$kas/kubeconfig" || echo "$tmp/sa-kubeconfig"; }
+# `ip netns exec` itself, not `on`: a function run in the background is a subshell,
+# and its pid ($!) is the shell's, so a kill -TERM would stop the shell and leave
+# the agent running (the restart below restarted nothing, and two agents ran).
 start_agent() {  # start_agent N
-  on "node$1" "$svcnft" agent --kubeconfig "$(kubeconfig_of "$1")" --hostname-override "node$1" \
+  ip netns exec "$prefix-node$1" "$svcnft" agent --kubeconfig "$(kubeconfig_of "$1")" --hostname-override "node$1" \
     --node-config "$tmp/node.yaml" --min-sync-interval 20ms \
     --healthz-bind 127.0.0.1:10256 --metrics-bind 127.0.0.1:10249 >>"$tmp/agent$1.log" 2>&1 &
   agent_pid[$1]=$!
@@ -182,7 +185,7 @@ cat >"$tmp/trial.yaml" <<YAML
 clusterCIDRs: [198.18.1.0/24, 198.18.2.0/24, 198.18.3.0/24]
 table: trial
 YAML
-on node2 "$svcnft" agent --kubeconfig "$kas/kubeconfig" --hostname-override node2 \
+ip netns exec "$prefix-node2" "$svcnft" agent --kubeconfig "$kas/kubeconfig" --hostname-override node2 \
   --node-config "$tmp/trial.yaml" --service-proxy-name svcnft --healthz-bind "" --metrics-bind "" \
   >>"$tmp/trial.log" 2>&1 &
 agent_pid[trial]=$!

@@ -68,7 +68,8 @@ YAML
 on client ip route add 198.18.100.0/24 via 198.18.0.1
 host_before=$(sysctl -n net.netfilter.nf_conntrack_tcp_timeout_established 2>/dev/null || echo none)
 
-on node1 "$svcnft" agent --watch "$watch" --config "$tmp/kube-proxy.yaml" >"$tmp/agent.log" 2>&1 &
+ip netns exec "$prefix-node1" "$svcnft" agent --watch "$watch" --config "$tmp/kube-proxy.yaml" \
+  >"$tmp/agent.log" 2>&1 &
 agent_pid=$!
 waited=$(until_ok 5 on node1 nft list map inet svcnft nodeports-v4) && pass "agent installed its table in ${waited} ms" \
   || { fail "agent did not install its table"; cat "$tmp/agent.log"; exit 1; }
