@@ -21,6 +21,9 @@
 #include "agent/conntrack_sysctls.h"
 #include "agent/http.h"
 #include "agent/log.h"
+#include "announce/announcer.h"
+#include "announce/lease_store.h"
+#include "announce/responder.h"
 #include "compile/compiler.h"
 #include "compile/render_nft.h"
 #include "manifest/kube_proxy_config.h"
@@ -321,6 +324,9 @@ struct AgentFlags {
   // kube-proxy's defaults: cloud load balancers probe /healthz on every address;
   // metrics stay on loopback.
   std::string healthzBind = "0.0.0.0:10256", metricsBind = "127.0.0.1:10249";
+  // LoadBalancer address announcement (layer 2): off without an interface.
+  std::string announceInterface, announceClass = "svcnft.io/layer2", leaseNamespace = "kube-system";
+  std::string leaseDuration = "15s", renewDeadline = "10s", retryPeriod = "2s";
   // Which of these were given on the command line (they win over --config).
   bool minSyncGiven = false, fullCheckGiven = false, healthzGiven = false, metricsGiven = false;
 };
@@ -368,6 +374,25 @@ int runAgent(AgentFlags flags) {
     return kExitUsage;
   }
   options.minSyncInterval = std::chrono::milliseconds(minMs);
+  svcnft::announce::ElectionTimes election;
+  if (!flags.announceInterface.empty()) {
+    const long long lease = parseDuration(flags.leaseDuration),
+                    renew = parseDuration(flags.renewDeadline),
+                    retry = parseDuration(flags.retryPeriod);
+    if (lease <= 0 || renew <= 0 || retry <= 0) {
+      std::cerr << "svcnft: durations are like 100ms, 2s or 1m\n";
+      return kExitUsage;
+    }
+    // client-go's conditions: a holder cut off goes silent (renew deadline) before
+    // its lease runs out elsewhere, and retries more than once within the deadline.
+    if (!(renew < lease) || !(retry * 2 <= renew)) {
+      std::cerr << "svcnft: --renew-deadline must be shorter than --lease-duration and at least "
+                   "twice --retry-period\n";
+      return kExitUsage;
+    }
+    election = {std::chrono::milliseconds(lease), std::chrono::milliseconds(renew),
+                std::chrono::milliseconds(retry)};
+  }
   options.fullCheckPeriod = std::chrono::milliseconds(fullMs);
   // A clean stop leaves a record of the table for the next start (the same file
   // `apply` keeps): a restart then adopts the table without reading it back.
@@ -407,6 +432,11 @@ int runAgent(AgentFlags flags) {
     std::cerr << "svcnft: " << api->error().message << "\n";
     return kExitUsage;
   }
+  if (!flags.announceInterface.empty() && !api) {
+    std::cerr << "svcnft: --announce-interface needs the API server (its Leases elect the node "
+                 "that answers): give --kubeconfig, or run in a pod\n";
+    return kExitUsage;
+  }
   svcnft::agent::Metrics metrics;
   std::optional<svcnft::source::ApiSource> apiSource;
   if (api) {
@@ -440,6 +470,34 @@ int runAgent(AgentFlags flags) {
   if (apiSource) apiSource->start();
   svcnft::agent::Agent agent(options, node, sources, {sock.value(), monitor.value(), conntrack},
                              notifier, metrics, clock);
+  // The announcer: its own API client (a curl handle is not shared between
+  // threads), its own responder thread on the interface.
+  std::optional<svcnft::source::CurlClient> leaseClient;
+  std::optional<svcnft::announce::ApiLeaseStore> leaseStore;
+  std::unique_ptr<svcnft::announce::Responder> responder;
+  std::optional<svcnft::announce::Announcer> announcer;
+  if (!flags.announceInterface.empty()) {
+    auto opened = svcnft::announce::Responder::open(flags.announceInterface, svcnft::agent::log);
+    if (!opened) {
+      std::cerr << "svcnft: " << opened.error().message << "\n";
+      return kExitKernel;
+    }
+    responder = std::move(opened).value();
+    leaseClient.emplace(api->value());
+    const long timeout = std::max(1L, static_cast<long>(election.renewDeadline.count() / 2000));
+    leaseStore.emplace(*leaseClient, flags.leaseNamespace, timeout);
+    svcnft::agent::SystemClock wall;
+    announcer.emplace(
+        node.nodeName, election, *leaseStore, *responder, metrics, svcnft::agent::log,
+        svcnft::announce::Announcer::Clocks{[] { return std::chrono::steady_clock::now(); },
+                                            [wall] { return wall.unixNow(); }});
+    agent.announceWith(*announcer, flags.announceClass);
+    svcnft::agent::log("announcing LoadBalancer addresses of class " + flags.announceClass +
+                       " (and of none) on " + flags.announceInterface + ": Leases in " +
+                       flags.leaseNamespace + ", duration " + flags.leaseDuration +
+                       ", renew deadline " + flags.renewDeadline + ", retry " + flags.retryPeriod);
+    announcer->start();
+  }
   svcnft::agent::HttpEndpoints http(agent, metrics);
   if (auto started = http.start(healthzBind, metricsBind); !started) {
     // kube-proxy's bindAddressHardFail: false (its default) logs and goes on.
@@ -453,6 +511,8 @@ int runAgent(AgentFlags flags) {
                        "(bindAddressHardFail is false)");
   }
   const int rc = agent.run();
+  // A clean stop releases the Leases held: another node takes over at its next try.
+  if (announcer) announcer->stop();
   http.stop();
   if (apiSource) apiSource->stop();
   return rc;
@@ -535,6 +595,19 @@ int main(int argc, char** argv) {
                                                  "/healthz and /livez (empty: off)");
   CLI::Option* metricsOpt =
       agentCmd->add_option("--metrics-bind", agentFlags.metricsBind, "/metrics (empty: off)");
+
+  agentCmd->add_option("--announce-interface", agentFlags.announceInterface,
+                       "answer ARP and neighbour solicitations for LoadBalancer addresses on "
+                       "this interface, one node per address, elected with Leases (empty: off)");
+  agentCmd->add_option("--announce-class", agentFlags.announceClass,
+                       "the loadBalancerClass announced (Services without a class too)");
+  agentCmd->add_option("--lease-namespace", agentFlags.leaseNamespace,
+                       "where the announcement Leases live");
+  agentCmd->add_option("--lease-duration", agentFlags.leaseDuration,
+                       "how long another node waits before taking an address over");
+  agentCmd->add_option("--renew-deadline", agentFlags.renewDeadline,
+                       "a holder that could not renew for this long goes silent");
+  agentCmd->add_option("--retry-period", agentFlags.retryPeriod, "how often Leases are tried");
 
   CLI::App* show = app.add_subcommand(
       "show", "read the installed ruleset back: each service, its addresses, endpoints, weights");

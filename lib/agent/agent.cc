@@ -13,6 +13,7 @@
 
 #include "agent/heap.h"
 #include "agent/log.h"
+#include "announce/wanted.h"
 #include "compile/compiler.h"
 #include "compile/skeleton.h"
 #include "manifest/loader.h"
@@ -241,6 +242,7 @@ bool Agent::syncServices(const std::set<std::string>& changed, TimePoint start,
   });
   healthWanted_.merge(healthChecks(touched));
   healthChecks_.update(healthWanted_);
+  updateAnnouncements(changed, /*all=*/false);
   finishSync(/*full=*/false, live_->elementCount(), start, seen);
   return true;
 }
@@ -311,12 +313,36 @@ bool Agent::syncAll(bool verify, std::set<std::string>& changed, TimePoint start
   // and the heap settled before the sync counts as done: a change that comes right
   // after readiness does not wait for it, and the resident size between syncs is
   // what the agent keeps.
+  updateAnnouncements(changed, /*all=*/true);
   observeTriggerTimes(changed);
   std::set<std::string>().swap(changed);
   inventory_.clearPending();
   settleHeapAfterFullSync();
   finishSync(full, elements, start, seen);
   return true;
+}
+
+void Agent::updateAnnouncements(const std::set<std::string>& changed, bool all) {
+  if (!announcer_) return;
+  const source::Inventory& inventory = inventory_;
+  auto refresh = [&](const std::string& key) {
+    auto wanted = announce::announcementsOf(inventory.lookup(key), node_.nodeName, lbClass_);
+    if (wanted.empty()) {
+      announceByService_.erase(key);
+    } else {
+      announceByService_[key] = std::move(wanted);
+    }
+  };
+  if (all) {
+    announceByService_.clear();
+    for (const auto& key : inventory.serviceKeys()) refresh(key);
+  } else {
+    for (const auto& key : changed) refresh(key);
+  }
+  std::vector<announce::Announcement> wanted;
+  for (const auto& [key, list] : announceByService_)
+    wanted.insert(wanted.end(), list.begin(), list.end());
+  announcer_->want(std::move(wanted));
 }
 
 bool Agent::adoptServices(const std::set<std::string>& changed) {

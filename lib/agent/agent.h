@@ -33,6 +33,7 @@
 #include "agent/metrics.h"
 #include "agent/notifier.h"
 #include "agent/udp_fronts.h"
+#include "announce/announcer.h"
 #include "compile/ir.h"
 #include "model/service.h"
 #include "netlink/conntrack.h"
@@ -129,6 +130,12 @@ class Agent {
   };
   Health health() const;
   const source::Inventory& inventory() const { return inventory_; }
+  // LoadBalancer addresses of Services of `lbClass` (or of none) go to `announcer`
+  // after each sync (announce/announcer.h).
+  void announceWith(announce::Announcer& announcer, std::string lbClass) {
+    announcer_ = &announcer;
+    lbClass_ = std::move(lbClass);
+  }
 
  private:
   using TimePoint = Clock::TimePoint;
@@ -192,6 +199,9 @@ class Agent {
   // Observes the EndpointSlices' last-change-trigger-time of the Services in
   // `changed` (kube-proxy's network programming duration), each once.
   void observeTriggerTimes(const std::set<std::string>& changed);
+  // Tells the announcer what this node would announce, after a sync of `changed`
+  // (all: every Service).
+  void updateAnnouncements(const std::set<std::string>& changed, bool all);
 
   Options options_;
   const NodeConfig baseNode_;  // as configured; node_ adds what sources know of the node
@@ -229,6 +239,9 @@ class Agent {
   std::optional<TimePoint> conntrackRetryAt_;
   TimePoint lastWatchdog_{};
   bool readyNotified_ = false;
+  announce::Announcer* announcer_ = nullptr;
+  std::string lbClass_;
+  std::map<std::string, std::vector<announce::Announcement>> announceByService_;
 
   mutable std::mutex healthMu_;
   Health health_;

@@ -221,7 +221,34 @@ std::string Metrics::text() const {
              std::to_string(counts[m]) + "\n";
     }
   }
+  out +=
+      "# HELP svcnft_lb_announced LoadBalancer addresses this node answers for (ARP, "
+      "neighbour discovery), by address and Service.\n# TYPE svcnft_lb_announced gauge\n";
+  for (const auto& [address, service] : announced_) {
+    out += "svcnft_lb_announced{address=\"" + address.str() + "\",service=\"" + service + "\"} 1\n";
+  }
+  scalar(out, "svcnft_lb_takeovers_total", "counter",
+         "Times this node became the holder of a LoadBalancer address's Lease.",
+         static_cast<double>(takeovers_));
+  scalar(out, "svcnft_lb_lease_renew_failures_total", "counter",
+         "Failed reads or renewals of a Lease this node held.",
+         static_cast<double>(renewFailures_));
   return out;
+}
+
+void Metrics::announcing(const std::map<IpAddress, std::string>& addresses) {
+  std::lock_guard<std::mutex> l(mu_);
+  announced_ = addresses;
+}
+
+void Metrics::takeover() {
+  std::lock_guard<std::mutex> l(mu_);
+  ++takeovers_;
+}
+
+void Metrics::leaseRenewFailed() {
+  std::lock_guard<std::mutex> l(mu_);
+  ++renewFailures_;
 }
 
 }  // namespace svcnft::agent

@@ -9,11 +9,12 @@
 #include <mutex>
 #include <string>
 
+#include "announce/announcer.h"
 #include "source/reflector.h"
 
 namespace svcnft::agent {
 
-class Metrics : public source::ApiCounters {
+class Metrics : public source::ApiCounters, public announce::AnnounceObserver {
  public:
   void observeSync(bool full, double seconds);
   // A change was queued for the next sync (kube-proxy's last_queued_timestamp).
@@ -48,6 +49,11 @@ class Metrics : public source::ApiCounters {
   // The event socket overran (ENOBUFS): events were lost, the table is read back.
   void eventsLost(uint64_t total);
 
+  // LoadBalancer announcement (announce/announcer.h).
+  void announcing(const std::map<IpAddress, std::string>& addresses) override;
+  void takeover() override;
+  void leaseRenewFailed() override;
+
   std::string text() const;
 
  private:
@@ -76,6 +82,8 @@ class Metrics : public source::ApiCounters {
   std::size_t servicePending_ = 0, endpointPending_ = 0;
   int noLocalInternal_ = 0, noLocalExternal_ = 0, externalIPsRefused_ = 0;
   std::size_t services_ = 0, endpoints_ = 0;
+  std::map<IpAddress, std::string> announced_;
+  uint64_t takeovers_ = 0, renewFailures_ = 0;
 };
 
 }  // namespace svcnft::agent

@@ -281,6 +281,8 @@ std::optional<Service> parseService(FieldReader& r, const YamlNode& doc) {
   }
 
   parseClusterIPs(r, spec, svc);
+  svc.loadBalancerClass =
+      r.string(spec, "loadBalancerClass", "spec.loadBalancerClass").value_or("");
   YamlNode families = r.sequence(spec, "ipFamilies", "spec.ipFamilies");
   if (families.defined()) {
     for (std::size_t i = 0; i < families.size(); ++i) {

@@ -55,6 +55,8 @@ struct Service {
   std::vector<IpAddress> refusedExternalIPs;
   std::vector<SourceLocation> loadBalancerIPWhere;  // parallel to loadBalancerIPs
   std::vector<Cidr> loadBalancerSourceRanges;
+  // Which load balancer implementation announces it (empty: the cluster's default).
+  std::string loadBalancerClass;
   TrafficPolicy externalTrafficPolicy = TrafficPolicy::kCluster;
   TrafficPolicy internalTrafficPolicy = TrafficPolicy::kCluster;
   bool clientIPAffinity = false;

@@ -98,9 +98,39 @@ CurlClient::~CurlClient() {
   if (curl_) curl_easy_cleanup(static_cast<CURL*>(curl_));
 }
 
+HttpResponse HttpClient::send(const std::string&, const std::string&, const std::string&,
+                              RequestLimits) {
+  HttpResponse response;
+  response.error = "this client only reads";
+  return response;
+}
+
 HttpResponse CurlClient::get(const std::string& pathAndQuery,
                              const std::function<bool(std::string_view)>& onData,
                              RequestLimits limits, const std::atomic<bool>& stop) {
+  return perform("GET", pathAndQuery, "", onData, limits, stop);
+}
+
+HttpResponse CurlClient::send(const std::string& method, const std::string& pathAndQuery,
+                              const std::string& jsonBody, RequestLimits limits) {
+  std::string body;
+  const std::atomic<bool> never{false};
+  HttpResponse response = perform(
+      method, pathAndQuery, jsonBody,
+      [&](std::string_view piece) {
+        if (body.size() + piece.size() > kMaxErrorBody) return false;
+        body.append(piece);
+        return true;
+      },
+      limits, never);
+  if (response.status >= 200 && response.status < 300) response.body = std::move(body);
+  return response;
+}
+
+HttpResponse CurlClient::perform(const std::string& method, const std::string& pathAndQuery,
+                                 const std::string& jsonBody,
+                                 const std::function<bool(std::string_view)>& onData,
+                                 RequestLimits limits, const std::atomic<bool>& stop) {
   HttpResponse response;
   CURL* curl = static_cast<CURL*>(curl_);
   if (!curl) {
@@ -122,8 +152,14 @@ HttpResponse CurlClient::get(const std::string& pathAndQuery,
   if (!config_.keyData.empty()) setBlob(curl, CURLOPT_SSLKEY_BLOB, config_.keyData);
   if (!config_.keyFile.empty()) curl_easy_setopt(curl, CURLOPT_SSLKEY, config_.keyFile.c_str());
 
+  if (method != "GET") curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
   Slist headers;
   headers.add("Accept: application/json");
+  if (!jsonBody.empty()) {
+    headers.add("Content-Type: application/json");
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, jsonBody.c_str());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(jsonBody.size()));
+  }
   auto token = bearerToken(config_);  // read again each time: bound tokens rotate
   if (!token) {
     response.error = token.error().message;

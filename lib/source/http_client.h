@@ -1,4 +1,4 @@
-// GET requests to the Kubernetes API server, streamed: the body is handed over as
+// Requests to the Kubernetes API server. GETs are streamed: the body is handed over as
 // it arrives, so a watch is read event by event. An interface, so the list/watch
 // logic is tested against scripted responses; CurlClient is the real one (libcurl:
 // TLS 1.2 or newer, the server's certificate always verified, client certificates,
@@ -36,6 +36,11 @@ class HttpClient {
   virtual HttpResponse get(const std::string& pathAndQuery,
                            const std::function<bool(std::string_view)>& onData,
                            RequestLimits limits, const std::atomic<bool>& stop) = 0;
+  // `method` (POST, PUT, DELETE) with a JSON body (empty: none). The answer's body
+  // comes back whole (up to 64 KiB) whatever its status. A client that only reads
+  // (a test's) answers with an error.
+  virtual HttpResponse send(const std::string& method, const std::string& pathAndQuery,
+                            const std::string& jsonBody, RequestLimits limits);
 };
 
 class CurlClient : public HttpClient {
@@ -48,8 +53,14 @@ class CurlClient : public HttpClient {
   HttpResponse get(const std::string& pathAndQuery,
                    const std::function<bool(std::string_view)>& onData, RequestLimits limits,
                    const std::atomic<bool>& stop) override;
+  HttpResponse send(const std::string& method, const std::string& pathAndQuery,
+                    const std::string& jsonBody, RequestLimits limits) override;
 
  private:
+  HttpResponse perform(const std::string& method, const std::string& pathAndQuery,
+                       const std::string& jsonBody,
+                       const std::function<bool(std::string_view)>& onData, RequestLimits limits,
+                       const std::atomic<bool>& stop);
   ApiConfig config_;
   void* curl_ = nullptr;  // CURL*, kept between requests for connection reuse
 };

@@ -1,0 +1,107 @@
+// Which node answers for each LoadBalancer address: one Lease election per
+// address (announce/election.h), on a thread of its own, telling the Speaker
+// (announce/responder.h) what to answer for and until when.
+//
+// - The agent says after each sync what this node would announce (want()); a node
+//   is a candidate for an address unless the Service's externalTrafficPolicy is
+//   Local and none of its ready endpoints is on this node (traffic sent there
+//   would be dropped), or its interface is down.
+// - Every address given to the Speaker carries the time its renewal runs out: the
+//   Speaker stops answering then by itself, even while a request to an unreachable
+//   API server still blocks this thread.
+// - A clean stop releases every Lease held, so another node takes over at its next
+//   try instead of after the lease duration.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "announce/election.h"
+#include "announce/lease_store.h"
+#include "announce/speaker.h"
+#include "model/address.h"
+
+namespace svcnft::announce {
+
+struct Announcement {
+  IpAddress address;
+  std::string service;    // "namespace/name", for logs and metrics
+  bool candidate = true;  // this node may answer for it
+  auto operator<=>(const Announcement&) const = default;
+};
+
+// Where the announcer reports (the agent's metrics).
+class AnnounceObserver {
+ public:
+  virtual ~AnnounceObserver() = default;
+  // The addresses this node answers for now, with their Services.
+  virtual void announcing(const std::map<IpAddress, std::string>& addresses) = 0;
+  virtual void takeover() = 0;          // this node became the holder of an address
+  virtual void leaseRenewFailed() = 0;  // the holder could not renew (or read) its Lease
+};
+
+class Announcer {
+ public:
+  using Log = std::function<void(const std::string&)>;
+  struct Clocks {
+    std::function<TimePoint()> steady;
+    std::function<double()> unixNow;
+  };
+
+  Announcer(std::string identity, ElectionTimes times, LeaseStore& leases, Speaker& speaker,
+            AnnounceObserver& observer, Log log, Clocks clocks);
+  ~Announcer();
+  Announcer(const Announcer&) = delete;
+  Announcer& operator=(const Announcer&) = delete;
+
+  // Thread-safe: what this node would announce now (the whole list).
+  void want(std::vector<Announcement> wanted);
+  // One round: reads and writes the Leases that are due, tells the Speaker what to
+  // answer for. Returns when the next round is due. (The thread's body; tests call it.)
+  TimePoint step();
+  // Gives up every address and releases every Lease held.
+  void releaseAll();
+
+  void start();
+  // Stops the thread, then releases every Lease held.
+  void stop();
+
+ private:
+  struct Address {
+    Election election;
+    std::string service;
+    TimePoint next{};
+    bool announced = false;
+  };
+  void tryLease(const IpAddress& address, Address& a, bool candidate);
+  void tell(TimePoint now);
+
+  std::string identity_;
+  ElectionTimes times_;
+  LeaseStore& leases_;
+  Speaker& speaker_;
+  AnnounceObserver& observer_;
+  Log log_;
+  Clocks clocks_;
+
+  std::mutex mu_;
+  std::condition_variable wake_;
+  std::map<IpAddress, Announcement> wanted_;
+  bool stop_ = false;
+  bool changed_ = false;  // want() gave a new list since the loop last woke
+  std::thread thread_;
+
+  // Only the announcing thread (or a test's) touches these.
+  std::map<IpAddress, Address> addresses_;
+  bool linkWasUp_ = true;
+  std::set<std::string> failing_;  // Leases whose last request failed (logged once)
+};
+
+}  // namespace svcnft::announce
