@@ -89,8 +89,8 @@ Result<LeaseRecord> parseLease(std::string_view json) {
   if (parser.parse(json.data(), json.size()).get(lease)) return Error{"the Lease is not JSON"};
   LeaseRecord r;
   std::string_view text;
-  if (lease["metadata"]["resourceVersion"].get(text)) {
-    return Error{"the Lease has no metadata.resourceVersion"};
+  if (lease["metadata"]["resourceVersion"].get(text) || text.empty()) {
+    return Error{"the Lease has no metadata.resourceVersion"};  // the API server always sets one
   }
   r.resourceVersion = text;
   simdjson::dom::element spec;
