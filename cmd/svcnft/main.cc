@@ -22,6 +22,7 @@
 #include "agent/http.h"
 #include "agent/log.h"
 #include "announce/announcer.h"
+#include "announce/handover_table.h"
 #include "announce/lease_store.h"
 #include "announce/responder.h"
 #include "compile/compiler.h"
@@ -475,6 +476,8 @@ int runAgent(AgentFlags flags) {
   std::optional<svcnft::source::CurlClient> leaseClient;
   std::optional<svcnft::announce::ApiLeaseStore> leaseStore;
   std::unique_ptr<svcnft::announce::Responder> responder;
+  std::optional<svcnft::netlink::Socket> handoverSocket;  // the announcer thread's own
+  std::optional<svcnft::announce::HandoverTable> handover;
   std::optional<svcnft::announce::Announcer> announcer;
   if (!flags.announceInterface.empty()) {
     auto opened = svcnft::announce::Responder::open(flags.announceInterface, svcnft::agent::log);
@@ -487,8 +490,15 @@ int runAgent(AgentFlags flags) {
     const long timeout = std::max(1L, static_cast<long>(election.renewDeadline.count() / 2000));
     leaseStore.emplace(*leaseClient, flags.leaseNamespace, timeout);
     svcnft::agent::SystemClock wall;
+    auto handoverSock = svcnft::netlink::Socket::open();
+    if (!handoverSock) {
+      std::cerr << "svcnft: " << handoverSock.error().message << "\n";
+      return kExitKernel;
+    }
+    handoverSocket.emplace(std::move(handoverSock).value());
+    handover.emplace(*handoverSocket, svcnft::agent::log);
     announcer.emplace(
-        node.nodeName, election, *leaseStore, *responder, metrics, svcnft::agent::log,
+        node.nodeName, election, *leaseStore, *responder, *handover, metrics, svcnft::agent::log,
         svcnft::announce::Announcer::Clocks{[] { return std::chrono::steady_clock::now(); },
                                             [wall] { return wall.unixNow(); }});
     agent.announceWith(*announcer, flags.announceClass);

@@ -4,12 +4,31 @@
 
 namespace svcnft::announce {
 
+namespace {
+
+// The first address of family `f` in "198.18.0.2,2001:db8::2".
+std::optional<IpAddress> sameFamily(const std::string& list, IpFamily f) {
+  std::size_t at = 0;
+  while (at < list.size()) {
+    std::size_t end = list.find(',', at);
+    if (end == std::string::npos) end = list.size();
+    auto a = IpAddress::parse(list.substr(at, end - at));
+    if (a && a->family() == f) return a;
+    at = end + 1;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 Announcer::Announcer(std::string identity, ElectionTimes times, LeaseStore& leases,
-                     Speaker& speaker, AnnounceObserver& observer, Log log, Clocks clocks)
+                     Speaker& speaker, Handover& handover, AnnounceObserver& observer, Log log,
+                     Clocks clocks)
     : identity_(std::move(identity)),
       times_(times),
       leases_(leases),
       speaker_(speaker),
+      handover_(handover),
       observer_(observer),
       log_(std::move(log)),
       clocks_(std::move(clocks)) {}
@@ -85,7 +104,9 @@ void Announcer::tryLease(const IpAddress& address, Address& a, bool candidate) {
   if (!candidate) {
     // Give it up: silent at once, and the Lease released so another node need not
     // wait for it to run out.
-    if (auto released = a.election.release(microTime(clocks_.unixNow()))) {
+    std::string from;
+    for (const auto& own : speaker_.ownAddresses()) from += (from.empty() ? "" : ",") + own.str();
+    if (auto released = a.election.release(microTime(clocks_.unixNow()), from)) {
       tell(clocks_.steady());  // silent before the request, which may take its time
       auto stored = leases_.update(name, *released);
       report(stored ? "" : stored.error().message, !stored);
@@ -132,6 +153,7 @@ void Announcer::tryLease(const IpAddress& address, Address& a, bool candidate) {
 void Announcer::tell(TimePoint now) {
   std::map<IpAddress, TimePoint> answer;
   std::map<IpAddress, std::string> announced;
+  std::map<IpAddress, IpAddress> handOn;
   for (auto& [address, a] : addresses_) {
     const bool leading = a.election.leading(now);
     if (a.announced && !leading) {
@@ -141,7 +163,13 @@ void Announcer::tell(TimePoint now) {
     if (!leading) continue;
     answer.emplace(address, *a.election.leadingUntil());
     announced.emplace(address, a.service);
+    if (auto previous = sameFamily(a.election.takenOverFrom(), address.family())) {
+      handOn.emplace(address, *previous);
+    }
   }
+  // The handover first: the announcement moves clients at once, and their packets
+  // of connections begun elsewhere must find it in place.
+  if (!releasing_) handover_.handOn(handOn);
   speaker_.answerFor(answer);
   observer_.announcing(announced);
 }
@@ -151,6 +179,10 @@ void Announcer::releaseAll() {
     std::lock_guard<std::mutex> lock(mu_);
     wanted_.clear();
   }
+  // The handover table stays as it is: like the main table, the kernel goes on
+  // forwarding after the agent stops (connections handed on to this node by the next
+  // holder may be ones this node hands on in turn). The next start sets it anew.
+  releasing_ = true;
   speaker_.answerFor({});
   for (auto& [address, a] : addresses_) tryLease(address, a, false);
   addresses_.clear();

@@ -10,7 +10,9 @@
 //   Speaker stops answering then by itself, even while a request to an unreachable
 //   API server still blocks this thread.
 // - A clean stop releases every Lease held, so another node takes over at its next
-//   try instead of after the lease duration.
+//   try instead of after the lease duration. The released Lease names this node's
+//   addresses, and the node taking over hands on to it the connections begun
+//   through it (announce/handover.h): a clean stop loses none.
 #pragma once
 
 #include <chrono>
@@ -24,6 +26,7 @@
 #include <vector>
 
 #include "announce/election.h"
+#include "announce/handover.h"
 #include "announce/lease_store.h"
 #include "announce/speaker.h"
 #include "model/address.h"
@@ -56,7 +59,7 @@ class Announcer {
   };
 
   Announcer(std::string identity, ElectionTimes times, LeaseStore& leases, Speaker& speaker,
-            AnnounceObserver& observer, Log log, Clocks clocks);
+            Handover& handover, AnnounceObserver& observer, Log log, Clocks clocks);
   ~Announcer();
   Announcer(const Announcer&) = delete;
   Announcer& operator=(const Announcer&) = delete;
@@ -87,6 +90,7 @@ class Announcer {
   ElectionTimes times_;
   LeaseStore& leases_;
   Speaker& speaker_;
+  Handover& handover_;
   AnnounceObserver& observer_;
   Log log_;
   Clocks clocks_;
@@ -101,6 +105,7 @@ class Announcer {
   // Only the announcing thread (or a test's) touches these.
   std::map<IpAddress, Address> addresses_;
   bool linkWasUp_ = true;
+  bool releasing_ = false;         // releaseAll() has begun
   std::set<std::string> failing_;  // Leases whose last request failed (logged once)
 };
 

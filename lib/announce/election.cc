@@ -39,21 +39,26 @@ std::optional<Election::Write> Election::afterRead(const std::optional<LeaseReco
     w.record.acquireTime = wallNow;
     w.record.transitions = lease ? lease->transitions + 1 : 0;
   }
+  pendingFrom_ = lease && lease->holder.empty() ? lease->releasedFrom : "";
   if (lease) w.record.resourceVersion = lease->resourceVersion;
   return w;
 }
 
 void Election::afterWrite(const LeaseRecord& stored, TimePoint sentAt) {
+  // An acquisition (not a renewal): whom it took over from.
+  if (stored.holder == identity_ && !holds()) takenOverFrom_ = pendingFrom_;
+  if (stored.holder != identity_) takenOverFrom_.clear();
   observed_ = stored;
   observedAt_ = sentAt;
   renewedAt_ = stored.holder == identity_ ? std::optional<TimePoint>(sentAt) : std::nullopt;
 }
 
-std::optional<LeaseRecord> Election::release(const std::string& wallNow) {
+std::optional<LeaseRecord> Election::release(const std::string& wallNow, const std::string& from) {
   renewedAt_.reset();
   if (!holds()) return std::nullopt;
   LeaseRecord r = *observed_;
   r.holder.clear();
+  r.releasedFrom = from;
   r.durationSeconds = 1;
   r.acquireTime = wallNow;
   r.renewTime = wallNow;

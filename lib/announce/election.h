@@ -29,11 +29,16 @@ struct LeaseRecord {
   std::string acquireTime, renewTime;  // RFC 3339 with microseconds
   int transitions = 0;
   std::string resourceVersion;
+  // Set by a holder that released the Lease at a clean stop: its addresses on the
+  // segment ("198.18.0.2,2001:db8::2"), to which the next holder hands on the
+  // packets of connections begun through it (annotation svcnft.io/released-from).
+  std::string releasedFrom;
 
   // The same record (resourceVersion aside, as client-go compares).
   bool sameAs(const LeaseRecord& o) const {
     return holder == o.holder && durationSeconds == o.durationSeconds &&
-           acquireTime == o.acquireTime && renewTime == o.renewTime && transitions == o.transitions;
+           acquireTime == o.acquireTime && renewTime == o.renewTime &&
+           transitions == o.transitions && releasedFrom == o.releasedFrom;
   }
 };
 
@@ -62,8 +67,11 @@ class Election {
   // A failed one changes nothing: the holder goes on until its deadline.
   void afterWrite(const LeaseRecord& stored, TimePoint sentAt);
   // What to write to give the Lease up, if this node holds it; leading() is false
-  // from here on.
-  std::optional<LeaseRecord> release(const std::string& wallNow);
+  // from here on. `from`: this node's addresses, for the next holder's handover.
+  std::optional<LeaseRecord> release(const std::string& wallNow, const std::string& from = "");
+  // Whom this node took the Lease over from at its last acquisition, when that
+  // holder had released it cleanly (its releasedFrom); empty otherwise.
+  const std::string& takenOverFrom() const { return takenOverFrom_; }
 
   // Whether this node answers for the address at `now`.
   bool leading(TimePoint now) const;
@@ -83,6 +91,8 @@ class Election {
   std::optional<LeaseRecord> observed_;  // the last record read or written
   TimePoint observedAt_{};               // when it changed, by this node's clock
   std::optional<TimePoint> renewedAt_;   // when the last successful renewal was sent
+  std::string takenOverFrom_;
+  std::string pendingFrom_;  // releasedFrom of the record an acquisition is based on
 };
 
 }  // namespace svcnft::announce

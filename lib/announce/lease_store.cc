@@ -11,6 +11,7 @@ namespace svcnft::announce {
 namespace {
 
 constexpr const char* kLeases = "/apis/coordination.k8s.io/v1/namespaces/";
+constexpr const char* kReleasedFrom = "svcnft.io/released-from";
 
 std::string jsonString(std::string_view s) {
   std::string out = "\"";
@@ -73,6 +74,9 @@ std::string microTime(double unixSeconds) {
 std::string leaseJson(const std::string& ns, const std::string& name, const LeaseRecord& r) {
   std::string meta = "\"name\":" + jsonString(name) + ",\"namespace\":" + jsonString(ns) +
                      ",\"labels\":{\"app.kubernetes.io/managed-by\":\"svcnft\"}";
+  // Always written, empty or not: an update replaces the object, annotations too.
+  meta += ",\"annotations\":{\"" + std::string(kReleasedFrom) + "\":" + jsonString(r.releasedFrom) +
+          "}";
   if (!r.resourceVersion.empty()) meta += ",\"resourceVersion\":" + jsonString(r.resourceVersion);
   std::string spec = "\"holderIdentity\":" + jsonString(r.holder) +
                      ",\"leaseDurationSeconds\":" + std::to_string(r.durationSeconds) +
@@ -93,6 +97,12 @@ Result<LeaseRecord> parseLease(std::string_view json) {
     return Error{"the Lease has no metadata.resourceVersion"};  // the API server always sets one
   }
   r.resourceVersion = text;
+  simdjson::dom::element released;
+  if (!lease["metadata"]["annotations"][kReleasedFrom].get(released) && !released.is_null()) {
+    if (released.get(text))
+      return Error{std::string("the Lease's annotation ") + kReleasedFrom + " is not a string"};
+    r.releasedFrom = text;
+  }
   simdjson::dom::element spec;
   if (lease["spec"].get(spec)) return r;  // an empty spec: nobody holds it
   auto string = [&](const char* field, std::string& out) -> bool {

@@ -1,6 +1,7 @@
 #include "announce/responder.h"
 
 #include <arpa/inet.h>
+#include <ifaddrs.h>
 #include <linux/filter.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
@@ -132,6 +133,26 @@ bool Responder::linkUp() const {
   std::strncpy(req.ifr_name, interface_.c_str(), IFNAMSIZ - 1);
   if (ioctl(groupFd_, SIOCGIFFLAGS, &req) < 0) return false;
   return (req.ifr_flags & IFF_UP) && (req.ifr_flags & IFF_RUNNING);
+}
+
+std::vector<IpAddress> Responder::ownAddresses() const {
+  std::vector<IpAddress> out;
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) < 0) return out;
+  for (ifaddrs* a = list; a; a = a->ifa_next) {
+    if (!a->ifa_addr || interface_ != a->ifa_name) continue;
+    std::array<uint8_t, 16> bytes{};
+    if (a->ifa_addr->sa_family == AF_INET) {
+      std::memcpy(bytes.data(), &reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr, 4);
+      out.push_back(IpAddress::fromBytes(IpFamily::kV4, bytes));
+    } else if (a->ifa_addr->sa_family == AF_INET6) {
+      std::memcpy(bytes.data(), &reinterpret_cast<sockaddr_in6*>(a->ifa_addr)->sin6_addr, 16);
+      if (bytes[0] == 0xfe && (bytes[1] & 0xc0) == 0x80) continue;  // link-local
+      out.push_back(IpAddress::fromBytes(IpFamily::kV6, bytes));
+    }
+  }
+  freeifaddrs(list);
+  return out;
 }
 
 void Responder::joinGroup(const IpAddress& address, bool join) {

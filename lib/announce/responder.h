@@ -38,6 +38,7 @@ class Responder : public Speaker {
 
   void answerFor(const std::map<IpAddress, TimePoint>& addresses) override;
   bool linkUp() const override;
+  std::vector<IpAddress> ownAddresses() const override;
 
  private:
   Responder(std::string interface, Log log, int ifindex, Mac mac, int packetFd, int groupFd,

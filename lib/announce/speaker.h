@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <map>
+#include <vector>
 
 #include "model/address.h"
 
@@ -20,6 +21,9 @@ class Speaker {
   virtual void answerFor(const std::map<IpAddress, TimePoint>& addresses) = 0;
   // Whether the interface is up with its carrier.
   virtual bool linkUp() const = 0;
+  // The node's own addresses on the interface (not link-local): where the next
+  // holder hands on connections begun here (announce/handover.h).
+  virtual std::vector<IpAddress> ownAddresses() const = 0;
 };
 
 }  // namespace svcnft::announce

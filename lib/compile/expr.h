@@ -34,6 +34,7 @@ struct Expr {
     kReject,     // type, code
     kDynset,     // update set { sreg : sreg2 timeout }
     kHash,       // jhash(sreg, len) % size, seed offset -> dreg
+    kDup,        // a copy of the packet to the next hop in sreg
   };
   Op op = Op::kVerdict;
   uint32_t dreg = 0;

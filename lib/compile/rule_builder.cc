@@ -304,6 +304,31 @@ RuleBuilder& RuleBuilder::markBitClear(uint32_t bit) {
   return *this;
 }
 
+RuleBuilder& RuleBuilder::tcpAckWithoutSyn() {
+  word("tcp flags & (syn | ack) == ack");
+  // nft's dependency for a transport header field: meta l4proto tcp first.
+  metaCompare(NFT_META_L4PROTO, NFT_CMP_EQ, {IPPROTO_TCP});
+  constexpr uint8_t kSyn = 0x02, kAck = 0x10;
+  Expr flags{Op::kPayload};
+  flags.dreg = ir::kReg32First;
+  flags.key = NFT_PAYLOAD_TRANSPORT_HEADER;
+  flags.offset = 13;
+  flags.len = 1;
+  exprs_.push_back(flags);
+  Expr bw{Op::kBitwise};
+  bw.sreg = bw.dreg = ir::kReg32First;
+  bw.len = 1;
+  bw.data = {kSyn | kAck};
+  bw.xorData = {0};
+  exprs_.push_back(bw);
+  Expr cmp{Op::kCmp};
+  cmp.sreg = ir::kReg32First;
+  cmp.key = NFT_CMP_EQ;
+  cmp.data = {kAck};
+  exprs_.push_back(cmp);
+  return *this;
+}
+
 RuleBuilder& RuleBuilder::iifname(const std::string& name, bool prefix, bool invert) {
   word(std::string("iifname ") + (invert ? "!= " : "") + "\"" + name + (prefix ? "*" : "") + "\"");
   // A whole name is compared with its padding (IFNAMSIZ bytes); a prefix, only its bytes.
@@ -472,6 +497,19 @@ RuleBuilder& RuleBuilder::dnatConcatMap(IpFamily f, const std::vector<Field>& ke
   // The value is address . port: the port sits in the register after the address.
   const uint32_t portReg = reg + registersFor(f == IpFamily::kV4 ? 4 : 16);
   exprs_.push_back(dnat(f, reg, portReg, 0));
+  return *this;
+}
+
+RuleBuilder& RuleBuilder::dupToMap(IpFamily f, const std::vector<Field>& key,
+                                   const std::string& map) {
+  word(std::string("dup to ") + fieldsText(key) + " map @" + map);
+  (void)f;
+  const uint32_t reg = ir::kReg32First;
+  load(key, reg);
+  exprs_.push_back(mapLookup(map, reg));
+  Expr dup{Op::kDup};
+  dup.sreg = reg;
+  exprs_.push_back(dup);
   return *this;
 }
 

@@ -51,6 +51,7 @@ class RuleBuilder {
   RuleBuilder& fibLocal(Dir d);                             // fib saddr type local
   RuleBuilder& notLoopback(IpFamily f, Dir d);              // ip daddr != 127.0.0.0/8
   RuleBuilder& markBitClear(uint32_t bit);                  // meta mark & BIT == 0
+  RuleBuilder& tcpAckWithoutSyn();  // tcp flags & (syn | ack) == ack: not a connection's start
   // iifname "cbr0" / iifname != "veth*" (prefix: every name starting with `name`)
   RuleBuilder& iifname(const std::string& name, bool prefix, bool invert = false);
   // FIELDS @set / FIELDS != @set (intervalConcat: the set has concatenated ranges)
@@ -61,6 +62,9 @@ class RuleBuilder {
   RuleBuilder& vmap(const std::vector<Field>& fields, const std::string& map);
   RuleBuilder& jump(const std::string& chain);
   RuleBuilder& goTo(const std::string& chain);
+  // dup to KEY map @map: a copy, unchanged, to the next hop the map gives (the
+  // caller drops the original).
+  RuleBuilder& dupToMap(IpFamily f, const std::vector<Field>& key, const std::string& map);
   RuleBuilder& drop();
   RuleBuilder& ret();
   RuleBuilder& markSetOr(uint32_t bit);   // meta mark set meta mark | BIT

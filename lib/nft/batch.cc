@@ -16,13 +16,14 @@ constexpr std::size_t kMessageBuffer = 1 << 17;
 
 }  // namespace
 
-Batch::Batch(uint32_t firstSeq) : firstSeq_(firstSeq), nextSeq_(firstSeq + 1) {}
+Batch::Batch(uint32_t firstSeq, uint16_t family)
+    : firstSeq_(firstSeq), family_(family), nextSeq_(firstSeq + 1) {}
 
 void Batch::add(uint16_t nftMsgType, uint16_t flags, const std::function<void(nlmsghdr*)>& payload,
                 std::string concerns) {
   std::vector<char> buf(kMessageBuffer);
   const uint32_t seq = nextSeq_++;
-  nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf.data(), nftMsgType, kFamily, flags | NLM_F_ACK, seq);
+  nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf.data(), nftMsgType, family_, flags | NLM_F_ACK, seq);
   payload(nlh);
   body_.insert(body_.end(), buf.data(), buf.data() + NLMSG_ALIGN(nlh->nlmsg_len));
   notes_[seq] = std::move(concerns);

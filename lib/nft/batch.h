@@ -16,7 +16,8 @@ namespace svcnft::nft {
 
 class Batch {
  public:
-  explicit Batch(uint32_t firstSeq = 1);
+  // `family`: the nf_tables family every message is for (NFPROTO_INET: ours).
+  explicit Batch(uint32_t firstSeq = 1, uint16_t family = 1);
 
   // Appends one message; `payload` fills it after the header.
   void add(uint16_t nftMsgType, uint16_t flags, const std::function<void(nlmsghdr*)>& payload,
@@ -33,6 +34,7 @@ class Batch {
 
  private:
   uint32_t firstSeq_;
+  uint16_t family_;
   uint32_t nextSeq_;
   std::vector<uint8_t> body_;
   std::map<uint32_t, std::string> notes_;

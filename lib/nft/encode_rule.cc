@@ -113,6 +113,10 @@ ExprPtr encodeExpr(const ir::Expr& x) {
       nftnl_expr_set_u32(e.get(), NFTNL_EXPR_NAT_REG_PROTO_MIN, reg(x.sreg2));
       if (x.flags) nftnl_expr_set_u32(e.get(), NFTNL_EXPR_NAT_FLAGS, x.flags);
       break;
+    case Op::kDup:
+      e = make("dup");
+      nftnl_expr_set_u32(e.get(), NFTNL_EXPR_DUP_SREG_ADDR, reg(x.sreg));
+      break;
     case Op::kMasq:
       e = make("masq");
       nftnl_expr_set_u32(e.get(), NFTNL_EXPR_MASQ_FLAGS, x.flags);

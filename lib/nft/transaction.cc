@@ -1,5 +1,6 @@
 #include "nft/transaction.h"
 
+#include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netlink.h>
 
@@ -85,7 +86,11 @@ void addTable(Batch& b, uint16_t type, uint16_t flags, const std::string& table)
 }  // namespace
 
 Batch fullRuleset(const ir::Ruleset& rs, bool replace, uint32_t firstSeq) {
-  Batch b(firstSeq);
+  // Only the message headers carry the family; svcnft's own table is inet.
+  const uint16_t family = rs.family == "ip"    ? NFPROTO_IPV4
+                          : rs.family == "ip6" ? NFPROTO_IPV6
+                                               : kFamily;
+  Batch b(firstSeq, family);
   if (replace) addTable(b, NFT_MSG_DELTABLE, 0, rs.table);
   addTable(b, NFT_MSG_NEWTABLE, NLM_F_CREATE, rs.table);
   // Chains first: set elements and rules refer to them by name.

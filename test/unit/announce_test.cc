@@ -6,6 +6,7 @@
 
 #include "announce/announcer.h"
 #include "announce/election.h"
+#include "announce/handover_table.h"
 #include "announce/lease_store.h"
 #include "announce/neighbour_packets.h"
 #include "announce/wanted.h"
@@ -301,8 +302,16 @@ class FakeSpeaker : public Speaker {
  public:
   std::map<IpAddress, TimePoint> answering;
   bool up = true;
+  std::vector<IpAddress> own;
   void answerFor(const std::map<IpAddress, TimePoint>& a) override { answering = a; }
   bool linkUp() const override { return up; }
+  std::vector<IpAddress> ownAddresses() const override { return own; }
+};
+
+class FakeHandover : public Handover {
+ public:
+  std::map<IpAddress, IpAddress> handedOn;
+  void handOn(const std::map<IpAddress, IpAddress>& h) override { handedOn = h; }
 };
 
 class CountingObserver : public AnnounceObserver {
@@ -316,12 +325,13 @@ class CountingObserver : public AnnounceObserver {
 
 struct Node {
   FakeSpeaker speaker;
+  FakeHandover handover;
   CountingObserver observer;
   std::unique_ptr<Announcer> announcer;
   Node(const std::string& name, FakeLeases& leases, TimePoint& now) {
     announcer = std::make_unique<Announcer>(
-        name, ElectionTimes{seconds(3), seconds(2), milliseconds(500)}, leases, speaker, observer,
-        [](const std::string&) {},
+        name, ElectionTimes{seconds(3), seconds(2), milliseconds(500)}, leases, speaker, handover,
+        observer, [](const std::string&) {},
         Announcer::Clocks{[&now] { return now; }, [] { return 1764928800.0; }});
   }
   bool answers(const IpAddress& a) const { return speaker.answering.count(a) > 0; }
@@ -367,14 +377,45 @@ TEST_CASE(
   // What node1's speaker was last told runs out before that.
   CHECK(n1.speaker.answering.at(vip) <= died + seconds(2));
 
-  // node2 stops cleanly: node1 (back) takes over at its next try.
+  // Taken over from a dead holder: nothing is handed on to it.
+  CHECK(n2.handover.handedOn.empty());
+
+  // node2 stops cleanly: node1 (back) takes over at its next try, and hands on to
+  // node2 the connections begun through it (its address of the same family).
+  n2.speaker.own = {ip("198.18.0.2"), ip("2001:db8::2")};
   n1.announcer->step();
   n2.announcer->releaseAll();
   CHECK(n2.speaker.answering.empty());
   CHECK(leases.leases.at("svcnft-lb-198-18-0-200").holder.empty());
+  CHECK(leases.leases.at("svcnft-lb-198-18-0-200").releasedFrom == "198.18.0.2,2001:db8::2");
   now += milliseconds(500);
   n1.announcer->step();
   CHECK(n1.answers(vip));
+  CHECK(n1.handover.handedOn == std::map<IpAddress, IpAddress>{{vip, ip("198.18.0.2")}});
+  // Renewals keep it; the Lease no longer says released.
+  now += milliseconds(500);
+  n1.announcer->step();
+  CHECK(n1.handover.handedOn.size() == 1);
+  CHECK(leases.leases.at("svcnft-lb-198-18-0-200").releasedFrom.empty());
+}
+
+TEST_CASE("the handover tables: one per family, a map and one rule, before DNAT", "[announce]") {
+  const std::map<IpAddress, IpAddress> holders{{ip("198.18.0.200"), ip("198.18.0.2")},
+                                               {ip("2001:db8::200"), ip("2001:db8::2")}};
+  const ir::Ruleset v4 = handoverRuleset(IpFamily::kV4, holders);
+  CHECK(v4.family == "ip");
+  CHECK(v4.table == "svcnft-handover");
+  REQUIRE(v4.chains.size() == 1);
+  CHECK(v4.chains[0].base->priority == "-160");
+  REQUIRE(v4.chains[0].rules.size() == 1);
+  CHECK(v4.chains[0].rules[0].text ==
+        "ct state new tcp flags & (syn | ack) == ack ip daddr @handover-v4 dup to ip daddr map "
+        "@handover-v4 drop");
+  CHECK(v4.elementCount() == 1);
+  const ir::Ruleset v6 = handoverRuleset(IpFamily::kV6, holders);
+  CHECK(v6.family == "ip6");
+  CHECK(v6.findSet("handover-v6")->elements.size() == 1);
+  CHECK(handoverRuleset(IpFamily::kV4, {}).elementCount() == 0);
 }
 
 TEST_CASE("announcer: a holder cut off from the API server goes silent at its renew deadline",
