@@ -538,6 +538,13 @@ int runCleanup(const std::string& table) {
     return kExitKernel;
   }
   std::cerr << "svcnft: " << (*removed ? "removed table inet " : "no table inet ") << table << "\n";
+  // The LoadBalancer handover tables (announce/handover_table.h), when there are any.
+  auto handover = svcnft::announce::removeHandoverTables(sock.value());
+  if (!handover) {
+    std::cerr << "svcnft: " << handover.error().message << "\n";
+    return kExitKernel;
+  }
+  if (*handover) std::cerr << "svcnft: removed the tables ip and ip6 svcnft-handover\n";
   return kExitOk;
 }
 

@@ -1,6 +1,14 @@
 #include "announce/handover_table.h"
 
+#include <libnftnl/table.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netlink.h>
+
+#include <cerrno>
+
 #include "compile/rule_builder.h"
+#include "nft/encode.h"
 #include "nft/transaction.h"
 
 namespace svcnft::announce {
@@ -43,6 +51,7 @@ ir::Ruleset handoverRuleset(IpFamily f, const std::map<IpAddress, IpAddress>& pr
   chain.base = ir::BaseChain{"filter", "prerouting", "-160"};
   const auto daddr = RuleBuilder::address(f, RuleBuilder::Dir::kDestination);
   chain.rules.push_back(RuleBuilder()
+                            .inSingleFamilyTable()
                             .ctStateNew()
                             .tcpAckWithoutSyn()
                             .inSet({daddr}, mapName(f))
@@ -51,6 +60,41 @@ ir::Ruleset handoverRuleset(IpFamily f, const std::map<IpAddress, IpAddress>& pr
                             .build());
   rs.chains.push_back(std::move(chain));
   return rs;
+}
+
+Result<bool> removeHandoverTables(netlink::Transport& sock) {
+  bool any = false;
+  for (uint16_t family : {NFPROTO_IPV4, NFPROTO_IPV6}) {
+    ir::Ruleset probe;
+    probe.family = family == NFPROTO_IPV4 ? "ip" : "ip6";
+    probe.table = kHandoverTable;
+    nft::Batch check(1, family);
+    check.add(
+        NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_EXCL,
+        [](nlmsghdr* nlh) {
+          nft::TablePtr t = nft::encodeTable(kHandoverTable);
+          nftnl_table_nlmsg_build_payload(nlh, t.get());
+        },
+        "table " + probe.family + " " + kHandoverTable);
+    // Check only: nothing is committed; EEXIST says the table is there.
+    auto r = sock.transact(check.checkOnlyBytes(), check.messageCount());
+    if (!r) return r.error();
+    const bool exists = !r->errors.empty() && r->errors[0].errnum == EEXIST;
+    if (!exists) continue;
+    nft::Batch remove(1, family);
+    remove.add(
+        NFT_MSG_DELTABLE, 0,
+        [](nlmsghdr* nlh) {
+          nft::TablePtr t = nft::encodeTable(kHandoverTable);
+          nftnl_table_nlmsg_build_payload(nlh, t.get());
+        },
+        "table " + probe.family + " " + kHandoverTable);
+    if (auto failed = send(sock, remove)) {
+      return Error{"removing table " + probe.family + " " + kHandoverTable + ": " + *failed};
+    }
+    any = true;
+  }
+  return any;
 }
 
 void HandoverTable::handOn(const std::map<IpAddress, IpAddress>& previousHolders) {

@@ -6,7 +6,7 @@
 //   table ip svcnft-handover {
 //     map handover-v4 { type ipv4_addr : ipv4_addr }   LoadBalancer address -> previous holder
 //     chain prerouting {
-//       ct state new tcp flags & (syn | ack) == ack ip daddr @handover-v4 dup to ip daddr map
+//       ct state new tcp flags ack / syn,ack ip daddr @handover-v4 dup to ip daddr map
 //       @handover-v4 drop
 //     }
 //   }
@@ -21,6 +21,7 @@
 #include <string>
 
 #include "announce/handover.h"
+#include "common/result.h"
 #include "compile/ir.h"
 #include "netlink/transport.h"
 
@@ -30,6 +31,9 @@ inline constexpr const char* kHandoverTable = "svcnft-handover";
 
 // The table of family `f` for these handovers. Pure.
 ir::Ruleset handoverRuleset(IpFamily f, const std::map<IpAddress, IpAddress>& previousHolders);
+
+// Removes both handover tables (`svcnft cleanup`); true when there was one.
+Result<bool> removeHandoverTables(netlink::Transport& sock);
 
 class HandoverTable : public Handover {
  public:

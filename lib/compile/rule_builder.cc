@@ -305,7 +305,7 @@ RuleBuilder& RuleBuilder::markBitClear(uint32_t bit) {
 }
 
 RuleBuilder& RuleBuilder::tcpAckWithoutSyn() {
-  word("tcp flags & (syn | ack) == ack");
+  word("tcp flags ack / syn,ack");
   // nft's dependency for a transport header field: meta l4proto tcp first.
   metaCompare(NFT_META_L4PROTO, NFT_CMP_EQ, {IPPROTO_TCP});
   constexpr uint8_t kSyn = 0x02, kAck = 0x10;

@@ -42,6 +42,14 @@ class RuleBuilder {
   }
   static constexpr uint32_t kHashModulus = 0xffffffff;
 
+  // For a table of family ip or ip6: the family is the table's, so no `meta
+  // nfproto` dependency is written (nft writes none there, and its listing
+  // asserts on one it did not expect).
+  RuleBuilder& inSingleFamilyTable() {
+    familyKnown_ = true;
+    return *this;
+  }
+
   // --- matches ---
   RuleBuilder& nfproto(IpFamily f);                         // meta nfproto ipv4
   RuleBuilder& l4protoIs(uint8_t proto, const char* name);  // meta l4proto tcp
@@ -51,7 +59,7 @@ class RuleBuilder {
   RuleBuilder& fibLocal(Dir d);                             // fib saddr type local
   RuleBuilder& notLoopback(IpFamily f, Dir d);              // ip daddr != 127.0.0.0/8
   RuleBuilder& markBitClear(uint32_t bit);                  // meta mark & BIT == 0
-  RuleBuilder& tcpAckWithoutSyn();  // tcp flags & (syn | ack) == ack: not a connection's start
+  RuleBuilder& tcpAckWithoutSyn();  // tcp flags ack / syn,ack: not a connection's start
   // iifname "cbr0" / iifname != "veth*" (prefix: every name starting with `name`)
   RuleBuilder& iifname(const std::string& name, bool prefix, bool invert = false);
   // FIELDS @set / FIELDS != @set (intervalConcat: the set has concatenated ranges)

@@ -293,6 +293,29 @@ else
   cp "$tmp/probe.log" "${TMPDIR:-/tmp}/lb_announce_probe.log"
 fi
 
+# nft itself reads the handover tables back as the rules svcnft meant (its listing
+# of a rule it does not expect can even abort).
+listing=$(on node1 nft list ruleset 2>&1)
+if grep -q "ct state new tcp flags ack / syn,ack ip daddr @handover-v4 dup to ip daddr map @handover-v4 drop" <<<"$listing" &&
+   grep -q "ct state new tcp flags ack / syn,ack ip6 daddr @handover-v6 dup to ip6 daddr map @handover-v6 drop" <<<"$listing"; then
+  pass "nft list ruleset shows the handover rules as written"
+else
+  fail "nft list ruleset: $(grep -A8 "svcnft-handover" <<<"$listing" | head -20)"
+fi
+
+# svcnft cleanup takes the handover tables too (on a node that has them).
+for n in 1 2 3; do
+  on "node$n" nft list tables | grep -q "ip6 svcnft-handover" || continue
+  kill -TERM "${agent_pid[$n]}"; wait "${agent_pid[$n]}" 2>/dev/null; unset "agent_pid[$n]"
+  on "node$n" "$svcnft" cleanup 2>/dev/null
+  if on "node$n" nft list tables | grep -q svcnft; then
+    fail "svcnft cleanup on node$n left: $(on "node$n" nft list tables | grep svcnft)"
+  else
+    pass "svcnft cleanup on node$n removed the main and the handover tables"
+  fi
+  break
+done
+
 echo "$passes passed, $failures failed"
 if (( failures > 0 )); then
   for n in 1 2 3; do echo "--- agent$n.log"; grep -v "^$" "$tmp/agent$n.log" | tail -25; done

@@ -409,7 +409,7 @@ TEST_CASE("the handover tables: one per family, a map and one rule, before DNAT"
   CHECK(v4.chains[0].base->priority == "-160");
   REQUIRE(v4.chains[0].rules.size() == 1);
   CHECK(v4.chains[0].rules[0].text ==
-        "ct state new tcp flags & (syn | ack) == ack ip daddr @handover-v4 dup to ip daddr map "
+        "ct state new tcp flags ack / syn,ack ip daddr @handover-v4 dup to ip daddr map "
         "@handover-v4 drop");
   CHECK(v4.elementCount() == 1);
   const ir::Ruleset v6 = handoverRuleset(IpFamily::kV6, holders);
