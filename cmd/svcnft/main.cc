@@ -475,6 +475,7 @@ int runAgent(AgentFlags flags) {
   // threads), its own responder thread on the interface.
   std::optional<svcnft::source::CurlClient> leaseClient;
   std::optional<svcnft::announce::ApiLeaseStore> leaseStore;
+  std::optional<svcnft::announce::ApiStatusWriter> statusWriter;
   std::unique_ptr<svcnft::announce::Responder> responder;
   std::optional<svcnft::netlink::Socket> handoverSocket;  // the announcer thread's own
   std::optional<svcnft::announce::HandoverTable> handover;
@@ -497,10 +498,12 @@ int runAgent(AgentFlags flags) {
     }
     handoverSocket.emplace(std::move(handoverSock).value());
     handover.emplace(*handoverSocket, svcnft::agent::log);
+    statusWriter.emplace(*leaseClient, timeout);
     announcer.emplace(
         node.nodeName, election, *leaseStore, *responder, *handover, metrics, svcnft::agent::log,
         svcnft::announce::Announcer::Clocks{[] { return std::chrono::steady_clock::now(); },
-                                            [wall] { return wall.unixNow(); }});
+                                            [wall] { return wall.unixNow(); }},
+        &*statusWriter, node.loadBalancerPools);
     agent.announceWith(*announcer, flags.announceClass);
     svcnft::agent::log("announcing LoadBalancer addresses of class " + flags.announceClass +
                        " (and of none) on " + flags.announceInterface + ": Leases in " +

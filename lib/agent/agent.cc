@@ -326,11 +326,15 @@ void Agent::updateAnnouncements(const std::set<std::string>& changed, bool all) 
   if (!announcer_) return;
   const source::Inventory& inventory = inventory_;
   auto refresh = [&](const std::string& key) {
-    auto wanted = announce::announcementsOf(inventory.lookup(key), node_.nodeName, lbClass_);
-    if (wanted.empty()) {
+    const ServiceInput in = inventory.lookup(key);
+    ServiceAnnouncements s;
+    s.announce = announce::announcementsOf(in, node_.nodeName, lbClass_);
+    s.request = announce::addressRequestOf(in, lbClass_);
+    if (in.service) s.used = in.service->loadBalancerIPs;
+    if (s.announce.empty() && !s.request && s.used.empty()) {
       announceByService_.erase(key);
     } else {
-      announceByService_[key] = std::move(wanted);
+      announceByService_[key] = std::move(s);
     }
   };
   if (all) {
@@ -340,9 +344,14 @@ void Agent::updateAnnouncements(const std::set<std::string>& changed, bool all) 
     for (const auto& key : changed) refresh(key);
   }
   std::vector<announce::Announcement> wanted;
-  for (const auto& [key, list] : announceByService_)
-    wanted.insert(wanted.end(), list.begin(), list.end());
-  announcer_->want(std::move(wanted));
+  std::vector<announce::AddressRequest> requests;
+  std::set<IpAddress> used;
+  for (const auto& [key, s] : announceByService_) {
+    wanted.insert(wanted.end(), s.announce.begin(), s.announce.end());
+    if (s.request) requests.push_back(*s.request);
+    used.insert(s.used.begin(), s.used.end());
+  }
+  announcer_->want(std::move(wanted), std::move(requests), std::move(used));
 }
 
 bool Agent::adoptServices(const std::set<std::string>& changed) {

@@ -241,7 +241,14 @@ class Agent {
   bool readyNotified_ = false;
   announce::Announcer* announcer_ = nullptr;
   std::string lbClass_;
-  std::map<std::string, std::vector<announce::Announcement>> announceByService_;
+  // Per Service: what it has this node announce, whether it asks for pool
+  // addresses, and the LoadBalancer addresses it has (taken, for the allocator).
+  struct ServiceAnnouncements {
+    std::vector<announce::Announcement> announce;
+    std::optional<announce::AddressRequest> request;
+    std::vector<IpAddress> used;
+  };
+  std::map<std::string, ServiceAnnouncements> announceByService_;
 
   mutable std::mutex healthMu_;
   Health health_;

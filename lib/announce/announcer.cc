@@ -23,7 +23,7 @@ std::optional<IpAddress> sameFamily(const std::string& list, IpFamily f) {
 
 Announcer::Announcer(std::string identity, ElectionTimes times, LeaseStore& leases,
                      Speaker& speaker, Handover& handover, AnnounceObserver& observer, Log log,
-                     Clocks clocks)
+                     Clocks clocks, StatusWriter* status, std::vector<Cidr> pools)
     : identity_(std::move(identity)),
       times_(times),
       leases_(leases),
@@ -31,11 +31,15 @@ Announcer::Announcer(std::string identity, ElectionTimes times, LeaseStore& leas
       handover_(handover),
       observer_(observer),
       log_(std::move(log)),
-      clocks_(std::move(clocks)) {}
+      clocks_(std::move(clocks)),
+      status_(status ? *status : noStatus_),
+      pools_(std::move(pools)),
+      allocator_(identity_, times_) {}
 
 Announcer::~Announcer() { stop(); }
 
-void Announcer::want(std::vector<Announcement> wanted) {
+void Announcer::want(std::vector<Announcement> wanted, std::vector<AddressRequest> requests,
+                     std::set<IpAddress> used) {
   std::map<IpAddress, Announcement> byAddress;
   for (auto& a : wanted) {
     // Two Services with one address: the first (in key order) names it; this node
@@ -45,8 +49,10 @@ void Announcer::want(std::vector<Announcement> wanted) {
   }
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (byAddress == wanted_) return;
+    if (byAddress == wanted_ && requests == requests_ && used == used_) return;
     wanted_ = std::move(byAddress);
+    requests_ = std::move(requests);
+    used_ = std::move(used);
     changed_ = true;
   }
   wake_.notify_all();
@@ -80,9 +86,11 @@ TimePoint Announcer::step() {
       ++it;
     }
   }
+  assignAddresses();
   const TimePoint now = clocks_.steady();
   tell(now);
   TimePoint next = now + times_.retry;
+  if (!pools_.empty()) next = std::min(next, allocatorNext_);
   for (const auto& [address, a] : addresses_) {
     next = std::min(next, a.next);
     if (auto until = a.election.leadingUntil(); until && *until > now)
@@ -91,16 +99,44 @@ TimePoint Announcer::step() {
   return next;
 }
 
+void Announcer::report(const std::string& name, const Election& e, const std::string& failure) {
+  if (!failure.empty()) {
+    if (e.holds()) observer_.leaseRenewFailed();
+    if (failing_.insert(name).second) log_("warning: " + failure);
+  } else if (failing_.erase(name)) {
+    log_("Lease " + name + " can be read and written again");
+  }
+}
+
+void Announcer::contend(const std::string& name, Election& e, TimePoint& next) {
+  const TimePoint now = clocks_.steady();
+  if (now < next) return;
+  auto lease = leases_.get(name);
+  if (!lease) {
+    report(name, e, lease.error().message);
+    next = clocks_.steady() + times_.retry;
+    return;
+  }
+  auto write = e.afterRead(*lease, true, now, microTime(clocks_.unixNow()));
+  if (write) {
+    const TimePoint sentAt = clocks_.steady();
+    auto stored =
+        write->create ? leases_.create(name, write->record) : leases_.update(name, write->record);
+    if (stored) {
+      e.afterWrite(*stored, sentAt);
+      report(name, e, "");
+    } else {
+      // A conflict is another node's write that came first: read again next round.
+      report(name, e, stored.error().message);
+    }
+  } else {
+    report(name, e, "");
+  }
+  next = e.nextAttempt(clocks_.steady());
+}
+
 void Announcer::tryLease(const IpAddress& address, Address& a, bool candidate) {
   const std::string name = leaseName(address);
-  auto report = [&](const std::string& what, bool failed) {
-    if (failed) {
-      if (a.election.holds()) observer_.leaseRenewFailed();
-      if (failing_.insert(name).second) log_("warning: " + what);
-    } else if (failing_.erase(name)) {
-      log_("Lease " + name + " can be read and written again");
-    }
-  };
   if (!candidate) {
     // Give it up: silent at once, and the Lease released so another node need not
     // wait for it to run out.
@@ -109,7 +145,7 @@ void Announcer::tryLease(const IpAddress& address, Address& a, bool candidate) {
     if (auto released = a.election.release(microTime(clocks_.unixNow()), from)) {
       tell(clocks_.steady());  // silent before the request, which may take its time
       auto stored = leases_.update(name, *released);
-      report(stored ? "" : stored.error().message, !stored);
+      report(name, a.election, stored ? "" : stored.error().message);
       if (stored) {
         a.election.afterWrite(*stored, clocks_.steady());
         log_("released " + address.str() + " (" + a.service + ")");
@@ -118,36 +154,51 @@ void Announcer::tryLease(const IpAddress& address, Address& a, bool candidate) {
     a.next = clocks_.steady() + times_.retry;
     return;
   }
-  const TimePoint now = clocks_.steady();
-  if (now < a.next) return;
-  auto lease = leases_.get(name);
-  if (!lease) {
-    report(lease.error().message, true);
-    a.next = clocks_.steady() + times_.retry;
-    return;
-  }
-  const bool wasLeading = a.election.leading(now);
-  auto write = a.election.afterRead(*lease, true, now, microTime(clocks_.unixNow()));
-  if (write) {
-    const TimePoint sentAt = clocks_.steady();
-    auto stored =
-        write->create ? leases_.create(name, write->record) : leases_.update(name, write->record);
-    if (stored) {
-      a.election.afterWrite(*stored, sentAt);
-      report("", false);
-    } else {
-      // A conflict is another node's write that came first: read again next round.
-      report(stored.error().message, true);
-    }
-  } else {
-    report("", false);
-  }
-  const TimePoint after = clocks_.steady();
-  if (!wasLeading && a.election.leading(after)) {
+  const bool wasLeading = a.election.leading(clocks_.steady());
+  contend(name, a.election, a.next);
+  if (!wasLeading && a.election.leading(clocks_.steady())) {
     observer_.takeover();
     log_("announcing " + address.str() + " (" + a.service + "): this node holds Lease " + name);
   }
-  a.next = a.election.nextAttempt(after);
+}
+
+void Announcer::assignAddresses() {
+  if (pools_.empty()) return;
+  std::vector<AddressRequest> requests;
+  std::set<IpAddress> used;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    requests = requests_;
+    used = used_;
+  }
+  // What this node wrote stays taken until the Service shows it (its request goes).
+  std::erase_if(assigned_, [&](const auto& entry) {
+    return std::none_of(requests.begin(), requests.end(),
+                        [&](const AddressRequest& r) { return r.key == entry.first; });
+  });
+  for (const auto& [key, addresses] : assigned_) used.insert(addresses.begin(), addresses.end());
+  contend(kAllocatorLease, allocator_, allocatorNext_);
+  if (!allocator_.leading(clocks_.steady())) return;
+  std::erase_if(requests, [&](const AddressRequest& r) { return assigned_.count(r.key) > 0; });
+  if (requests.empty()) return;
+  const Allocation chosen = allocate(requests, pools_, used);
+  for (const auto& key : chosen.exhausted) {
+    if (exhausted_.insert(key).second) {
+      log_("warning: Service " + key + ": no free address of its families in loadBalancerPools");
+    }
+  }
+  for (const auto& [key, addresses] : chosen.addresses) {
+    auto written = status_.writeIngress(key, addresses);
+    if (!written) {
+      log_("warning: " + written.error().message);
+      continue;
+    }
+    std::string list;
+    for (const auto& a : addresses) list += (list.empty() ? "" : ", ") + a.str();
+    log_("assigned " + list + " to Service " + key + " (status.loadBalancer.ingress)");
+    assigned_[key] = addresses;
+    exhausted_.erase(key);
+  }
 }
 
 void Announcer::tell(TimePoint now) {

@@ -25,10 +25,12 @@
 #include <thread>
 #include <vector>
 
+#include "announce/allocator.h"
 #include "announce/election.h"
 #include "announce/handover.h"
 #include "announce/lease_store.h"
 #include "announce/speaker.h"
+#include "announce/status_writer.h"
 #include "model/address.h"
 
 namespace svcnft::announce {
@@ -50,6 +52,9 @@ class AnnounceObserver {
   virtual void leaseRenewFailed() = 0;  // the holder could not renew (or read) its Lease
 };
 
+// The Lease that elects the one node writing pool addresses to Services.
+inline constexpr const char* kAllocatorLease = "svcnft-lb-allocator";
+
 class Announcer {
  public:
   using Log = std::function<void(const std::string&)>;
@@ -58,14 +63,19 @@ class Announcer {
     std::function<double()> unixNow;
   };
 
+  // `status` and `pools`: addresses for the Services that ask (announce/allocator.h);
+  // without pools none are assigned.
   Announcer(std::string identity, ElectionTimes times, LeaseStore& leases, Speaker& speaker,
-            Handover& handover, AnnounceObserver& observer, Log log, Clocks clocks);
+            Handover& handover, AnnounceObserver& observer, Log log, Clocks clocks,
+            StatusWriter* status = nullptr, std::vector<Cidr> pools = {});
   ~Announcer();
   Announcer(const Announcer&) = delete;
   Announcer& operator=(const Announcer&) = delete;
 
-  // Thread-safe: what this node would announce now (the whole list).
-  void want(std::vector<Announcement> wanted);
+  // Thread-safe: what this node would announce now (the whole list); the Services
+  // that ask for addresses, and every address some Service already has.
+  void want(std::vector<Announcement> wanted, std::vector<AddressRequest> requests = {},
+            std::set<IpAddress> used = {});
   // One round: reads and writes the Leases that are due, tells the Speaker what to
   // answer for. Returns when the next round is due. (The thread's body; tests call it.)
   TimePoint step();
@@ -84,6 +94,11 @@ class Announcer {
     bool announced = false;
   };
   void tryLease(const IpAddress& address, Address& a, bool candidate);
+  // Reads the Lease `name` when due and acquires or renews it.
+  void contend(const std::string& name, Election& e, TimePoint& next);
+  void report(const std::string& name, const Election& e, const std::string& failure);
+  // The elected allocator writes addresses for the Services that ask.
+  void assignAddresses();
   void tell(TimePoint now);
 
   std::string identity_;
@@ -94,10 +109,19 @@ class Announcer {
   AnnounceObserver& observer_;
   Log log_;
   Clocks clocks_;
+  class NoStatus : public StatusWriter {
+    Result<bool> writeIngress(const std::string&, const std::vector<IpAddress>&) override {
+      return Error{"no status writer"};
+    }
+  } noStatus_;
+  StatusWriter& status_;
+  std::vector<Cidr> pools_;
 
   std::mutex mu_;
   std::condition_variable wake_;
   std::map<IpAddress, Announcement> wanted_;
+  std::vector<AddressRequest> requests_;
+  std::set<IpAddress> used_;
   bool stop_ = false;
   bool changed_ = false;  // want() gave a new list since the loop last woke
   std::thread thread_;
@@ -107,6 +131,10 @@ class Announcer {
   bool linkWasUp_ = true;
   bool releasing_ = false;         // releaseAll() has begun
   std::set<std::string> failing_;  // Leases whose last request failed (logged once)
+  Election allocator_;             // the Lease kAllocatorLease
+  TimePoint allocatorNext_{};
+  std::map<std::string, std::vector<IpAddress>> assigned_;  // written, not seen back yet
+  std::set<std::string> exhausted_;                         // logged once
 };
 
 }  // namespace svcnft::announce

@@ -62,8 +62,16 @@ Result<std::unique_ptr<Responder>> Responder::open(const std::string& interface,
 
   const int packetFd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
   if (packetFd < 0) {
+    Error e = failed("packet socket on " + interface);
     close(groupFd);
-    return failed("packet socket on " + interface);
+    // The agent's usual privileges (CAP_NET_ADMIN, netlink and IP sockets) do not
+    // cover this one.
+    if (errno == EPERM || errno == EAFNOSUPPORT || errno == EACCES) {
+      e.message +=
+          " (announcing needs CAP_NET_RAW and AF_PACKET sockets: README, "
+          "\"LoadBalancer addresses on bare metal\")";
+    }
+    return e;
   }
   sock_fprog program{static_cast<unsigned short>(std::size(kQuestions)), kQuestions};
   sockaddr_ll where{};

@@ -1,5 +1,7 @@
 #include "announce/wanted.h"
 
+#include <algorithm>
+
 namespace svcnft::announce {
 
 std::vector<Announcement> announcementsOf(const ServiceInput& in, const std::string& nodeName,
@@ -16,6 +18,23 @@ std::vector<Announcement> announcementsOf(const ServiceInput& in, const std::str
   }
   for (const auto& a : svc->loadBalancerIPs) out.push_back({a, in.key, candidate});
   return out;
+}
+
+std::optional<AddressRequest> addressRequestOf(const ServiceInput& in, const std::string& lbClass) {
+  const Service* svc = in.service;
+  if (!svc || svc->type != ServiceType::kLoadBalancer || lbClass.empty() ||
+      svc->loadBalancerClass != lbClass || !svc->loadBalancerIPs.empty()) {
+    return std::nullopt;
+  }
+  AddressRequest req{in.key, svc->ipFamilies};
+  if (req.families.empty()) {
+    for (const auto& a : svc->clusterIPs) {
+      if (std::find(req.families.begin(), req.families.end(), a.family()) == req.families.end())
+        req.families.push_back(a.family());
+    }
+  }
+  if (req.families.empty()) req.families.push_back(IpFamily::kV4);
+  return req;
 }
 
 }  // namespace svcnft::announce

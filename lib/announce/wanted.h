@@ -4,9 +4,11 @@
 // the traffic it drew would be dropped). Pure.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "announce/allocator.h"
 #include "announce/announcer.h"
 #include "model/inputs.h"
 
@@ -16,5 +18,9 @@ namespace svcnft::announce {
 // class are announced too (svcnft is then the cluster's default implementation).
 std::vector<Announcement> announcementsOf(const ServiceInput& in, const std::string& nodeName,
                                           const std::string& lbClass);
+
+// The Service's request for addresses from the pools: when it claims `lbClass`
+// (explicitly: a Service without a class gets its addresses elsewhere) and has none.
+std::optional<AddressRequest> addressRequestOf(const ServiceInput& in, const std::string& lbClass);
 
 }  // namespace svcnft::announce

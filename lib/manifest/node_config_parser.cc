@@ -73,6 +73,7 @@ NodeConfig parseNodeConfigText(const std::string& text, const std::string& fileN
   parseCidrList(r, doc, "clusterCIDRs", cfg.clusterCIDRs);
   parseCidrList(r, doc, "externalIPAllow", cfg.externalIPAllow);
   parseCidrList(r, doc, "serviceCIDRs", cfg.serviceCIDRs);
+  parseCidrList(r, doc, "loadBalancerPools", cfg.loadBalancerPools);
   if (auto range = r.string(doc, "nodePortRange", "nodePortRange")) {
     if (!parseRange(*range, cfg.nodePortRange)) {
       r.error(doc["nodePortRange"], "nodePortRange",

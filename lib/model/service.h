@@ -161,6 +161,9 @@ struct NodeConfig {
   PortRange nodePortRange;
   std::vector<Cidr> externalIPAllow;
   std::vector<Cidr> serviceCIDRs;
+  // Where the announcer takes LoadBalancer addresses from for Services of its
+  // loadBalancerClass that have none (announce/allocator.h).
+  std::vector<Cidr> loadBalancerPools;
   bool masqueradeAll = false;
   std::string table = "svcnft";
   // This node's pod networks (the Node's spec.podCIDRs in API mode) and topology

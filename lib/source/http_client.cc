@@ -156,7 +156,9 @@ HttpResponse CurlClient::perform(const std::string& method, const std::string& p
   Slist headers;
   headers.add("Accept: application/json");
   if (!jsonBody.empty()) {
-    headers.add("Content-Type: application/json");
+    // A PATCH is a JSON merge patch (the status of a Service); the rest whole objects.
+    headers.add(method == "PATCH" ? "Content-Type: application/merge-patch+json"
+                                  : "Content-Type: application/json");
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, jsonBody.c_str());
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(jsonBody.size()));
   }

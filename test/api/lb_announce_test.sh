@@ -65,6 +65,7 @@ YAML
 done
 cat >"$tmp/node.yaml" <<YAML
 clusterCIDRs: [198.18.1.0/24, 198.18.2.0/24, 198.18.3.0/24, "2001:db8:1::/64", "2001:db8:2::/64", "2001:db8:3::/64"]
+loadBalancerPools: [198.18.0.220/30, "2001:db8::220/126"]
 YAML
 
 # The ServiceAccount's RBAC (deploy/) allows the Leases: nodes 2 and 3 use its token.
@@ -72,8 +73,10 @@ k apply -f "$root/deploy/rbac.yaml" >/dev/null
 sa=system:serviceaccount:kube-system:svcnft
 if [[ $(k auth can-i --as "$sa" -n kube-system update leases.coordination.k8s.io) == yes &&
       $(k auth can-i --as "$sa" -n default update leases.coordination.k8s.io) == no &&
-      $(k auth can-i --as "$sa" -n kube-system delete leases.coordination.k8s.io) == no ]]; then
-  pass "the ServiceAccount may get, create and update Leases in kube-system, and nothing more"
+      $(k auth can-i --as "$sa" -n kube-system delete leases.coordination.k8s.io) == no &&
+      $(k auth can-i --as "$sa" patch services --subresource=status) == yes &&
+      $(k auth can-i --as "$sa" patch services) == no ]]; then
+  pass "the ServiceAccount may get, create and update Leases in kube-system and patch Services' status, and nothing more"
 else
   fail "RBAC for Leases: $(k auth can-i --list --as "$sa" -n kube-system 2>&1 | grep -i lease)"
 fi
@@ -113,19 +116,51 @@ YAML
 k patch service web -n default --subresource=status --type=merge \
   -p '{"status":{"loadBalancer":{"ingress":[{"ip":"198.18.0.200"},{"ip":"2001:db8::200"}]}}}' \
   >/dev/null || fail "status.loadBalancer.ingress not written"
-for fam in 4 6; do
-  {
-    echo "apiVersion: discovery.k8s.io/v1"
-    echo "kind: EndpointSlice"
-    echo "metadata: {name: web-v$fam, namespace: default, labels: {kubernetes.io/service-name: web}}"
-    echo "addressType: IPv$fam"
-    echo "ports: [{name: http, port: 80, protocol: TCP}]"
-    echo "endpoints:"
-    for n in 1 2 3; do
-      if [[ $fam == 4 ]]; then a=198.18.$n.11; else a="\"2001:db8:$n::11\""; fi
-      echo "- {addresses: [$a], nodeName: node$n, conditions: {ready: true}}"
-    done
-  } | k apply -f - >/dev/null || fail "EndpointSlice web-v$fam not written"
+slices() {  # slices SERVICE: its pod on each node, one slice per family
+  local fam n a
+  for fam in 4 6; do
+    {
+      echo "apiVersion: discovery.k8s.io/v1"
+      echo "kind: EndpointSlice"
+      echo "metadata: {name: $1-v$fam, namespace: default, labels: {kubernetes.io/service-name: $1}}"
+      echo "addressType: IPv$fam"
+      echo "ports: [{name: http, port: 80, protocol: TCP}]"
+      echo "endpoints:"
+      for n in 1 2 3; do
+        if [[ $fam == 4 ]]; then a=198.18.$n.11; else a="\"2001:db8:$n::11\""; fi
+        echo "- {addresses: [$a], nodeName: node$n, conditions: {ready: true}}"
+      done
+    } | k apply -f - >/dev/null || fail "EndpointSlice $1-v$fam not written"
+  done
+}
+slices web
+
+# A Service of svcnft's class without addresses: the elected allocator gives it the
+# lowest free one of each family from loadBalancerPools and writes its status.
+k apply -f - >/dev/null <<'YAML'
+apiVersion: v1
+kind: Service
+metadata: {name: pool, namespace: default}
+spec:
+  type: LoadBalancer
+  loadBalancerClass: svcnft.io/layer2
+  ipFamilyPolicy: RequireDualStack
+  ipFamilies: [IPv4, IPv6]
+  ports: [{name: http, port: 80, targetPort: 80}]
+YAML
+slices pool
+ingress() { k get service -n default pool -o jsonpath='{.status.loadBalancer.ingress[*].ip}' 2>/dev/null; }
+if waited=$(until_ok 20 bash -c "[[ \$($(declare -f k on ingress); prefix=$prefix; kas=$kas; ingress) == '198.18.0.220 2001:db8::220' ]]"); then
+  pass "Service pool (class svcnft.io/layer2) got 198.18.0.220 and 2001:db8::220 from the pools ($waited ms; $(grep -l "assigned 198.18.0.220" "$tmp"/agent*.log | xargs -n1 basename | tr '\n' ' ')wrote it)"
+else
+  fail "Service pool's ingress: '$(ingress)'"
+fi
+for url in http://198.18.0.220/ "http://[2001:db8::220]/"; do
+  if waited=$(until_ok 10 on client curl -s --connect-timeout 0.2 -m 1 "$url"); then
+    pass "the client connects to $url ($waited ms)"
+  else
+    fail "the client cannot connect to $url"
+  fi
 done
 
 on client python3 "$root/test/api/neighbour_probe.py" eth0 "$tmp/probe.log" \

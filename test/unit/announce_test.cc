@@ -4,11 +4,13 @@
 #include <catch2/catch.hpp>
 #include <map>
 
+#include "announce/allocator.h"
 #include "announce/announcer.h"
 #include "announce/election.h"
 #include "announce/handover_table.h"
 #include "announce/lease_store.h"
 #include "announce/neighbour_packets.h"
+#include "announce/status_writer.h"
 #include "announce/wanted.h"
 
 using namespace svcnft;
@@ -506,4 +508,89 @@ TEST_CASE("what a node would announce for a Service", "[announce]") {
   CHECK(announcementsOf(in, "node1", "svcnft.io/layer2").size() == 2);
   svc.type = ServiceType::kNodePort;
   CHECK(announcementsOf(in, "node1", "svcnft.io/layer2").empty());
+}
+
+TEST_CASE("pool addresses: the lowest free per family, Services in key order", "[announce]") {
+  const std::vector<Cidr> pools = {*Cidr::parse("198.18.0.220/30"),
+                                   *Cidr::parse("2001:db8::220/127")};
+  std::set<IpAddress> used = {ip("198.18.0.220"), ip("198.18.0.200")};
+  const auto chosen = allocate({{"default/b", {IpFamily::kV4}},
+                                {"default/a", {IpFamily::kV4, IpFamily::kV6}},
+                                {"default/c", {IpFamily::kV6}},
+                                {"default/d", {IpFamily::kV6}}},
+                               pools, used);
+  CHECK(chosen.addresses.at("default/a") ==
+        std::vector<IpAddress>{ip("198.18.0.221"), ip("2001:db8::220")});
+  CHECK(chosen.addresses.at("default/b") == std::vector<IpAddress>{ip("198.18.0.222")});
+  CHECK(chosen.addresses.at("default/c") == std::vector<IpAddress>{ip("2001:db8::221")});
+  CHECK_FALSE(chosen.addresses.count("default/d"));  // the /127 is used up
+  CHECK(chosen.exhausted == std::vector<std::string>{"default/d"});
+  CHECK(
+      ingressPatch({ip("198.18.0.221"), ip("2001:db8::220")}) ==
+      R"({"status":{"loadBalancer":{"ingress":[{"ip":"198.18.0.221"},{"ip":"2001:db8::220"}]}}})");
+}
+
+namespace {
+
+class FakeStatus : public StatusWriter {
+ public:
+  std::map<std::string, std::vector<IpAddress>> written;
+  Result<bool> writeIngress(const std::string& key, const std::vector<IpAddress>& a) override {
+    written[key] = a;
+    return true;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("announcer: only the elected allocator writes pool addresses, each once", "[announce]") {
+  FakeLeases leases;
+  TimePoint now = std::chrono::steady_clock::time_point{} + seconds(1000);
+  FakeSpeaker speaker1, speaker2;
+  FakeHandover handover;
+  CountingObserver observer;
+  FakeStatus status1, status2;
+  const std::vector<Cidr> pools = {*Cidr::parse("198.18.0.220/30")};
+  auto make = [&](const char* name, FakeSpeaker& sp, FakeStatus& st) {
+    return std::make_unique<Announcer>(
+        name, ElectionTimes{seconds(3), seconds(2), milliseconds(500)}, leases, sp, handover,
+        observer, [](const std::string&) {},
+        Announcer::Clocks{[&now] { return now; }, [] { return 1764928800.0; }}, &st, pools);
+  };
+  auto n1 = make("node1", speaker1, status1);
+  auto n2 = make("node2", speaker2, status2);
+  const std::vector<AddressRequest> asks = {{"default/web", {IpFamily::kV4}}};
+  n1->want({}, asks, {ip("198.18.0.220")});
+  n2->want({}, asks, {ip("198.18.0.220")});
+  n1->step();
+  n2->step();
+  CHECK(status1.written.at("default/web") == std::vector<IpAddress>{ip("198.18.0.221")});
+  CHECK(status2.written.empty());  // node1 holds the allocator Lease
+  CHECK(leases.leases.at(kAllocatorLease).holder == "node1");
+  // Until the Service shows its address, it is not written again, nor given away.
+  status1.written.clear();
+  now += milliseconds(500);
+  n1->want({}, {{"default/web", {IpFamily::kV4}}, {"default/two", {IpFamily::kV4}}},
+           {ip("198.18.0.220")});
+  n1->step();
+  CHECK_FALSE(status1.written.count("default/web"));
+  CHECK(status1.written.at("default/two") == std::vector<IpAddress>{ip("198.18.0.222")});
+}
+
+TEST_CASE("a Service asks for pool addresses only with the announcer's class", "[announce]") {
+  Service svc;
+  svc.ns = "default";
+  svc.name = "web";
+  svc.type = ServiceType::kLoadBalancer;
+  svc.clusterIPs = {ip("198.18.128.10"), ip("2001:db8:ffff::10")};
+  ServiceInput in{"default/web", &svc, {}};
+  CHECK_FALSE(addressRequestOf(in, "svcnft.io/layer2"));  // no class: someone else's
+  svc.loadBalancerClass = "svcnft.io/layer2";
+  auto req = addressRequestOf(in, "svcnft.io/layer2");
+  REQUIRE(req);
+  CHECK(req->families == std::vector<IpFamily>{IpFamily::kV4, IpFamily::kV6});
+  svc.ipFamilies = {IpFamily::kV6};
+  CHECK(addressRequestOf(in, "svcnft.io/layer2")->families == std::vector<IpFamily>{IpFamily::kV6});
+  svc.loadBalancerIPs = {ip("198.18.0.221")};
+  CHECK_FALSE(addressRequestOf(in, "svcnft.io/layer2"));  // has one
 }
