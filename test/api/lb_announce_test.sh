@@ -12,6 +12,7 @@
 #   - the new announcing node is stopped cleanly (SIGTERM) while the client keeps
 #     connecting: no connection fails (the next holder hands on to it the
 #     connections in flight at the switch: announce/handover.h);
+#   - the holder is cut off from the API server: it goes silent, another takes over;
 #   - throughout, a probe on the client asks who has each address ten times a
 #     second and records every answer and announcement: two nodes never answer in
 #     the same round, and the client's neighbour entry names the node that holds
@@ -307,6 +308,42 @@ for fam in 4 6; do
   stop_test "$fam"
   sleep 1
 done
+
+# The holder cut off from the API server (its packets to it dropped; its link and
+# its forwarding stay): it goes silent at its renew deadline, before another node
+# may take the Lease; the probe below checks that no round saw both.
+h=$(holder 4)
+h=${h#node}
+if [[ $h =~ ^[123]$ ]]; then
+  silent_before=$(grep -c "no longer announcing 198.18.0.200" "$tmp/agent$h.log")
+  mark "IPv4 cut node$h from the API server"
+  on "node$h" nft -f - <<'NFT'
+table inet cutapi {
+  chain out {
+    type filter hook output priority 0; policy accept;
+    ip daddr 198.18.0.250 drop
+  }
+}
+NFT
+  t_cut=$(date +%s%N)
+  if until_ok 10 bash -c "n=\$($(declare -f k on holder lease_of); prefix=$prefix; kas=$kas; holder 4); [[ -n \$n && \$n != node$h ]]" >/dev/null; then
+    took=$(( ($(date +%s%N) - t_cut) / 1000000 ))
+    # Its log may say so a little later: the responder went silent at the deadline
+    # by itself, while the announcer's requests to the unreachable server time out.
+    until_ok 10 bash -c "(( \$(grep -c 'no longer announcing 198.18.0.200' '$tmp/agent$h.log') > $silent_before ))" >/dev/null
+    failures_h=$(on "node$h" curl -s -m 2 http://127.0.0.1:10249/metrics | awk '/^svcnft_lb_lease_renew_failures_total/ {print $2}')
+    if (( $(grep -c "no longer announcing 198.18.0.200" "$tmp/agent$h.log") > silent_before )) &&
+       (( ${failures_h:-0} > 0 )); then
+      pass "IPv4: node$h cut from the API server went silent ($failures_h renew failures counted), and $(holder 4) took over after $took ms"
+    else
+      fail "IPv4: node$h cut from the API server: $(holder 4) took over, but node$h did not say it stopped announcing"
+    fi
+  else
+    fail "IPv4: node$h cut from the API server, and no other node took the Lease"
+  fi
+  until_ok 10 connects 4 >/dev/null || fail "IPv4: no connection after node$h was cut from the API server"
+  on "node$h" nft delete table inet cutapi
+fi
 
 metrics=$(for n in 1 2 3; do on "node$n" curl -s -m 2 http://127.0.0.1:10249/metrics; done)
 if grep -q '^svcnft_lb_announced{address="198.18.0.200",service="default/web"} 1' <<<"$metrics" &&

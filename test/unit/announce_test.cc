@@ -342,7 +342,7 @@ struct Node {
 }  // namespace
 
 TEST_CASE(
-    "announcer: one node answers; a dead one is replaced after the lease; a clean stop "
+    "announcer: one node answers, a dead one is replaced after the lease, a clean stop "
     "hands over at once",
     "[announce]") {
   FakeLeases leases;
