@@ -76,16 +76,7 @@ if [[ $(can list services) == yes && $(can watch endpointslices.discovery.k8s.io
 else
   fail "RBAC: $(k auth can-i --list --as "$sa" 2>&1 | head -8)"
 fi
-k create token svcnft -n kube-system --duration 1h >"$tmp/sa-token"
-source "$kas/env"
-cat >"$tmp/sa-kubeconfig" <<YAML
-apiVersion: v1
-kind: Config
-clusters: [{name: c, cluster: {server: "$KUBE_APISERVER_URL", certificate-authority: $kas/pki/ca.crt}}]
-users: [{name: svcnft, user: {tokenFile: sa-token}}]
-contexts: [{name: c, context: {cluster: c, user: svcnft}}]
-current-context: c
-YAML
+sa_kubeconfig "$kas" "$tmp"
 kubeconfig_of() { [[ $1 == 1 ]] && echo "$kas/kubeconfig" || echo "$tmp/sa-kubeconfig"; }
 # `ip netns exec` itself, not `on`: a function run in the background is a subshell,
 # and its pid ($!) is the shell's, so a kill -TERM would stop the shell and leave

@@ -8,6 +8,11 @@
 #   until_ok SECONDS CMD...  retry CMD every 20 ms for at most SECONDS (times TIME_SCALE,
 #                            set on slow machines: the kernel VM); print the wait in ms
 #   listed NETNS TABLE   `nft list table inet TABLE` with its sets and chains sorted
+#   gap_since START_NS CMD...  retry CMD every 50 ms, at most 200 times; print the ms
+#                        from START_NS (date +%s%N) to its first success
+#   sa_kubeconfig KAS_DIR DIR  a kubeconfig for deploy/'s ServiceAccount at
+#                        DIR/sa-kubeconfig (its token, made with the test's `k`,
+#                        in DIR/sa-token); sources KAS_DIR/env
 passes=0
 failures=0
 # shellcheck source=../skip_lib.sh
@@ -33,6 +38,32 @@ until_ok() {
     sleep 0.02
   done
   echo $(( ($(date +%s%N) - start) / 1000000 ))
+}
+
+gap_since() {
+  local start=$1; shift
+  for _ in $(seq 1 200); do
+    if "$@" >/dev/null 2>&1; then
+      echo $(( ($(date +%s%N) - start) / 1000000 ))
+      return 0
+    fi
+    sleep 0.05
+  done
+  return 1
+}
+
+sa_kubeconfig() {
+  k create token svcnft -n kube-system --duration 1h >"$2/sa-token"
+  # shellcheck source=/dev/null
+  source "$1/env"
+  cat >"$2/sa-kubeconfig" <<YAML
+apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "$KUBE_APISERVER_URL", certificate-authority: $1/pki/ca.crt}}]
+users: [{name: svcnft, user: {tokenFile: sa-token}}]
+contexts: [{name: c, context: {cluster: c, user: svcnft}}]
+current-context: c
+YAML
 }
 
 # nft list with its top-level blocks (sets, chains) sorted: chains added by an
