@@ -21,11 +21,7 @@ prefix=kas$$
 # shellcheck source=../netns/cluster_lib.sh
 source "$root/test/netns/cluster_lib.sh"
 require nft ip curl nginx python3 kubectl etcd etcdctl
-kas_tools=
-for d in "${KUBE_APISERVER_DIR:-}" "$root/../shared/kube-apiserver" /work/shared/kube-apiserver; do
-  [[ -n $d && -x $d/start ]] && { kas_tools=$d; break; }
-done
-[[ -n $kas_tools ]] || { echo "SKIP: no kube-apiserver (set KUBE_APISERVER_DIR to a folder with start/stop)"; exit 77; }
+find_kube_apiserver
 
 cluster=$root/scripts/netns-cluster
 tmp=$(mktemp -d)

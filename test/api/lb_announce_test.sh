@@ -27,11 +27,7 @@ prefix=lba$$
 # shellcheck source=../netns/cluster_lib.sh
 source "$root/test/netns/cluster_lib.sh"
 require nft ip curl nginx python3 kubectl etcd
-kas_tools=
-for d in "${KUBE_APISERVER_DIR:-}" "$root/../shared/kube-apiserver" /work/shared/kube-apiserver; do
-  [[ -n $d && -x $d/start ]] && { kas_tools=$d; break; }
-done
-[[ -n $kas_tools ]] || { echo "SKIP: no kube-apiserver (set KUBE_APISERVER_DIR to a folder with start/stop)"; exit 77; }
+find_kube_apiserver
 
 cluster=$root/scripts/netns-cluster
 tmp=$(mktemp -d)
@@ -339,17 +335,7 @@ else
   fail "/metrics: $(grep svcnft_lb_ <<<"$metrics" | head -8)"
 fi
 
-kill "$probe_pid" 2>/dev/null
-wait "$probe_pid" 2>/dev/null
-probe_pid=
-rounds=$(grep -vc EVENT "$tmp/probe.log")
-answered=$(awk '$2 != "EVENT" && $3 != "-"' "$tmp/probe.log" | wc -l)
-if broken=$(python3 "$root/test/api/neighbour_probe.py" --check "$tmp/probe.log") && (( answered > 100 )); then
-  pass "the probe's $rounds rounds ($answered answered): one node at a time answered for each address"
-else
-  fail "one node at a time (rounds $rounds, answered $answered): $(head -5 <<<"$broken"); events: $(grep EVENT "$tmp/probe.log" | tr '\n' ';')"
-  cp "$tmp/probe.log" "${TMPDIR:-/tmp}/lb_announce_probe.log"
-fi
+check_probe "$tmp/probe.log" 100 node
 
 # nft itself reads the handover tables back as the rules svcnft meant (its listing
 # of a rule it does not expect can even abort).

@@ -10,6 +10,10 @@
 #   listed NETNS TABLE   `nft list table inet TABLE` with its sets and chains sorted
 #   gap_since START_NS CMD...  retry CMD every 50 ms, at most 200 times; print the ms
 #                        from START_NS (date +%s%N) to its first success
+#   find_kube_apiserver  set kas_tools to the real API server's folder (KUBE_APISERVER_DIR
+#                        or ../shared/kube-apiserver), or skip (exit 77)
+#   check_probe LOG MIN WHO  stop the neighbour probe ($probe_pid) and check its LOG:
+#                        at least MIN rounds answered, one WHO ("node", "host") at a time
 #   sa_kubeconfig KAS_DIR DIR  a kubeconfig for deploy/'s ServiceAccount at
 #                        DIR/sa-kubeconfig (its token, made with the test's `k`,
 #                        in DIR/sa-token); sources KAS_DIR/env
@@ -50,6 +54,32 @@ gap_since() {
     sleep 0.05
   done
   return 1
+}
+
+find_kube_apiserver() {
+  kas_tools=
+  local d
+  for d in "${KUBE_APISERVER_DIR:-}" "$root/../shared/kube-apiserver" /work/shared/kube-apiserver; do
+    [[ -n $d && -x $d/start ]] && { kas_tools=$d; return 0; }
+  done
+  echo "SKIP: no kube-apiserver (set KUBE_APISERVER_DIR to a folder with start/stop)"
+  exit 77
+}
+
+check_probe() {
+  local log=$1 min=$2 who=$3 rounds answered broken
+  kill "$probe_pid" 2>/dev/null
+  wait "$probe_pid" 2>/dev/null
+  probe_pid=
+  rounds=$(grep -vc EVENT "$log")
+  answered=$(awk '$2 != "EVENT" && $3 != "-"' "$log" | wc -l)
+  if broken=$(python3 "$(dirname "${BASH_SOURCE[0]}")/../api/neighbour_probe.py" --check "$log") &&
+     (( answered > min )); then
+    pass "the probe's $rounds rounds ($answered answered): one $who at a time answered"
+  else
+    fail "one $who at a time (rounds $rounds, answered $answered): $(head -5 <<<"$broken"); events: $(grep EVENT "$log" | tr '\n' ';')"
+    cp "$log" "${TMPDIR:-/tmp}/neighbour_probe_failed.log"
+  fi
 }
 
 sa_kubeconfig() {

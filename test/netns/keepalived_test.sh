@@ -98,16 +98,7 @@ else
 fi
 
 sleep 3  # the probe goes on asking the new master
-kill "$probe_pid" 2>/dev/null
-wait "$probe_pid" 2>/dev/null
-probe_pid=
-rounds=$(grep -vc EVENT "$tmp/probe.log")
-answered=$(awk '$3 != "-"' "$tmp/probe.log" | wc -l)
-if broken=$(python3 "$root/test/api/neighbour_probe.py" --check "$tmp/probe.log") && (( answered > 20 )); then
-  pass "the probe's $rounds rounds ($answered answered): one host at a time answered for $vip"
-else
-  fail "one host at a time (rounds $rounds, answered $answered): $(head -5 <<<"$broken")"
-fi
+check_probe "$tmp/probe.log" 20 host
 
 echo "$passes passed, $failures failed"
 if (( failures > 0 )); then
