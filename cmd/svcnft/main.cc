@@ -143,7 +143,8 @@ svcnft::Result<svcnft::netlink::Socket> openSocket() {
   return sock;
 }
 
-int runApply(const std::vector<std::string>& paths, const ConfigFiles& nodeConfig, bool refill) {
+int runApply(const std::vector<std::string>& paths, const ConfigFiles& nodeConfig, bool refill,
+             std::size_t recordLimit) {
   Compiled c;
   if (!loadAndCompile(paths, nodeConfig, c, StateRecord::kLoad)) return kExitInvalidInput;
   auto sock = openSocket();
@@ -162,7 +163,7 @@ int runApply(const std::vector<std::string>& paths, const ConfigFiles& nodeConfi
   auto planned = svcnft::writer::planApply(
       sock.value(), c.rs,
       refill ? svcnft::writer::ReadBack::kNever : svcnft::writer::ReadBack::kAuto,
-      record ? &*record : nullptr);
+      record ? &*record : nullptr, recordLimit);
   if (!planned) {
     std::cerr << "svcnft: " << planned.error().message << "\n";
     return kExitKernel;
@@ -183,12 +184,23 @@ int runApply(const std::vector<std::string>& paths, const ConfigFiles& nodeConfi
     // nothing to commit, the one read before comparing.
     const auto gen =
         report->kind == Kind::kUnchanged ? planned->generationSeen : report->generation;
-    if (!gen || c.rs.elementCount() > svcnft::writer::kRecordElementLimit) {
+    if (!gen) {
       unlink(recordPath.c_str());
     } else if (!(planned->fromRecord && report->kind == Kind::kUnchanged)) {
-      newRecord = svcnft::writer::recordOf(c.rs, std::move(planned->desired), netns, *gen);
-      auto saved = svcnft::writer::saveState(recordPath, *newRecord);
-      if (!saved) std::cerr << "svcnft: warning: " << saved.error().message << "\n";
+      if (c.rs.elementCount() > recordLimit) {
+        // Too large to record whole: its digest still spares the next apply of the
+        // same inputs (a restart, a periodic apply) everything but the compile.
+        auto digest = svcnft::writer::digestRecordOf(c.rs, netns, *gen);
+        if (digest) newRecord = std::move(*digest);
+      } else {
+        newRecord = svcnft::writer::recordOf(c.rs, std::move(planned->desired), netns, *gen);
+      }
+      auto saved = newRecord ? svcnft::writer::saveState(recordPath, *newRecord)
+                             : svcnft::Result<bool>(svcnft::Error{"no digest of the ruleset"});
+      if (!saved) {
+        unlink(recordPath.c_str());
+        std::cerr << "svcnft: warning: " << saved.error().message << "\n";
+      }
     }
   }
   using Kind = svcnft::writer::ApplyReport::Kind;
@@ -205,7 +217,8 @@ int runApply(const std::vector<std::string>& paths, const ConfigFiles& nodeConfi
   }
   if (!report->why.empty()) std::cerr << " (" << report->why << ")";
   if (planned->fromRecord) {
-    std::cerr << "; read back nothing (the state record)";
+    std::cerr << "; read back nothing (the state record"
+              << (record && record->digestOnly() ? "'s digest" : "") << ")";
   } else {
     std::cerr << "; read back " << report->readMs << " ms";
   }
@@ -328,6 +341,7 @@ struct AgentFlags {
   // LoadBalancer address announcement (layer 2): off without an interface.
   std::string announceInterface, announceClass = "svcnft.io/layer2", leaseNamespace = "kube-system";
   std::string leaseDuration = "15s", renewDeadline = "10s", retryPeriod = "2s";
+  std::size_t recordLimit = svcnft::writer::kRecordElementLimit;
   // Which of these were given on the command line (they win over --config).
   bool minSyncGiven = false, fullCheckGiven = false, healthzGiven = false, metricsGiven = false;
 };
@@ -399,6 +413,7 @@ int runAgent(AgentFlags flags) {
   // `apply` keeps): a restart then adopts the table without reading it back.
   options.netns = svcnft::writer::currentNetns();
   options.stateRecordPath = svcnft::writer::statePath(node.table, options.netns);
+  options.recordElementLimit = flags.recordLimit;
   // Endpoints whose nodeName is this node's are local (externalTrafficPolicy Local).
   node.nodeName = nodeNameFor(flags.hostnameOverride, node);
   std::vector<svcnft::source::Source*> sources;
@@ -578,6 +593,11 @@ int main(int argc, char** argv) {
   apply->add_flag("--refill", refill,
                   "do not read the installed elements back: flush and refill every set in the "
                   "transaction (the default past 200,000 elements, where reading back is slow)");
+  std::size_t recordLimit = svcnft::writer::kRecordElementLimit;
+  const char* recordLimitHelp =
+      "past this many kernel elements the state record (/run/svcnft) keeps only a digest of the "
+      "table, not its elements";
+  apply->add_option("--record-element-limit", recordLimit, recordLimitHelp);
 
   CLI::App* diffCmd = app.add_subcommand("diff", "print what apply would change, changing nothing");
   diffCmd->add_option("-f,--filename", paths, "manifest file or directory (repeatable)")
@@ -628,6 +648,7 @@ int main(int argc, char** argv) {
   agentCmd->add_option("--renew-deadline", agentFlags.renewDeadline,
                        "a holder that could not renew for this long goes silent");
   agentCmd->add_option("--retry-period", agentFlags.retryPeriod, "how often Leases are tried");
+  agentCmd->add_option("--record-element-limit", agentFlags.recordLimit, recordLimitHelp);
 
   CLI::App* show = app.add_subcommand(
       "show", "read the installed ruleset back: each service, its addresses, endpoints, weights");
@@ -646,7 +667,7 @@ int main(int argc, char** argv) {
   }
   if (compile->parsed() || apply->parsed() || diffCmd->parsed()) keepFreedMemory();
   if (compile->parsed()) return runCompile(paths, nodeConfig, stats);
-  if (apply->parsed()) return runApply(paths, nodeConfig, refill);
+  if (apply->parsed()) return runApply(paths, nodeConfig, refill, recordLimit);
   if (cleanup->parsed()) return runCleanup(table);
   if (diffCmd->parsed()) return runDiff(paths, nodeConfig);
   if (show->parsed()) return runShow(table);

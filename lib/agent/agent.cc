@@ -271,14 +271,18 @@ bool Agent::syncAll(bool verify, std::set<std::string>& changed, TimePoint start
     }
 
     auto record = takeStartRecord();
-    auto planned =
-        writer::planApply(transport_, rs, writer::ReadBack::kAuto, record ? &*record : nullptr);
+    auto planned = writer::planApply(transport_, rs, writer::ReadBack::kAuto,
+                                     record ? &*record : nullptr, options_.recordElementLimit);
     if (!planned) {
       syncFailed("reading the kernel: " + planned.error().message);
       return false;
     }
-    if (planned->fromRecord)
-      log("the kernel still holds what the state record says: read nothing back");
+    if (planned->fromRecord) {
+      log(record->digestOnly()
+              ? "the kernel still holds what the state record's digest says: nothing to read "
+                "back or send"
+              : "the kernel still holds what the state record says: read nothing back");
+    }
     lastFullCheck_ = clock_.now();
     full = !planned->tableExists || planned->plan.replaceAll || planned->plan.refill;
     auto applied = send(rs, planned->plan, planned->tableExists);
@@ -414,11 +418,6 @@ void Agent::saveStateRecord() {
         "back");
     return;
   }
-  if (live_->elementCount() > writer::kRecordElementLimit) {
-    log("no state record kept: past " + std::to_string(writer::kRecordElementLimit) +
-        " elements; the next start reads the table back");
-    return;
-  }
   const auto t0 = std::chrono::steady_clock::now();
   Manifests manifests = inventory_.all();
   Diagnostics problems;
@@ -426,15 +425,24 @@ void Agent::saveStateRecord() {
   Inputs inputs{std::move(manifests.services), std::move(manifests.slices), node_};
   if (problems.hasErrors()) return;
   const ir::Ruleset rs = compileRuleset(inputs, problems);
-  if (problems.hasErrors() || rs.elementCount() > writer::kRecordElementLimit) return;
-  auto saved = writer::saveState(
-      options_.stateRecordPath,
-      writer::recordOf(rs, writer::installedFrom(rs), options_.netns, *syncedGeneration_));
+  if (problems.hasErrors()) return;
+  // Past the limit only the digest: the next start of the same inputs then needs
+  // nothing read back nor sent (a read-back of 5 million elements takes minutes).
+  const bool digestOnly = rs.elementCount() > options_.recordElementLimit;
+  auto record = digestOnly
+                    ? writer::digestRecordOf(rs, options_.netns, *syncedGeneration_)
+                    : Result<writer::StateRecord>(writer::recordOf(
+                          rs, writer::installedFrom(rs), options_.netns, *syncedGeneration_));
+  auto saved =
+      record ? writer::saveState(options_.stateRecordPath, *record) : Result<bool>(record.error());
   if (!saved) {
-    log("warning: " + saved.error().message);
+    log("warning: no state record kept: " + saved.error().message);
     return;
   }
-  log("state record kept for the next start (" +
+  log(std::string(digestOnly ? "state record (the table's digest: past " +
+                                   std::to_string(options_.recordElementLimit) + " elements)"
+                             : "state record") +
+      " kept for the next start (" +
       std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
                          std::chrono::steady_clock::now() - t0)
                          .count()) +

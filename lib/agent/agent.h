@@ -56,6 +56,8 @@ struct Options {
   // kernel still holds what it describes. Empty: none kept.
   std::string stateRecordPath;
   uint64_t netns = 0;  // this network namespace's cookie, for the record
+  // Past this many elements the record keeps only the table's digest.
+  std::size_t recordElementLimit = writer::kRecordElementLimit;
 };
 
 // The agent's time: steady for intervals, wall for what it reports.

@@ -8,6 +8,7 @@
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,10 @@ diff::ElementRecord recordOf(nftnl_set_elem* e);
 std::vector<diff::ElementRecord> recordsOf(nftnl_set* s);
 // The records the kernel will hold for `set`'s elements (ranges paired as sent).
 std::vector<diff::ElementRecord> desiredRecords(const std::string& table, const ir::Set& set);
+// The same records one at a time, without holding them all (`visit` must copy what
+// it keeps: the record is reused).
+void forEachDesiredRecord(const std::string& table, const ir::Set& set,
+                          const std::function<void(const diff::ElementRecord&)>& visit);
 // The same, always by encoding with libnftnl and reading back (the reference).
 std::vector<diff::ElementRecord> encodedRecords(const std::string& table, const ir::Set& set);
 

@@ -15,8 +15,9 @@ namespace svcnft::writer {
 namespace {
 
 // Version 2: the checksum went from byte-wise FNV-1a to 8 bytes a step (12 ms to 2
-// ms for a 9 MB record); a version-1 file is no record, and apply reads back once.
-constexpr std::string_view kMagic = "svcnft-state-2\n";
+// ms for a 9 MB record). Version 3: the digest after the generation. An older file
+// is no record, and apply reads back once.
+constexpr std::string_view kMagic = "svcnft-state-3\n";
 constexpr int kSoNetnsCookie = 71;  // SO_NETNS_COOKIE (Linux 5.14), absent from older headers
 
 // Catches a torn or altered file, not an adversary (the file is root's, 0600): each
@@ -109,7 +110,7 @@ bool getMap(Reader& r, std::map<std::string, std::string>& m) {
 std::string encodeState(const StateRecord& s) {
   // Sized up front and sealed in place: at 10,000 x 10 the record is 9 MB, and
   // growing it, then copying it behind its header, cost as much as writing it.
-  std::size_t size = kMagic.size() + 8 + 64 + s.table.size();
+  std::size_t size = kMagic.size() + 8 + 64 + s.table.size() + s.digest.size();
   for (const auto* m : {&s.installed.sets, &s.installed.chains}) {
     for (const auto& [k, v] : *m) size += 8 + k.size() + v.size();
   }
@@ -131,6 +132,7 @@ std::string encodeState(const StateRecord& s) {
   w.str(s.table);
   w.u64(s.netns);
   w.u32(s.generation);
+  w.str(s.digest);
   putMap(w, s.installed.sets);
   putMap(w, s.installed.chains);
   w.u32(static_cast<uint32_t>(s.installed.rules.size()));
@@ -176,7 +178,9 @@ std::optional<StateRecord> decodeState(std::string_view bytes) {
   if (checksum(body) != sum) return std::nullopt;
   Reader r(body);
   StateRecord s;
-  if (!r.str(s.table) || !r.u64(s.netns) || !r.u32(s.generation)) return std::nullopt;
+  if (!r.str(s.table) || !r.u64(s.netns) || !r.u32(s.generation) || !r.str(s.digest)) {
+    return std::nullopt;
+  }
   if (!getMap(r, s.installed.sets) || !getMap(r, s.installed.chains)) return std::nullopt;
   uint32_t chains = 0;
   if (!r.count(chains, 8)) return std::nullopt;
@@ -208,6 +212,7 @@ std::optional<StateRecord> decodeState(std::string_view bytes) {
     }
   }
   if (!r.done()) return std::nullopt;
+  if (s.digestOnly() && !(s.installed == Installed{})) return std::nullopt;  // one or the other
   return s;
 }
 

@@ -20,16 +20,19 @@
 
 namespace svcnft::writer {
 
-// A record costs about 50 bytes an element of memory-backed /run (10 MB at 10,000 x
-// 10); past this many elements none is kept, and apply reads back or refills as
-// before.
+// A full record costs about 50 bytes an element of memory-backed /run (10 MB at
+// 10,000 x 10) and as much again of memory to build; past this many elements the
+// record keeps only the ruleset's digest (writer/ruleset_digest.h): enough to know
+// that unchanged inputs need nothing sent, not what a change would.
 inline constexpr std::size_t kRecordElementLimit = 1'000'000;
 
 struct StateRecord {
   std::string table;
   uint64_t netns = 0;  // the network namespace's cookie
   uint32_t generation = 0;
-  Installed installed;  // dynamic sets without elements
+  Installed installed;  // dynamic sets without elements; empty in a digest record
+  std::string digest;   // a digest record: rulesetDigest() of what was committed
+  bool digestOnly() const { return !digest.empty(); }
   bool operator==(const StateRecord&) const = default;
 };
 

@@ -13,6 +13,7 @@
 #include "nft/encode.h"
 #include "nft/transaction.h"
 #include "writer/installed.h"
+#include "writer/ruleset_digest.h"
 #include "writer/sync_plan.h"
 
 namespace svcnft::writer {
@@ -107,7 +108,7 @@ Result<ApplyReport> installWhole(netlink::Transport& sock, const ir::Ruleset& rs
 }  // namespace
 
 Result<SyncPlan> planApply(netlink::Transport& sock, const ir::Ruleset& rs, ReadBack readBack,
-                           StateRecord* record) {
+                           StateRecord* record, std::size_t recordLimit) {
   SyncPlan out;
   // First: a transaction anyone commits after this moves it past what we compare.
   if (auto gen = generation(sock)) out.generationSeen = *gen;
@@ -115,15 +116,27 @@ Result<SyncPlan> planApply(netlink::Transport& sock, const ir::Ruleset& rs, Read
   if (!exists) return exists.error();
   out.tableExists = *exists;
   if (!*exists) {
-    // Only for the state record, which is not kept past its limit (at 50,000 x 100
-    // these records would be half a gigabyte more at the peak).
-    if (rs.elementCount() <= kRecordElementLimit) out.desired = installedFrom(rs);
+    // Only for a full state record, not kept past its limit (at 50,000 x 100 these
+    // records would be half a gigabyte more at the peak).
+    if (rs.elementCount() <= recordLimit) out.desired = installedFrom(rs);
     return out;
   }
   const auto t0 = Clock::now();
   Installed installed;
-  const bool trusted = record && readBack != ReadBack::kNever && out.generationSeen &&
-                       stateTrusted(*record, rs.table, currentNetns(), *out.generationSeen);
+  bool trusted = record && readBack != ReadBack::kNever && out.generationSeen &&
+                 stateTrusted(*record, rs.table, currentNetns(), *out.generationSeen);
+  if (trusted && record->digestOnly()) {
+    // The kernel holds what we last committed; if the inputs compile to the same,
+    // there is nothing to do. Otherwise the digest cannot say what differs: read
+    // back (or refill) as without a record.
+    auto digest = rulesetDigest(rs);
+    if (digest && *digest == record->digest) {
+      out.fromRecord = true;
+      out.readMs = msSince(t0);
+      return out;  // an empty plan
+    }
+    trusted = false;
+  }
   bool refill = false;
   if (trusted) {
     // The kernel holds what we last committed: only the packet path's own sets
@@ -158,7 +171,13 @@ StateRecord recordOf(const ir::Ruleset& rs, Installed desired, uint64_t netns,
   for (const auto& s : rs.sets) {
     if (s.dynamic) desired.elements.erase(s.name);  // the packet path's, never recorded
   }
-  return StateRecord{rs.table, netns, generation, std::move(desired)};
+  return StateRecord{rs.table, netns, generation, std::move(desired), ""};
+}
+
+Result<StateRecord> digestRecordOf(const ir::Ruleset& rs, uint64_t netns, uint32_t generation) {
+  auto digest = rulesetDigest(rs);
+  if (!digest) return digest.error();
+  return StateRecord{rs.table, netns, generation, {}, std::move(*digest)};
 }
 
 Result<nft::KernelFeatures> probeKernel(netlink::Transport& sock) {

@@ -77,13 +77,18 @@ enum class ReadBack {
   kNever,   // always refill (`svcnft apply --refill`)
 };
 // With a `record` the kernel still holds (stateTrusted()), nothing is read back
-// but the dynamic sets' elements; else the table is read back as `readBack` says.
-// `record` is consumed.
+// but the dynamic sets' elements; with a digest record, nothing at all when `rs`
+// has its digest (the plan is empty), else the table is read back as without a
+// record. Without a record, the table is read back as `readBack` says. `record` is
+// consumed. `recordLimit`: SyncPlan::desired is left empty for a new table past it.
 Result<SyncPlan> planApply(netlink::Transport& sock, const ir::Ruleset& rs,
-                           ReadBack readBack = ReadBack::kAuto, StateRecord* record = nullptr);
+                           ReadBack readBack = ReadBack::kAuto, StateRecord* record = nullptr,
+                           std::size_t recordLimit = kRecordElementLimit);
 
 // The record of what `rs` put in the kernel, at `generation`.
 StateRecord recordOf(const ir::Ruleset& rs, Installed desired, uint64_t netns, uint32_t generation);
+// The same as a digest record, for tables past the record limit.
+Result<StateRecord> digestRecordOf(const ir::Ruleset& rs, uint64_t netns, uint32_t generation);
 
 // Carries out a plan made against what is installed (the whole table when
 // plan.replaceAll or when there is no table yet, else only the difference).

@@ -57,7 +57,7 @@ until_ok 10 test -S "$tmp/notify.sock" >/dev/null  # bound before the agent can 
 
 start_agent() {
   NOTIFY_SOCKET=$tmp/notify.sock WATCHDOG_USEC=400000 ip netns exec "$prefix-node1" "$svcnft" agent --watch "$watch" \
-    --node-config "$tmp/node.yaml" >>"$tmp/agent.log" 2>&1 &
+    --node-config "$tmp/node.yaml" "$@" >>"$tmp/agent.log" 2>&1 &
   agent_pid=$!
 }
 start_agent
@@ -278,6 +278,38 @@ else
   fail "stale state record: $(tail -n +$((lines + 1)) "$tmp/agent.log" | head -3 | tr '\n' ' ')"
 fi
 get client -o /dev/null http://198.18.0.1:30001/ && pass "NodePort 30001 answers again" || fail "NodePort 30001 not repaired"
+
+# Past --record-element-limit a clean stop keeps only the table's digest: a restart
+# with the same inputs sends nothing; one after an edit behind its back repairs.
+kill -TERM "$agent_pid"; wait "$agent_pid" 2>/dev/null; agent_pid=
+lines=$(wc -l <"$tmp/agent.log")
+start_agent --record-element-limit 5
+until_ok 3 bash -c "tail -n +$((lines + 1)) $tmp/agent.log | grep -q 'first sync:'" >/dev/null
+kill -TERM "$agent_pid"; wait "$agent_pid" 2>/dev/null; agent_pid=
+tail -n +$((lines + 1)) "$tmp/agent.log" | grep -q "state record (the table's digest: past 5 elements) kept" &&
+  pass "past the record limit a clean stop keeps the table's digest" ||
+  fail "no digest record at the clean stop: $(tail -n +$((lines + 1)) "$tmp/agent.log" | tail -3 | tr '\n' ' ')"
+lines=$(wc -l <"$tmp/agent.log")
+start_agent --record-element-limit 5
+until_ok 3 bash -c "tail -n +$((lines + 1)) $tmp/agent.log | grep -q 'first sync:'" >/dev/null
+on node1 nft list table inet svcnft >"$tmp/after-digest"
+if cmp -s "$tmp/before" "$tmp/after-digest" &&
+   tail -n +$((lines + 1)) "$tmp/agent.log" | grep -q "state record's digest says: nothing to read back or send"; then
+  pass "a restart under a digest record read nothing back and sent nothing"
+else
+  fail "the restart did not use the digest record: $(tail -n +$((lines + 1)) "$tmp/agent.log" | head -4 | tr '\n' ' ')"
+fi
+kill -TERM "$agent_pid"; wait "$agent_pid" 2>/dev/null; agent_pid=
+on node1 nft delete element inet svcnft nodeports-v4 '{ tcp . 30001 }'
+lines=$(wc -l <"$tmp/agent.log")
+start_agent --record-element-limit 5
+until_ok 3 bash -c "tail -n +$((lines + 1)) $tmp/agent.log | grep -q 'first sync:'" >/dev/null
+on node1 nft list table inet svcnft >"$tmp/repaired-digest"
+if cmp -s "$tmp/before" "$tmp/repaired-digest" && ! tail -n +$((lines + 1)) "$tmp/agent.log" | grep -q "digest says"; then
+  pass "an element deleted under a digest record: not trusted, repaired at start"
+else
+  fail "stale digest record: $(tail -n +$((lines + 1)) "$tmp/agent.log" | head -3 | tr '\n' ' ')"
+fi
 
 if [[ $failures -gt 0 ]]; then
   echo "--- agent log (last 40 lines):"

@@ -117,6 +117,33 @@ grep -q "updated table inet svcnft.*read back [0-9.]* ms" "$tmp/err" && ok || ba
 ip netns del "$a"; ip netns add "$a"
 ip netns exec "$a" nft -f "$root/test/golden/seed.nft"
 cmp -s <(listed "$a" svcnft) <(listed "$b" svcnft) && ok || bad "the edited table was not repaired"
+
+# Past --record-element-limit the record keeps only the table's digest: the same
+# inputs again need nothing read back nor sent; an edit behind its back and other
+# inputs are read back and diffed as without a record.
+small=(--record-element-limit 5)
+apply_seed() {
+  ip netns exec "$b" "$svcnft" apply -f "$1" --node-config "$seed/node-config.yaml" "${small[@]}" 2>"$tmp/err"
+}
+ip netns exec "$b" "$svcnft" cleanup 2>/dev/null
+apply_seed "$seed/manifests.yaml" || bad "apply with a digest record: $(cat "$tmp/err")"
+apply_seed "$seed/manifests.yaml"
+grep -q "unchanged table inet svcnft.*read back nothing (the state record's digest)" "$tmp/err" && ok ||
+  bad "the digest record did not spare the second apply: $(cat "$tmp/err")"
+ip netns exec "$b" nft flush map inet svcnft nodeports-v4
+apply_seed "$seed/manifests.yaml"
+grep -q "updated table inet svcnft.*read back [0-9.]* ms" "$tmp/err" && ok ||
+  bad "a digest record was trusted after an edit behind its back: $(cat "$tmp/err")"
+cmp -s <(listed "$a" svcnft) <(listed "$b" svcnft) && ok || bad "the edited table was not repaired (digest record)"
+sed 's/198\.18\.2\.10/198.18.2.11/' "$seed/manifests.yaml" >"$tmp/moved.yaml"
+grep -q 198.18.2.11 "$tmp/moved.yaml" || bad "the moved endpoint is not in the copy"
+apply_seed "$tmp/moved.yaml"
+grep -q "updated table inet svcnft.*read back [0-9.]* ms" "$tmp/err" && ok ||
+  bad "other inputs under a digest record were not read back and diffed: $(cat "$tmp/err")"
+ip netns del "$a"; ip netns add "$a"
+"$svcnft" compile -f "$tmp/moved.yaml" --node-config "$seed/node-config.yaml" | ip netns exec "$a" nft -f -
+cmp -s <(listed "$a" svcnft) <(listed "$b" svcnft) && ok ||
+  bad "after a change under a digest record the table differs from the compiled one"
 [[ $(ip netns exec "$b" nft list tables | grep -c "table inet svcnft") -eq 1 ]] && ok || bad "not one table"
 ip netns exec "$b" "$svcnft" cleanup 2>/dev/null
 [[ $(ip netns exec "$b" nft list tables | tr '\n' ' ') == "table ip someone-else " ]] && ok \

@@ -1,7 +1,13 @@
-// The state record: bytes and back, and when it may be trusted.
+// The state record: bytes and back, when it may be trusted, and the ruleset digest a
+// record past its limit keeps.
 #include "writer/state_record.h"
 
 #include <catch2/catch.hpp>
+#include <functional>
+
+#include "compile/compiler.h"
+#include "generated_inputs.h"
+#include "writer/ruleset_digest.h"
 
 using namespace svcnft;
 
@@ -56,4 +62,72 @@ TEST_CASE("state record: trusted only in its namespace, at its generation", "[st
   CHECK_FALSE(writer::stateTrusted(r, "other", r.netns, 42));
   CHECK_FALSE(writer::stateTrusted(r, "svcnft", 0, 42));  // the namespace unknown
   CHECK(writer::currentNetns() != 0);                     // kernels since 5.14 tell it
+}
+
+TEST_CASE("state record: a digest record, bytes and back, and never elements beside it",
+          "[state-record]") {
+  writer::StateRecord r;
+  r.table = "svcnft";
+  r.netns = 7;
+  r.generation = 9;
+  r.digest = std::string(32, '\x5a');
+  const auto back = writer::decodeState(writer::encodeState(r));
+  REQUIRE(back.has_value());
+  CHECK(back->digestOnly());
+  CHECK(*back == r);
+  writer::StateRecord both = sample();
+  both.digest = r.digest;
+  CHECK_FALSE(writer::decodeState(writer::encodeState(both)).has_value());
+}
+
+TEST_CASE(
+    "ruleset digest: the same inputs give the same digest, any change the kernel sees "
+    "another, the packet path's own entries none",
+    "[state-record]") {
+  Diagnostics d;
+  const Inputs inputs = testing::generate(30, 3);
+  const ir::Ruleset rs = compileRuleset(inputs, d);
+  REQUIRE_FALSE(d.hasErrors());
+  const auto digest = writer::rulesetDigest(rs);
+  REQUIRE(static_cast<bool>(digest));
+  CHECK(digest->size() == 32);
+  CHECK(writer::rulesetDigest(compileRuleset(inputs, d)).value() == *digest);
+
+  auto digestAfter = [&](const std::function<void(ir::Ruleset&)>& change) {
+    ir::Ruleset changed = rs;
+    change(changed);
+    return writer::rulesetDigest(changed).value();
+  };
+  auto set = [](ir::Ruleset& r, const std::string& name) -> ir::Set& {
+    for (auto& s : r.sets) {
+      if (s.name == name) return s;
+    }
+    FAIL("no set " + name);
+    return r.sets.front();
+  };
+  // An endpoint moved (the element's data), a comment, an element gone, a rule gone,
+  // a set declared otherwise: each is something the kernel would hold differently.
+  Inputs moved = inputs;
+  moved.slices[4].endpoints[1].address = testing::v4(0xC6131234u);
+  CHECK(writer::rulesetDigest(compileRuleset(moved, d)).value() != *digest);
+  CHECK(digestAfter([&](ir::Ruleset& r) {
+          set(r, "backends-v4").elements.front().comment += "x";
+        }) != *digest);
+  CHECK(digestAfter([&](ir::Ruleset& r) { set(r, "backends-v4").elements.pop_back(); }) != *digest);
+  CHECK(digestAfter([](ir::Ruleset& r) {
+          for (auto& c : r.chains) {
+            if (!c.rules.empty()) {
+              c.rules.pop_back();
+              return;
+            }
+          }
+        }) != *digest);
+  CHECK(digestAfter([&](ir::Ruleset& r) { set(r, "backends-v4").size += 1000; }) != *digest);
+  // Session affinity entries come and go on the packet path: not in the digest.
+  CHECK(digestAfter([&](ir::Ruleset& r) {
+          ir::Set& affinity = set(r, "affinity-v4");
+          REQUIRE(affinity.dynamic);
+          affinity.elements.push_back(affinity.elements.empty() ? ir::Element{}
+                                                                : affinity.elements.front());
+        }) == *digest);
 }
