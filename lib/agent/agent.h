@@ -152,9 +152,20 @@ class Agent {
   // trigger times of `changed` and emptied it.
   bool syncAll(bool verify, std::set<std::string>& changed, TimePoint start,
                std::optional<TimePoint> seen);
-  // Brings the per-Service state (table, UDP fronts) up to date with `keys` after a
-  // full sync committed; builds it anew when there is none. False: it could not.
-  bool adoptServices(const std::set<std::string>& changed);
+  // The per-Service state (table, UDP fronts, counts) after a full sync: the
+  // `changed` Services' shares onto the live table, or, without `changed`, every
+  // Service's onto a new one. prepareAdoption() changes nothing (it may run on
+  // another thread while the full sync goes on); commitAdoption() adopts it once
+  // the full sync committed. False: a conflict kept it from being adopted.
+  struct Adoption {
+    std::vector<ServiceInput> inputs;
+    std::optional<writer::LiveTable> fresh;
+    writer::LiveTable::Pending pending;
+    std::unordered_map<std::string, UdpFronts> udp;
+    std::unordered_map<std::string, ServiceStats> stats;
+  };
+  Adoption prepareAdoption(const std::set<std::string>* changed) const;
+  bool commitAdoption(Adoption&& adoption);
   // Deletes UDP conntrack entries of `stale` fronts that no current endpoint answers.
   // A failed cleanup is tried again later (with backoff) for the same fronts, with
   // the endpoints they have then: a stale flow would keep its clients on a pod that left.
