@@ -10,6 +10,10 @@
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
 
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -60,9 +64,34 @@ SetPtr encodeElementsAt(const std::string& table, const ir::Set& set,
 SetPtr encodeDeletes(const std::string& table, const std::string& set,
                      const std::vector<diff::ElementRecord>& records);
 
+// The bytes of an element key or value, in place: the kernel's limit for a key or
+// value is 16 registers of 4 bytes. Built for every element of every sync, where a
+// heap vector grown field by field cost an allocation or two per element.
+class ElementBytes {
+ public:
+  static constexpr std::size_t kCapacity = 64;
+  // `n` bytes, then zeros up to `padTo`; what would pass the kernel's limit is cut
+  // there (no set of the skeleton comes near it).
+  void append(const void* p, std::size_t n, std::size_t padTo) {
+    const std::size_t copy = std::min(n, kCapacity - size_);
+    std::memcpy(bytes_.data() + size_, p, copy);
+    const std::size_t zeros = std::min(padTo - n, kCapacity - size_ - copy);
+    std::memset(bytes_.data() + size_ + copy, 0, zeros);
+    size_ += copy + zeros;
+  }
+  const uint8_t* data() const { return bytes_.data(); }
+  std::size_t size() const { return size_; }
+  const uint8_t* begin() const { return bytes_.data(); }
+  const uint8_t* end() const { return bytes_.data() + size_; }
+
+ private:
+  std::array<uint8_t, kCapacity> bytes_;
+  std::size_t size_ = 0;
+};
+
 // The bytes an element key or value is sent as: each field in network order, padded
 // to 4 bytes in a concatenation; `end`: CIDRs give their last address (range ends).
-std::vector<uint8_t> elementBytes(const std::vector<ir::Datum>& fields, bool end = false);
+ElementBytes elementBytes(const std::vector<ir::Datum>& fields, bool end = false);
 
 // The kernel's code for a verdict element (NFT_GOTO, NFT_JUMP, NF_DROP).
 int verdictCode(const ir::Verdict& v);

@@ -164,16 +164,14 @@ UdataPtr setUserdata(const ir::Set& s) {
 
 // --- element bytes ---
 
-void append(std::vector<uint8_t>& out, const void* p, std::size_t n, std::size_t padTo) {
-  const auto* b = static_cast<const uint8_t*>(p);
-  out.insert(out.end(), b, b + n);
-  out.resize(out.size() + (padTo - n), 0);
+void append(ElementBytes& out, const void* p, std::size_t n, std::size_t padTo) {
+  out.append(p, n, padTo);
 }
 
 // `end`: for a CIDR, its last address instead of its first.
-void appendDatum(std::vector<uint8_t>& out, const Datum& d, bool pad, bool end) {
+void appendDatum(ElementBytes& out, const Datum& d, bool pad, bool end) {
   struct V {
-    std::vector<uint8_t>& out;
+    ElementBytes& out;
     bool pad, end;
     void addr(const IpAddress& a) {
       const std::size_t n = a.family() == IpFamily::kV4 ? 4 : 16;
@@ -202,8 +200,8 @@ void appendDatum(std::vector<uint8_t>& out, const Datum& d, bool pad, bool end) 
   std::visit(V{out, pad, end}, d);
 }
 
-std::vector<uint8_t> concatBytes(const std::vector<Datum>& fields, bool end = false) {
-  std::vector<uint8_t> out;
+ElementBytes concatBytes(const std::vector<Datum>& fields, bool end = false) {
+  ElementBytes out;
   for (const auto& f : fields) appendDatum(out, f, fields.size() > 1, end);
   return out;
 }
@@ -239,7 +237,7 @@ std::vector<Range> mergedRanges(const std::vector<ir::Element>& elements, std::s
   std::vector<Range> ranges;
   for (const auto& e : elements) {
     const Cidr& c = std::get<Cidr>(e.key.at(0));
-    std::vector<uint8_t> lo = concatBytes({c}), hi = concatBytes({c}, true);
+    const ElementBytes lo = concatBytes({c}), hi = concatBytes({c}, true);
     Range r;
     std::copy(lo.begin(), lo.end(), r.first.begin());
     std::copy(hi.begin(), hi.end(), r.last.begin());
@@ -295,7 +293,7 @@ int verdictCode(const ir::Verdict& v) {
   return NF_DROP;
 }
 
-std::vector<uint8_t> elementBytes(const std::vector<ir::Datum>& fields, bool end) {
+ElementBytes elementBytes(const std::vector<ir::Datum>& fields, bool end) {
   return concatBytes(fields, end);
 }
 
@@ -377,10 +375,10 @@ SetPtr elementHolder(const std::string& table, const std::string& name) {
 
 void addElement(nftnl_set* p, const ir::Set& s, const ir::Element& el) {
   nftnl_set_elem* e = newElem();
-  const std::vector<uint8_t> key = concatBytes(el.key);
+  const ElementBytes key = concatBytes(el.key);
   nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key.data(), static_cast<uint32_t>(key.size()));
   if (s.interval) {
-    const std::vector<uint8_t> keyEnd = concatBytes(el.key, /*end=*/true);
+    const ElementBytes keyEnd = concatBytes(el.key, /*end=*/true);
     nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY_END, keyEnd.data(),
                        static_cast<uint32_t>(keyEnd.size()));
   }
@@ -389,7 +387,7 @@ void addElement(nftnl_set* p, const ir::Set& s, const ir::Element& el) {
     nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_VERDICT, static_cast<uint32_t>(verdictCode(*el.verdict)));
     if (toChain) nftnl_set_elem_set_str(e, NFTNL_SET_ELEM_CHAIN, el.verdict->chain.c_str());
   } else if (!el.data.empty()) {
-    const std::vector<uint8_t> data = concatBytes(el.data);
+    const ElementBytes data = concatBytes(el.data);
     nftnl_set_elem_set(e, NFTNL_SET_ELEM_DATA, data.data(), static_cast<uint32_t>(data.size()));
   }
   setComment(e, el.comment);

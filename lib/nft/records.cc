@@ -89,8 +89,8 @@ void forEachDesiredRecord(const std::string& table, const ir::Set& set,
   // ~0.5 s at 10,000 Services). records_test checks both ways agree. One record,
   // reused: its strings keep their capacity from element to element.
   diff::ElementRecord r;
-  auto assign = [](std::string& to, const std::vector<uint8_t>& b) {
-    to.assign(b.begin(), b.end());
+  auto assign = [](std::string& to, const ElementBytes& b) {
+    to.assign(reinterpret_cast<const char*>(b.data()), b.size());
   };
   for (const auto& e : set.elements) {
     assign(r.key, elementBytes(e.key));
