@@ -10,6 +10,7 @@
 
 #include <compare>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <variant>
@@ -39,11 +40,35 @@ struct Verdict {
   auto operator<=>(const Verdict&) const = default;
 };
 
+// An element's comment ("namespace/name:port"): the same for every element of a
+// Service port, so the text is held once and shared by them (a string each was a
+// heap allocation per element and 32 bytes more: 5 million of them at 50,000 x
+// 100). Reads as a const std::string&.
+class Comment {
+ public:
+  Comment() = default;
+  Comment(std::string text)  // NOLINT(google-explicit-constructor): text is a comment
+      : text_(text.empty() ? nullptr : std::make_shared<const std::string>(std::move(text))) {}
+  Comment(const char* text) : Comment(std::string(text)) {}  // NOLINT
+  const std::string& str() const { return text_ ? *text_ : empty_(); }
+  operator const std::string&() const { return str(); }  // NOLINT
+  bool empty() const { return !text_; }
+  std::size_t size() const { return str().size(); }
+  bool operator==(const Comment& other) const { return str() == other.str(); }
+
+ private:
+  static const std::string& empty_() {
+    static const std::string none;
+    return none;
+  }
+  std::shared_ptr<const std::string> text_;
+};
+
 struct Element {
   std::vector<Datum> key;
   std::vector<Datum> data;         // for data maps
   std::optional<Verdict> verdict;  // for verdict maps
-  std::string comment;             // "namespace/name:port", at most kMaxCommentBytes
+  Comment comment;                 // at most kMaxCommentBytes
 };
 
 inline constexpr std::size_t kMaxCommentBytes = 128;  // nft's limit for comments

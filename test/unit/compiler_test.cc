@@ -316,7 +316,7 @@ TEST_CASE("long names are shortened to 128 bytes in comments, never rejected", "
       inNs(service(longName, "  clusterIP: 198.18.100.10\n") + slice(longName, {"198.18.2.10"})));
   const auto& e = rs.findSet("service-ips-v4")->elements.at(0);
   CHECK(e.comment.size() == 128);
-  CHECK(e.comment.rfind(longNs + "/aaaa", 0) == 0);
+  CHECK(e.comment.str().rfind(longNs + "/aaaa", 0) == 0);
 }
 
 TEST_CASE("SCTP and UDP ports compile like TCP", "[compiler]") {

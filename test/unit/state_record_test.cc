@@ -111,7 +111,8 @@ TEST_CASE(
   moved.slices[4].endpoints[1].address = testing::v4(0xC6131234u);
   CHECK(writer::rulesetDigest(compileRuleset(moved, d)).value() != *digest);
   CHECK(digestAfter([&](ir::Ruleset& r) {
-          set(r, "backends-v4").elements.front().comment += "x";
+          auto& c = set(r, "backends-v4").elements.front().comment;
+          c = c.str() + "x";
         }) != *digest);
   CHECK(digestAfter([&](ir::Ruleset& r) { set(r, "backends-v4").elements.pop_back(); }) != *digest);
   CHECK(digestAfter([](ir::Ruleset& r) {
