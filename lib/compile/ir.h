@@ -8,8 +8,11 @@
 // buckets.h), never with the number of Services.
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <compare>
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -40,6 +43,52 @@ struct Verdict {
   auto operator<=>(const Verdict&) const = default;
 };
 
+// The fields of an element key or value, held in place: every key of the skeleton
+// has at most kMaxKeyFields fields and every value kMaxDataFields (skeleton_test
+// checks it). Two heap vectors per element were two allocations and 80 bytes of
+// heap overhead each, at 5 million elements.
+template <std::size_t N>
+class Fields {
+ public:
+  Fields() = default;
+  Fields(std::initializer_list<Datum> fields) {  // NOLINT(google-explicit-constructor)
+    for (const auto& f : fields) push_back(f);
+  }
+  Fields(const std::vector<Datum>& fields) {  // NOLINT(google-explicit-constructor)
+    for (const auto& f : fields) push_back(f);
+  }
+  // Past N the field is dropped and the list marked: overflowed() is a compiler
+  // bug (a skeleton set wider than N), never input.
+  void push_back(const Datum& d) {
+    if (size_ < N) {
+      items_[size_++] = d;
+    } else {
+      overflowed_ = true;
+    }
+  }
+  std::size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  bool overflowed() const { return overflowed_; }
+  const Datum* data() const { return items_.data(); }
+  const Datum* begin() const { return items_.data(); }
+  const Datum* end() const { return items_.data() + size_; }
+  const Datum& operator[](std::size_t i) const { return items_[i]; }
+  const Datum& front() const { return items_[0]; }
+  const Datum& back() const { return items_[size_ - 1]; }
+  bool operator==(const Fields& other) const {
+    return std::equal(begin(), end(), other.begin(), other.end());
+  }
+
+ private:
+  std::array<Datum, N> items_{};
+  uint8_t size_ = 0;
+  bool overflowed_ = false;
+};
+inline constexpr std::size_t kMaxKeyFields = 4;
+inline constexpr std::size_t kMaxDataFields = 2;
+using KeyFields = Fields<kMaxKeyFields>;
+using DataFields = Fields<kMaxDataFields>;
+
 // An element's comment ("namespace/name:port"): the same for every element of a
 // Service port, so the text is held once and shared by them (a string each was a
 // heap allocation per element and 32 bytes more: 5 million of them at 50,000 x
@@ -65,8 +114,8 @@ class Comment {
 };
 
 struct Element {
-  std::vector<Datum> key;
-  std::vector<Datum> data;         // for data maps
+  KeyFields key;
+  DataFields data;                 // for data maps
   std::optional<Verdict> verdict;  // for verdict maps
   Comment comment;                 // at most kMaxCommentBytes
 };

@@ -1,5 +1,6 @@
 #include "compile/render_nft.h"
 
+#include <span>
 #include <sstream>
 
 namespace svcnft {
@@ -23,7 +24,7 @@ std::string datum(const ir::Datum& d, bool inData) {
   return std::visit(Visitor{inData}, d);
 }
 
-std::string concat(const std::vector<ir::Datum>& fields, bool inData) {
+std::string concat(std::span<const ir::Datum> fields, bool inData) {
   std::string out;
   for (const auto& f : fields) {
     if (!out.empty()) out += " . ";

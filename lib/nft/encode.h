@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -91,7 +92,7 @@ class ElementBytes {
 
 // The bytes an element key or value is sent as: each field in network order, padded
 // to 4 bytes in a concatenation; `end`: CIDRs give their last address (range ends).
-ElementBytes elementBytes(const std::vector<ir::Datum>& fields, bool end = false);
+ElementBytes elementBytes(std::span<const ir::Datum> fields, bool end = false);
 
 // The kernel's code for a verdict element (NFT_GOTO, NFT_JUMP, NF_DROP).
 int verdictCode(const ir::Verdict& v);

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <span>
 #include <stdexcept>
 
 #include "nft/encode.h"
@@ -200,7 +201,7 @@ void appendDatum(ElementBytes& out, const Datum& d, bool pad, bool end) {
   std::visit(V{out, pad, end}, d);
 }
 
-ElementBytes concatBytes(const std::vector<Datum>& fields, bool end = false) {
+ElementBytes concatBytes(std::span<const Datum> fields, bool end = false) {
   ElementBytes out;
   for (const auto& f : fields) appendDatum(out, f, fields.size() > 1, end);
   return out;
@@ -236,8 +237,9 @@ bool increment(std::array<uint8_t, 16>& a, std::size_t n) {
 std::vector<Range> mergedRanges(const std::vector<ir::Element>& elements, std::size_t n) {
   std::vector<Range> ranges;
   for (const auto& e : elements) {
-    const Cidr& c = std::get<Cidr>(e.key.at(0));
-    const ElementBytes lo = concatBytes({c}), hi = concatBytes({c}, true);
+    if (e.key.empty()) continue;
+    const std::span<const Datum> c(e.key.data(), 1);  // a plain CIDR
+    const ElementBytes lo = concatBytes(c), hi = concatBytes(c, true);
     Range r;
     std::copy(lo.begin(), lo.end(), r.first.begin());
     std::copy(hi.begin(), hi.end(), r.last.begin());
@@ -293,7 +295,7 @@ int verdictCode(const ir::Verdict& v) {
   return NF_DROP;
 }
 
-ElementBytes elementBytes(const std::vector<ir::Datum>& fields, bool end) {
+ElementBytes elementBytes(std::span<const ir::Datum> fields, bool end) {
   return concatBytes(fields, end);
 }
 

@@ -1,6 +1,7 @@
 // The compiler, table-driven: manifests in, the IR elements that carry each
 // semantic out. The rules themselves are fixed (skeleton) and covered by goldens.
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <set>
 
 #include "test_support.h"
@@ -419,4 +420,39 @@ TEST_CASE("topology hints: this zone's endpoints when every ready one has a hint
   // Without a zone for this node, zone hints cannot match: all endpoints.
   CHECK(clusterPool(compile(hinted({"198.18.2.10|z1", "198.18.2.11|z2"}))) ==
         S{"198.18.2.10", "198.18.2.11"});
+}
+
+TEST_CASE("every skeleton set's key and value fit an element's fields held in place",
+          "[compiler]") {
+  // The examples use every set of both families; the skeleton's declarations bound
+  // what any input can put in an element.
+  int compiled = 0;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(std::string(SVCNFT_SOURCE_DIR) + "/examples")) {
+    const std::string dir = entry.path().string();
+    if (!std::filesystem::exists(dir + "/node-config.yaml") ||
+        !std::filesystem::exists(dir + "/manifests.yaml")) {
+      continue;
+    }
+    INFO(dir);
+    ++compiled;
+    svcnft::Diagnostics d;
+    svcnft::NodeConfig node = svcnft::manifest::loadNodeConfig(dir + "/node-config.yaml", d);
+    svcnft::Manifests m = svcnft::manifest::loadManifests({dir + "/manifests.yaml"}, d);
+    svcnft::manifest::validate(m, node, d);
+    REQUIRE_FALSE(d.hasErrors());
+    const svcnft::Inputs in{std::move(m.services), std::move(m.slices), node};
+    const svcnft::ir::Ruleset rs = svcnft::compileRuleset(in, d);
+    for (const auto& set : rs.sets) {
+      INFO(set.name);
+      CHECK(set.key.size() <= svcnft::ir::kMaxKeyFields);
+      CHECK(set.data.size() <= svcnft::ir::kMaxDataFields);
+      for (const auto& e : set.elements) {
+        CHECK_FALSE(e.key.overflowed());
+        CHECK_FALSE(e.data.overflowed());
+        CHECK(e.key.size() == set.key.size());
+      }
+    }
+  }
+  CHECK(compiled >= 10);
 }
