@@ -392,7 +392,9 @@ bool Agent::commitAdoption(Adoption&& a) {
     statsSum_ = {};
   }
   for (const auto& in : a.inputs) udpByService_.erase(in.key);
-  for (auto& [key, fronts] : a.udp) udpByService_.emplace(key, std::move(fronts));
+  // Copied, not moved: what is kept is allocated by this thread, not left pinned
+  // in the memory of the thread that prepared it (RSS).
+  for (const auto& [key, fronts] : a.udp) udpByService_.emplace(key, fronts);
   keepStats(a.inputs, a.stats);
   if (!a.pending.conflict.empty()) {
     log("keeping Services apart: " + a.pending.conflict + "; the next sync goes the full way");
