@@ -19,6 +19,7 @@
 #include "compile/skeleton.h"
 #include "manifest/loader.h"
 #include "netlink/conntrack.h"
+#include "writer/ruleset_digest.h"
 #include "writer/sync_plan.h"
 #include "writer/writer.h"
 
@@ -262,6 +263,7 @@ bool Agent::syncAll(bool verify, std::set<std::string>& changed, TimePoint start
   if (!live_) {
     rebuilt = std::async(std::launch::async, [this] { return prepareAdoption(nullptr); });
   }
+  std::optional<Adoption> adoption;  // the rebuilt live table, once joined
   {
     // Problems between files (a nodePort claimed twice, say) block the sync: the
     // last good ruleset stays until they are fixed.
@@ -269,58 +271,79 @@ bool Agent::syncAll(bool verify, std::set<std::string>& changed, TimePoint start
     Diagnostics problems;
     manifest::validate(manifests, node_, problems);
     Inputs inputs{std::move(manifests.services), std::move(manifests.slices), node_};
-    ir::Ruleset rs;
-    if (!problems.hasErrors()) rs = compileRuleset(inputs, problems);
-    for (const auto& d : problems.all()) log(d.format());
-    if (problems.hasErrors()) {
-      metrics_.inputErrors(problems.errorCount());
-      log(trusted_ ? "the inputs do not validate together; the installed rules stay as they are"
-                   : "the inputs do not validate together; nothing installed until they do");
-      live_.reset();  // the changes held back are not in it: start over once they validate
-      return false;
-    }
-
     auto record = takeStartRecord();
-    auto planned = writer::planApply(transport_, rs, writer::ReadBack::kAuto,
-                                     record ? &*record : nullptr, options_.recordElementLimit);
-    if (!planned) {
-      syncFailed("reading the kernel: " + planned.error().message);
-      return false;
+    // A digest record (a table past the record's limit): the rebuilt live table
+    // tells whether the kernel still holds what the inputs make, without compiling
+    // the whole ruleset (at 50,000 x 100 the compile was most of a restart).
+    std::optional<uint32_t> fromDigest;
+    if (!problems.hasErrors() && record && record->digestOnly() && rebuilt.valid()) {
+      adoption = rebuilt.get();
+      fromDigest = adoptedFromDigest(*adoption, *record);
+      if (!fromDigest) record.reset();  // the inputs make something else: compile, read back
     }
-    if (planned->fromRecord) {
-      log(record->digestOnly()
-              ? "the kernel still holds what the state record's digest says: nothing to read "
-                "back or send"
-              : "the kernel still holds what the state record says: read nothing back");
+    if (fromDigest) {
+      log("the kernel still holds what the state record's digest says: nothing to compile, "
+          "read back or send");
+      lastFullCheck_ = clock_.now();
+      trusted_ = true;
+      noteSynced(*fromDigest);
+      for (const auto& [key, fronts] : adoption->udp) after.insert(fronts.begin(), fronts.end());
+      elements = adoption->elements;
+      healthWanted_ = healthChecks(inputs);
+    } else {
+      ir::Ruleset rs;
+      if (!problems.hasErrors()) rs = compileRuleset(inputs, problems);
+      for (const auto& d : problems.all()) log(d.format());
+      if (problems.hasErrors()) {
+        metrics_.inputErrors(problems.errorCount());
+        log(trusted_ ? "the inputs do not validate together; the installed rules stay as they are"
+                     : "the inputs do not validate together; nothing installed until they do");
+        live_.reset();  // the changes held back are not in it: start over once they validate
+        return false;
+      }
+      auto planned = writer::planApply(transport_, rs, writer::ReadBack::kAuto,
+                                       record ? &*record : nullptr, options_.recordElementLimit);
+      if (!planned) {
+        syncFailed("reading the kernel: " + planned.error().message);
+        return false;
+      }
+      if (planned->fromRecord) {
+        log(record->digestOnly()
+                ? "the kernel still holds what the state record's digest says: nothing to read "
+                  "back or send"
+                : "the kernel still holds what the state record says: read nothing back");
+      }
+      lastFullCheck_ = clock_.now();
+      full = !planned->tableExists || planned->plan.replaceAll || planned->plan.refill;
+      auto applied = send(rs, planned->plan, planned->tableExists);
+      if (!applied) {
+        syncFailed(applied.error().message);
+        return false;
+      }
+      // A refill (a table too large to read back) says nothing about what differed.
+      const bool differed = applied->kind != writer::ApplyReport::Kind::kUnchanged &&
+                            applied->kind != writer::ApplyReport::Kind::kRefilled;
+      if (differed && verify && trusted_ && !seen) {
+        // Nothing of ours was pending, yet the kernel differed: someone else changed it.
+        metrics_.driftRepaired();
+        log("the installed table had been changed by someone else; restored" +
+            (planned->plan.why.empty() ? std::string() : " (" + planned->plan.why + ")"));
+      }
+      trusted_ = true;
+      noteSynced(applied->generation);
+      after = udpFronts(rs, inputs);
+      elements = rs.elementCount();
+      healthWanted_ = healthChecks(inputs);
     }
-    lastFullCheck_ = clock_.now();
-    full = !planned->tableExists || planned->plan.replaceAll || planned->plan.refill;
-    auto applied = send(rs, planned->plan, planned->tableExists);
-    if (!applied) {
-      syncFailed(applied.error().message);
-      return false;
-    }
-    // A refill (a table too large to read back) says nothing about what differed.
-    const bool differed = applied->kind != writer::ApplyReport::Kind::kUnchanged &&
-                          applied->kind != writer::ApplyReport::Kind::kRefilled;
-    if (differed && verify && trusted_ && !seen) {
-      // Nothing of ours was pending, yet the kernel differed: someone else changed it.
-      metrics_.driftRepaired();
-      log("the installed table had been changed by someone else; restored" +
-          (planned->plan.why.empty() ? std::string() : " (" + planned->plan.why + ")"));
-    }
-    trusted_ = true;
-    noteSynced(applied->generation);
-    after = udpFronts(rs, inputs);
-    elements = rs.elementCount();
-    healthWanted_ = healthChecks(inputs);
   }
   // The full sync's inputs, ruleset and batch are gone: what is kept from here on
   // is allocated into free space that is contiguous again, not between them.
   malloc_trim(0);
   UdpFronts before;
   for (const auto& [key, fronts] : udpByService_) before.insert(fronts.begin(), fronts.end());
-  if (!commitAdoption(rebuilt.valid() ? rebuilt.get() : prepareAdoption(&changed))) live_.reset();
+  if (!adoption) adoption = rebuilt.valid() ? rebuilt.get() : prepareAdoption(&changed);
+  if (!commitAdoption(std::move(*adoption))) live_.reset();
+  adoption.reset();
   cleanUdpConntrack(changedFronts(before, after));
   healthChecks_.update(healthWanted_);
   // Everything this sync allocated is freed now (the list of changed Services too)
@@ -334,6 +357,26 @@ bool Agent::syncAll(bool verify, std::set<std::string>& changed, TimePoint start
   settleHeapAfterFullSync();
   finishSync(full, elements, start, seen);
   return true;
+}
+
+std::optional<uint32_t> Agent::adoptedFromDigest(Adoption& a, const writer::StateRecord& record) {
+  if (!a.fresh || !a.pending.conflict.empty()) return std::nullopt;
+  auto gen = writer::generation(transport_);
+  if (!gen || !writer::stateTrusted(record, node_.table, options_.netns, *gen)) {
+    return std::nullopt;
+  }
+  a.fresh->commit(std::move(a.pending));
+  a.committed = true;
+  Diagnostics ignored;  // the node alone: its skeleton and its own elements
+  const ir::Ruleset nodeOnly = compileRuleset(Inputs{{}, {}, node_}, ignored);
+  a.elements = a.fresh->elementCount() + nodeOnly.elementCount();
+  auto digest = writer::liveDigest(*a.fresh, nodeOnly);
+  if (!digest) {
+    log("warning: " + digest.error().message);
+    return std::nullopt;
+  }
+  if (*digest != record.digest) return std::nullopt;
+  return *gen;
 }
 
 void Agent::updateAnnouncements(const std::set<std::string>& changed, bool all) {
@@ -400,7 +443,7 @@ bool Agent::commitAdoption(Adoption&& a) {
     log("keeping Services apart: " + a.pending.conflict + "; the next sync goes the full way");
     return false;
   }
-  live_->commit(std::move(a.pending));
+  if (!a.committed) live_->commit(std::move(a.pending));
   return true;
 }
 
@@ -439,22 +482,32 @@ void Agent::saveStateRecord() {
     return;
   }
   const auto t0 = std::chrono::steady_clock::now();
-  Manifests manifests = inventory_.all();
   Diagnostics problems;
-  manifest::validate(manifests, node_, problems);
-  Inputs inputs{std::move(manifests.services), std::move(manifests.slices), node_};
-  if (problems.hasErrors()) return;
-  const ir::Ruleset rs = compileRuleset(inputs, problems);
-  if (problems.hasErrors()) return;
-  // Past the limit only the digest: the next start of the same inputs then needs
-  // nothing read back nor sent (a read-back of 5 million elements takes minutes).
-  const bool digestOnly = rs.elementCount() > options_.recordElementLimit;
-  auto record = digestOnly
-                    ? writer::digestRecordOf(rs, options_.netns, *syncedGeneration_)
-                    : Result<writer::StateRecord>(writer::recordOf(
-                          rs, writer::installedFrom(rs), options_.netns, *syncedGeneration_));
-  auto saved =
-      record ? writer::saveState(options_.stateRecordPath, *record) : Result<bool>(record.error());
+  std::optional<writer::StateRecord> record;
+  // Past the limit only the digest, from the live table: nothing is compiled at
+  // the stop (at 50,000 x 100 compiling took 5 s and gigabytes), and the next start
+  // of the same inputs needs nothing read back nor sent.
+  const std::size_t liveElements = live_->elementCount();
+  const bool digestOnly = liveElements > options_.recordElementLimit;
+  if (digestOnly) {
+    const ir::Ruleset nodeOnly = compileRuleset(Inputs{{}, {}, node_}, problems);
+    auto digest = writer::liveDigest(*live_, nodeOnly);
+    if (!digest) {
+      log("warning: no state record kept: " + digest.error().message);
+      return;
+    }
+    record = writer::StateRecord{
+        node_.table, options_.netns, *syncedGeneration_, {}, std::move(*digest)};
+  } else {
+    Manifests manifests = inventory_.all();
+    manifest::validate(manifests, node_, problems);
+    Inputs inputs{std::move(manifests.services), std::move(manifests.slices), node_};
+    if (problems.hasErrors()) return;
+    const ir::Ruleset rs = compileRuleset(inputs, problems);
+    if (problems.hasErrors()) return;
+    record = writer::recordOf(rs, writer::installedFrom(rs), options_.netns, *syncedGeneration_);
+  }
+  auto saved = writer::saveState(options_.stateRecordPath, *record);
   if (!saved) {
     log("warning: no state record kept: " + saved.error().message);
     return;

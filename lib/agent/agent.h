@@ -163,9 +163,15 @@ class Agent {
     writer::LiveTable::Pending pending;
     std::unordered_map<std::string, UdpFronts> udp;
     std::unordered_map<std::string, ServiceStats> stats;
+    bool committed = false;    // `fresh` holds `pending` already (adoptedFromDigest)
+    std::size_t elements = 0;  // ... with the node's own: the kernel's count
   };
   Adoption prepareAdoption(const std::set<std::string>* changed) const;
   bool commitAdoption(Adoption&& adoption);
+  // A rebuilt live table whose Services, with the node's own elements, give the
+  // digest `record` keeps, in a kernel still at its generation: that generation
+  // (the kernel holds what the inputs make). Commits `a` into its table either way.
+  std::optional<uint32_t> adoptedFromDigest(Adoption& a, const writer::StateRecord& record);
   // Deletes UDP conntrack entries of `stale` fronts that no current endpoint answers.
   // A failed cleanup is tried again later (with backoff) for the same fronts, with
   // the endpoints they have then: a stale flow would keep its clients on a pod that left.

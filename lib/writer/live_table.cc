@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <unordered_set>
 
 #include "compile/compiler.h"
 #include "nft/records.h"
@@ -379,6 +380,19 @@ std::map<std::string, std::vector<diff::ElementRecord>> LiveTable::records() con
   }
   for (auto& [name, recs] : out) std::sort(recs.begin(), recs.end());
   return out;
+}
+
+void LiveTable::forEachRecord(
+    const std::function<void(const std::string& set, const diff::ElementRecord&)>& visit) const {
+  std::unordered_set<std::string> sharedSeen;
+  for (const auto& [key, packed] : packed_) {
+    for (const auto& e : unpack(packed)) {
+      if (e.set == kChainTag) continue;
+      const SetInfo& info = sets_[e.set];
+      if (info.role == Role::kShared && !sharedSeen.insert(sharedId(e)).second) continue;
+      visit(info.name, e.record);
+    }
+  }
 }
 
 std::set<std::string> LiveTable::chains() const {

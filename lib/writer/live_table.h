@@ -89,6 +89,10 @@ class LiveTable {
   // The state as set name → records, and the generated chains: for tests.
   std::map<std::string, std::vector<diff::ElementRecord>> records() const;
   std::set<std::string> chains() const;
+  // Every record the Services put in the kernel, shared entries once, with its set's
+  // name (a reference that stays the same for the set), in no particular order.
+  void forEachRecord(
+      const std::function<void(const std::string& set, const diff::ElementRecord&)>& visit) const;
 
  private:
   enum class Role : uint8_t { kOwn, kShared, kFront, kAffinityFront, kBackends };

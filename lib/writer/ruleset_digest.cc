@@ -1,9 +1,13 @@
 #include "writer/ruleset_digest.h"
 
 #include <openssl/evp.h>
+#include <xxhash.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <set>
+#include <vector>
 
 #include "nft/encode.h"
 #include "nft/records.h"
@@ -38,44 +42,108 @@ class Hasher {
   bool ok_ = false;
 };
 
-}  // namespace
+// A set's elements as a multiset: how many, and the sum of their records' hashes.
+struct ElementSum {
+  uint64_t count = 0;
+  unsigned __int128 sum = 0;
 
-Result<std::string> rulesetDigest(const ir::Ruleset& rs) {
+  void add(const diff::ElementRecord& r, std::string& scratch) {
+    scratch.clear();
+    for (const std::string* f : {&r.key, &r.keyEnd, &r.value, &r.comment}) {
+      const uint32_t n = static_cast<uint32_t>(f->size());
+      scratch.append(reinterpret_cast<const char*>(&n), sizeof n);
+      scratch.append(*f);
+    }
+    scratch.append(reinterpret_cast<const char*>(&r.flags), sizeof r.flags);
+    const XXH128_hash_t h = XXH3_128bits(scratch.data(), scratch.size());
+    sum += (static_cast<unsigned __int128>(h.high64) << 64) | h.low64;
+    ++count;
+  }
+};
+
+// The digest of `shape`'s declarations and fixed chains, with `sums` (by set name)
+// as the static sets' elements and `generated` as the generated chains.
+Result<std::string> digestOf(const ir::Ruleset& shape,
+                             const std::map<std::string, ElementSum>& sums,
+                             const std::set<std::string>& generated) {
   Hasher h;
   if (!h.ok()) return Error{"OpenSSL: SHA-256 is not available"};
-  h.field(rs.family);
-  h.field(rs.table);
-  h.number(rs.sets.size());
+  h.field(shape.family);
+  h.field(shape.table);
+  h.number(shape.sets.size());
   uint32_t id = 1;
-  for (const auto& s : rs.sets) {
-    nft::SetPtr p = nft::encodeSet(rs.table, s, id++);
+  for (const auto& s : shape.sets) {
+    nft::SetPtr p = nft::encodeSet(shape.table, s, id++);
     h.field(s.name);
     h.field(nft::signatureOf(p.get()));
-    if (s.dynamic) {
-      h.number(0);
-      continue;
-    }
-    h.number(s.elements.size());
-    nft::forEachDesiredRecord(rs.table, s, [&](const diff::ElementRecord& r) {
-      h.field(r.key);
-      h.field(r.keyEnd);
-      h.field(r.value);
-      h.field(r.comment);
-      h.number(r.flags);
-    });
+    const auto it = sums.find(s.name);
+    const ElementSum sum = s.dynamic || it == sums.end() ? ElementSum{} : it->second;
+    h.number(sum.count);
+    h.number(static_cast<uint64_t>(sum.sum));
+    h.number(static_cast<uint64_t>(sum.sum >> 64));
   }
-  h.number(rs.chains.size());
-  for (const auto& c : rs.chains) {
-    nft::ChainPtr p = nft::encodeChain(rs.table, c);
+  std::size_t fixed = 0;
+  for (const auto& c : shape.chains) fixed += c.generated ? 0 : 1;
+  h.number(fixed);
+  for (const auto& c : shape.chains) {
+    if (c.generated) continue;
+    nft::ChainPtr p = nft::encodeChain(shape.table, c);
     h.field(c.name);
     h.field(nft::signatureOf(p.get()));
     h.number(c.rules.size());
     for (const auto& r : c.rules) {
-      nft::RulePtr e = nft::encodeRule(rs.table, c.name, r);
+      nft::RulePtr e = nft::encodeRule(shape.table, c.name, r);
       h.field(nft::signatureOf(e.get()));
     }
   }
+  h.number(generated.size());
+  for (const auto& name : generated) h.field(name);
   return h.finish();
+}
+
+// The static sets' elements of `rs`, added to `sums`.
+void addElements(const ir::Ruleset& rs, std::map<std::string, ElementSum>& sums) {
+  std::string scratch;
+  for (const auto& s : rs.sets) {
+    if (s.dynamic) continue;
+    ElementSum& sum = sums[s.name];
+    nft::forEachDesiredRecord(rs.table, s,
+                              [&](const diff::ElementRecord& r) { sum.add(r, scratch); });
+  }
+}
+
+}  // namespace
+
+Result<std::string> rulesetDigest(const ir::Ruleset& rs) {
+  std::map<std::string, ElementSum> sums;
+  addElements(rs, sums);
+  std::set<std::string> generated;
+  for (const auto& c : rs.chains) {
+    if (c.generated) generated.insert(c.name);
+  }
+  return digestOf(rs, sums, generated);
+}
+
+Result<std::string> liveDigest(const LiveTable& live, const ir::Ruleset& nodeOnly) {
+  std::map<std::string, ElementSum> sums;
+  addElements(nodeOnly, sums);
+  std::string scratch;
+  // The set's name comes by reference to the table's own: one map lookup per set
+  // change, not per record.
+  const std::string* lastSet = nullptr;
+  ElementSum* lastSum = nullptr;
+  live.forEachRecord([&](const std::string& set, const diff::ElementRecord& r) {
+    if (&set != lastSet) {
+      lastSet = &set;
+      lastSum = &sums[set];
+    }
+    lastSum->add(r, scratch);
+  });
+  std::set<std::string> generated = live.chains();
+  for (const auto& c : nodeOnly.chains) {
+    if (c.generated) generated.insert(c.name);
+  }
+  return digestOf(nodeOnly, sums, generated);
 }
 
 }  // namespace svcnft::writer

@@ -294,7 +294,7 @@ start_agent --record-element-limit 5
 until_ok 3 bash -c "tail -n +$((lines + 1)) $tmp/agent.log | grep -q 'first sync:'" >/dev/null
 on node1 nft list table inet svcnft >"$tmp/after-digest"
 if cmp -s "$tmp/before" "$tmp/after-digest" &&
-   tail -n +$((lines + 1)) "$tmp/agent.log" | grep -q "state record's digest says: nothing to read back or send"; then
+   tail -n +$((lines + 1)) "$tmp/agent.log" | grep -q "state record's digest says: nothing to compile, read back or send"; then
   pass "a restart under a digest record read nothing back and sent nothing"
 else
   fail "the restart did not use the digest record: $(tail -n +$((lines + 1)) "$tmp/agent.log" | head -4 | tr '\n' ' ')"

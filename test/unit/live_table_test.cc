@@ -9,9 +9,10 @@
 
 #include "compile/compiler.h"
 #include "generated_inputs.h"
+#include "manifest/loader.h"
 #include "nft/records.h"
 #include "nft/transaction.h"
-#include "manifest/loader.h"
+#include "writer/ruleset_digest.h"
 #include "writer/sync_plan.h"
 
 using namespace svcnft;
@@ -122,6 +123,14 @@ void syncAndCheck(writer::LiveTable& live, Kernel& kernel, const Inputs& in,
   CHECK(kernel.chains == want.chains);
   CHECK(live.records() == want.records);
   CHECK(live.chains() == want.chains);
+  // The state record's digest from the live table is the compiled ruleset's.
+  const ir::Ruleset compiled = compileRuleset(in, d);
+  const ir::Ruleset nodeOnly = compileRuleset(Inputs{{}, {}, in.node}, d);
+  const auto fromLive = writer::liveDigest(live, nodeOnly);
+  const auto fromCompile = writer::rulesetDigest(compiled);
+  REQUIRE(static_cast<bool>(fromLive));
+  REQUIRE(static_cast<bool>(fromCompile));
+  CHECK(*fromLive == *fromCompile);
 }
 
 Inputs loadExample(const std::string& dir) {
