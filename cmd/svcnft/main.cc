@@ -6,9 +6,11 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <cstdlib>
+#include <functional>
 #include <future>
 #include <iostream>
 #include <map>
@@ -133,6 +135,17 @@ int runCompile(const std::vector<std::string>& paths, const ConfigFiles& nodeCon
               << rs.ruleCount() << ", elements " << rs.elementCount() << "\n"
               << "parse " << parseMs << " ms, compile " << compileMs << " ms, render "
               << millisSince(t2) << " ms\n";
+    // Where the kernel's elements go: the sets that hold any, largest first.
+    std::vector<std::pair<std::size_t, std::string>> bySet;
+    for (const auto& set : rs.sets) {
+      if (!set.elements.empty()) bySet.emplace_back(set.elements.size(), set.name);
+    }
+    std::sort(bySet.begin(), bySet.end(), std::greater<>());
+    std::cerr << "elements by set:";
+    for (std::size_t i = 0; i < bySet.size(); ++i) {
+      std::cerr << (i ? ", " : " ") << bySet[i].second << " " << bySet[i].first;
+    }
+    std::cerr << "\n";
   }
   exitWithoutFreeing(kExitOk);
 }
