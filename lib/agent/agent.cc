@@ -186,7 +186,7 @@ bool Agent::syncServices(const std::set<std::string>& changed, TimePoint start,
 
   // Affinity entries pointing at endpoints that left go in the same transaction.
   for (const auto& [family, fronts] : pending.affinityFronts) {
-    const std::string set = skeleton::name("affinity", family);
+    const std::string set = skeleton::setName(skeleton::SetKind::kAffinity, family);
     auto entries = writer::readSetElements(transport_, node_.table, set);
     if (!entries) {
       syncFailed("reading " + set + ": " + entries.error().message);

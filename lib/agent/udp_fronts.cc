@@ -60,16 +60,16 @@ UdpFronts udpFronts(const ir::Ruleset& rs, const std::vector<ServiceInput>& inpu
   // The fronts come from the rules: only what is installed can have flows of ours.
   std::set<UdpFrontKey> installed;
   for (IpFamily f : {IpFamily::kV4, IpFamily::kV6}) {
-    for (const char* set : {"service-ips", "no-endpoints"}) {
-      if (const ir::Set* s = rs.findSet(skeleton::name(set, f))) {
+    for (auto set : {skeleton::SetKind::kServiceIps, skeleton::SetKind::kNoEndpoints}) {
+      if (const ir::Set* s = rs.findSet(skeleton::setName(set, f))) {
         for (const auto& e : s->elements) {
           if (isUdp(e.key[1]))
             installed.insert({false, std::get<IpAddress>(e.key[0]), portOf(e.key[2])});
         }
       }
     }
-    for (const char* set : {"nodeports", "np-no-endpoints"}) {
-      if (const ir::Set* s = rs.findSet(skeleton::name(set, f))) {
+    for (auto set : {skeleton::SetKind::kNodePorts, skeleton::SetKind::kNpNoEndpoints}) {
+      if (const ir::Set* s = rs.findSet(skeleton::setName(set, f))) {
         for (const auto& e : s->elements) {
           if (isUdp(e.key[0])) installed.insert({true, IpAddress(), portOf(e.key[1])});
         }

@@ -15,8 +15,11 @@ namespace svcnft {
 
 namespace {
 
+using skeleton::forFront;
 using skeleton::FrontKind;
 using skeleton::name;
+using skeleton::SetKind;
+using skeleton::setName;
 
 // One address (or node port) a Service port answers on, in one family.
 struct Front {
@@ -43,10 +46,6 @@ struct Front {
     return (family == IpFamily::kV6 ? "[" + address.str() + "]" : address.str()) + ":" + p;
   }
 };
-
-const char* setBase(const char* addressName, const char* nodePortName, FrontKind k) {
-  return k == FrontKind::kAddress ? addressName : nodePortName;
-}
 
 // "namespace/name:port", shortened (never rejected) past nft's 128-byte limit.
 std::string elementComment(const Service& svc, const ServicePort& port) {
@@ -223,10 +222,10 @@ class Compiler {
     // cluster-cidrs holds what tells local traffic by source address.
     if (node_.localTraffic == LocalTrafficMode::kClusterCIDR) {
       for (const auto& c : node_.clusterCIDRs)
-        add(name("cluster-cidrs", c.family()), {{c}, {}, {}, ""});
+        add(setName(SetKind::kClusterCidrs, c.family()), {{c}, {}, {}, ""});
     } else if (node_.localTraffic == LocalTrafficMode::kNodeCIDR) {
       for (const auto& c : node_.podCIDRs)
-        add(name("cluster-cidrs", c.family()), {{c}, {}, {}, ""});
+        add(setName(SetKind::kClusterCidrs, c.family()), {{c}, {}, {}, ""});
     }
     if (!node_.nodePortCIDRs.empty() || !node_.nodePortsOnPrimary) {
       // The nodeIPs ("primary") as single-address ranges beside the CIDRs.
@@ -234,13 +233,14 @@ class Compiler {
       if (node_.nodePortsOnPrimary) {
         for (const auto& a : node_.nodeIPs) ranges.push_back(Cidr::host(a));
       }
-      for (const auto& c : ranges) add(name("nodeport-cidrs", c.family()), {{c}, {}, {}, ""});
+      for (const auto& c : ranges)
+        add(setName(SetKind::kNodePortCidrs, c.family()), {{c}, {}, {}, ""});
     }
     for (const auto& c : node_.serviceCIDRs)
-      add(name("service-cidrs", c.family()), {{c}, {}, {}, ""});
+      add(setName(SetKind::kServiceCidrs, c.family()), {{c}, {}, {}, ""});
     std::set<IpAddress> seen;
     for (const auto& a : node_.nodeIPs) {
-      if (seen.insert(a).second) add(name("nodeport-ips", a.family()), {{a}, {}, {}, ""});
+      if (seen.insert(a).second) add(setName(SetKind::kNodePortIps, a.family()), {{a}, {}, {}, ""});
     }
   }
 
@@ -328,8 +328,7 @@ class Compiler {
     int total = 0;
     for (int c : counts) total += c;
     const std::string lbSet =
-        name(setBase(localPool ? "lb-local" : "lb", localPool ? "np-lb-local" : "np-lb", fr.kind),
-             fr.family);
+        setName(forFront(localPool ? SetKind::kLbLocal : SetKind::kLb, fr.kind), fr.family);
     lbChains_.insert({fr.kind, localPool, fr.family, total});
     add(lbSet, {fr.key(),
                 {},
@@ -338,7 +337,7 @@ class Compiler {
                 comment});
     uint32_t bucket = localPool ? skeleton::kLocalPoolOffset : 0;
     // Found once per front: the loop below runs once per bucket.
-    auto& backends = set(name(setBase("backends", "np-backends", fr.kind), fr.family)).elements;
+    auto& backends = set(setName(forFront(SetKind::kBackends, fr.kind), fr.family)).elements;
     const ir::KeyFields front = fr.key();
     for (std::size_t i = 0; i < pool.size(); ++i) {
       for (int c = 0; c < counts[i]; ++c) {
@@ -372,10 +371,10 @@ class Compiler {
         return;
       }
     }
-    add(name(setBase("target-ports", "np-target-ports", fr.kind), fr.family),
+    add(setName(forFront(SetKind::kTargetPorts, fr.kind), fr.family),
         {fr.key(), {ir::Port{pool.front().port}}, {}, comment});
     affinityChains_.insert({fr.family, svc.affinityTimeoutSeconds});
-    add(name(setBase("affinity-timeouts", "np-affinity-timeouts", fr.kind), fr.family),
+    add(setName(forFront(SetKind::kAffinityTimeouts, fr.kind), fr.family),
         {fr.key(),
          {},
          ir::Verdict{ir::Verdict::Kind::kGoto,
@@ -387,8 +386,8 @@ class Compiler {
                     const ir::Comment& comment) {
     if (!claim(fr, svc)) return;
     const bool addr = fr.kind == FrontKind::kAddress;
-    const std::string dispatch = name(addr ? "service-ips" : "nodeports", fr.family);
-    const std::string noEndpoints = name(addr ? "no-endpoints" : "np-no-endpoints", fr.family);
+    const std::string dispatch = setName(forFront(SetKind::kServiceIps, fr.kind), fr.family);
+    const std::string noEndpoints = setName(forFront(SetKind::kNoEndpoints, fr.kind), fr.family);
     auto verdictTo = [](const std::string& chain) {
       return ir::Verdict{ir::Verdict::Kind::kGoto, chain};
     };
@@ -396,7 +395,7 @@ class Compiler {
     const ir::Verdict drop{ir::Verdict::Kind::kDrop, ""};
 
     if (fr.loadBalancerIP && !svc.loadBalancerSourceRanges.empty()) {
-      add(name("firewall-fronts", fr.family), {fr.key(), {}, {}, comment});
+      add(setName(SetKind::kFirewallFronts, fr.family), {fr.key(), {}, {}, comment});
       // The Service's own LoadBalancer IPs are admitted too, as kube-proxy does: a
       // cloud load balancer that hairpins a node's traffic back SNATs it to the LB IP.
       std::vector<Cidr> admitted = svc.loadBalancerSourceRanges;
@@ -407,7 +406,7 @@ class Compiler {
         if (range.family() != fr.family) continue;
         auto key = fr.key();
         key.push_back(range);
-        add(name("firewall-allow", fr.family), {key, {}, {}, comment});
+        add(setName(SetKind::kFirewallAllow, fr.family), {key, {}, {}, comment});
       }
     }
 
@@ -519,10 +518,12 @@ class Compiler {
 
   void addDynamicChains() {
     for (const auto& [where, comment] : refused_) {
-      add(name("external-ips-refused", where.first), {where.second, {}, {}, comment});
+      add(setName(SetKind::kExternalIpsRefused, where.first), {where.second, {}, {}, comment});
     }
-    for (const auto& a : clusterIPs_) add(name("cluster-ips", a.family()), {{a}, {}, {}, ""});
-    for (const auto& a : hairpin_) add(name("hairpin", a.family()), {{a, a}, {}, {}, ""});
+    for (const auto& a : clusterIPs_)
+      add(setName(SetKind::kClusterIps, a.family()), {{a}, {}, {}, ""});
+    for (const auto& a : hairpin_)
+      add(setName(SetKind::kHairpin, a.family()), {{a, a}, {}, {}, ""});
     for (const auto& [kind, local, f, n] : lbChains_) {
       rs_.chains.push_back({skeleton::lbChainName(kind, local, f, n),
                             std::nullopt,

@@ -55,10 +55,11 @@ std::vector<Field> frontKeyType(FrontKind kind, IpFamily f) {
 // route_localnet: CVE-2020-8558).
 B& nodeAddress(B& b, const NodeConfig& node, IpFamily f, Dir dir) {
   if (!node.nodePortCIDRs.empty() || !node.nodePortsOnPrimary) {
-    return b.nfproto(f).fibLocal(dir).notLoopback(f, dir).inSet({B::address(f, dir)},
-                                                                name("nodeport-cidrs", f));
+    return b.nfproto(f).fibLocal(dir).notLoopback(f, dir).inSet(
+        {B::address(f, dir)}, setName(SetKind::kNodePortCidrs, f));
   }
-  if (!node.nodeIPs.empty()) return b.inSet({B::address(f, dir)}, name("nodeport-ips", f));
+  if (!node.nodeIPs.empty())
+    return b.inSet({B::address(f, dir)}, setName(SetKind::kNodePortIps, f));
   return b.nfproto(f).fibLocal(dir).notLoopback(f, dir);
 }
 
@@ -80,7 +81,7 @@ bool matchLocalTraffic(B& b, const NodeConfig& node, IpFamily f, bool outside) {
   const auto& cidrs =
       node.localTraffic == LocalTrafficMode::kNodeCIDR ? node.podCIDRs : node.clusterCIDRs;
   if (cidrs.empty()) return false;
-  b.inSet({B::address(f, Dir::kSource)}, name("cluster-cidrs", f), outside);
+  b.inSet({B::address(f, Dir::kSource)}, setName(SetKind::kClusterCidrs, f), outside);
   return true;
 }
 
@@ -97,35 +98,36 @@ ir::Set set(std::string name, std::vector<Field> key, std::vector<Field> data = 
 void addSets(ir::Ruleset& rs, IpFamily f) {
   const Field addr{addrType(f)};
   auto& s = rs.sets;
-  for (const char* n : {"cluster-cidrs", "service-cidrs"}) {
-    s.push_back(set(name(n, f), {addr}));
+  for (SetKind k : {SetKind::kClusterCidrs, SetKind::kServiceCidrs}) {
+    s.push_back(set(setName(k, f), {addr}));
     s.back().interval = true;
     s.back().autoMerge = true;
   }
-  s.push_back(set(name("nodeport-ips", f), {addr}));
-  s.push_back(set(name("nodeport-cidrs", f), {addr}));
+  s.push_back(set(setName(SetKind::kNodePortIps, f), {addr}));
+  s.push_back(set(setName(SetKind::kNodePortCidrs, f), {addr}));
   s.back().interval = true;
   s.back().autoMerge = true;
-  s.push_back(set(name("cluster-ips", f), {addr}));
+  s.push_back(set(setName(SetKind::kClusterIps, f), {addr}));
   // Maps keyed by a front come in pairs: by address, and by NodePort.
-  auto frontMaps = [&](const char* byAddress, const char* byNodePort, std::vector<Field> data,
-                       bool verdict) {
-    s.push_back(set(name(byAddress, f), frontKeyType(FrontKind::kAddress, f), data, verdict));
-    s.push_back(set(name(byNodePort, f), frontKeyType(FrontKind::kNodePort, f), data, verdict));
+  auto frontMaps = [&](SetKind byAddress, std::vector<Field> data, bool verdict) {
+    for (FrontKind front : {FrontKind::kAddress, FrontKind::kNodePort}) {
+      s.push_back(
+          set(setName(forFront(byAddress, front), f), frontKeyType(front, f), data, verdict));
+    }
   };
-  frontMaps("service-ips", "nodeports", {}, true);
-  frontMaps("lb", "np-lb", {}, true);
-  frontMaps("lb-local", "np-lb-local", {}, true);
+  frontMaps(SetKind::kServiceIps, {}, true);
+  frontMaps(SetKind::kLb, {}, true);
+  frontMaps(SetKind::kLbLocal, {}, true);
   const FieldSource ip = f == IpFamily::kV4 ? FieldSource::kIpDaddr : FieldSource::kIp6Daddr;
   const std::vector<Field> endpoint{{addrType(f), ip},
                                     {FieldType::kInetService, FieldSource::kThDport}};
-  s.push_back(set(name("backends", f),
+  s.push_back(set(setName(SetKind::kBackends, f),
                   {{addrType(f), ip},
                    {FieldType::kInetProto, FieldSource::kMetaL4proto},
                    {FieldType::kInetService, FieldSource::kThDport},
                    {FieldType::kInteger, FieldSource::kNumgen}},
                   endpoint));
-  s.push_back(set(name("np-backends", f),
+  s.push_back(set(setName(SetKind::kNpBackends, f),
                   {{FieldType::kInetProto, FieldSource::kMetaL4proto},
                    {FieldType::kInetService, FieldSource::kThDport},
                    {FieldType::kInteger, FieldSource::kNumgen}},
@@ -139,31 +141,31 @@ void addSets(ir::Ruleset& rs, IpFamily f) {
   if (f == IpFamily::kV4) {
     std::vector<Field> key{addr};
     for (const auto& x : frontKeyType(FrontKind::kAddress, f)) key.push_back(x);
-    s.push_back(set(name("affinity", f), key, {addr}));
+    s.push_back(set(setName(SetKind::kAffinity, f), key, {addr}));
   } else {
     const std::vector<Field> key{{FieldType::kInteger, FieldSource::kNumgen},
                                  {FieldType::kInteger, FieldSource::kNumgen},
                                  {FieldType::kInetProto, FieldSource::kMetaL4proto},
                                  {FieldType::kInetService, FieldSource::kThDport}};
-    s.push_back(set(name("affinity", f), key, {{addrType(f), FieldSource::kIp6Daddr}}));
+    s.push_back(set(setName(SetKind::kAffinity, f), key, {{addrType(f), FieldSource::kIp6Daddr}}));
   }
   s.back().dynamic = true;
   // One entry per (client, front). The kernel caps a dynamic set at 65,535 entries
   // unless told otherwise; past that, new clients would silently get no affinity.
   s.back().size = kAffinityEntries;
-  frontMaps("target-ports", "np-target-ports", {{FieldType::kInetService}}, false);
-  frontMaps("affinity-timeouts", "np-affinity-timeouts", {}, true);
-  frontMaps("no-endpoints", "np-no-endpoints", {}, true);
-  s.push_back(set(name("firewall-fronts", f), frontKeyType(FrontKind::kAddress, f)));
+  frontMaps(SetKind::kTargetPorts, {{FieldType::kInetService}}, false);
+  frontMaps(SetKind::kAffinityTimeouts, {}, true);
+  frontMaps(SetKind::kNoEndpoints, {}, true);
+  s.push_back(set(setName(SetKind::kFirewallFronts, f), frontKeyType(FrontKind::kAddress, f)));
   std::vector<Field> allowKey = frontKeyType(FrontKind::kAddress, f);
   allowKey.push_back(addr);
-  s.push_back(set(name("firewall-allow", f), allowKey));
+  s.push_back(set(setName(SetKind::kFirewallAllow, f), allowKey));
   s.back().interval = true;
-  s.push_back(set(name("hairpin", f), {addr, addr}));
+  s.push_back(set(setName(SetKind::kHairpin, f), {addr, addr}));
   // No rule reads it: the fronts a Service asked for with spec.externalIPs outside
   // externalIPAllow, each commented with the Service, so `svcnft show` and
   // `nft list` can say what was refused.
-  s.push_back(set(name("external-ips-refused", f), frontKeyType(FrontKind::kAddress, f)));
+  s.push_back(set(setName(SetKind::kExternalIpsRefused, f), frontKeyType(FrontKind::kAddress, f)));
 }
 
 ir::Chain chain(std::string name, std::vector<ir::Rule> rules) {
@@ -206,11 +208,10 @@ Fields affinityKey(IpFamily f, Dir client) {
 }
 
 ir::Rule affinityLookup(FrontKind kind, IpFamily f) {
-  const std::string ports =
-      kind == FrontKind::kAddress ? name("target-ports", f) : name("np-target-ports", f);
+  const std::string ports = setName(forFront(SetKind::kTargetPorts, kind), f);
   return B()
-      .dnatAddrPortMaps(f, affinityKey(f, Dir::kSource), name("affinity", f), frontFields(kind, f),
-                        ports)
+      .dnatAddrPortMaps(f, affinityKey(f, Dir::kSource), setName(SetKind::kAffinity, f),
+                        frontFields(kind, f), ports)
       .build();
 }
 
@@ -220,8 +221,8 @@ ir::Rule pick(FrontKind kind, IpFamily f, const std::string& map) {
 
 void addPolicyChains(ir::Ruleset& rs, const NodeConfig& node, IpFamily f, FrontKind kind) {
   const bool addr = kind == FrontKind::kAddress;
-  const std::string lb = name(addr ? "lb" : "np-lb", f);
-  const std::string lbLocal = name(addr ? "lb-local" : "np-lb-local", f);
+  const std::string lb = setName(forFront(SetKind::kLb, kind), f);
+  const std::string lbLocal = setName(forFront(SetKind::kLbLocal, kind), f);
   const std::string clusterChain = name(addr ? kSvcCluster : kNpCluster, f);
   const std::string externalChain = name(addr ? kSvcExternal : kNpExternal, f);
 
@@ -264,13 +265,11 @@ std::string lbChainName(FrontKind kind, bool localPool, IpFamily f, int buckets)
 ir::Rule lbChainRule(FrontKind kind, bool localPool, IpFamily f, int buckets) {
   Fields key = frontFields(kind, f);
   key.push_back(B::numgen(static_cast<uint32_t>(buckets), localPool ? kLocalPoolOffset : 0));
-  return B()
-      .dnatConcatMap(f, key, name(kind == FrontKind::kAddress ? "backends" : "np-backends", f))
-      .build();
+  return B().dnatConcatMap(f, key, setName(forFront(SetKind::kBackends, kind), f)).build();
 }
 
 std::string affinityChainName(IpFamily f, int timeoutSeconds) {
-  return name("affinity", f) + "-" + std::to_string(timeoutSeconds) + "s";
+  return setName(SetKind::kAffinity, f) + "-" + std::to_string(timeoutSeconds) + "s";
 }
 
 // Runs on the first packets of the reply, after NAT was undone: the packet then
@@ -279,7 +278,7 @@ std::string affinityChainName(IpFamily f, int timeoutSeconds) {
 // so the original direction could not record this.)
 ir::Rule affinityChainRule(IpFamily f, int timeoutSeconds) {
   return B()
-      .updateWithReplySource(f, affinityKey(f, Dir::kDestination), name("affinity", f),
+      .updateWithReplySource(f, affinityKey(f, Dir::kDestination), setName(SetKind::kAffinity, f),
                              static_cast<uint32_t>(timeoutSeconds))
       .build();
 }
@@ -295,12 +294,12 @@ ir::Ruleset build(const NodeConfig& node) {
   rs.chains.push_back(baseChain("nat-output", "nat", "output", kDstnat, {jumpTo("services")}));
   std::vector<ir::Rule> services;
   for (IpFamily f : kFamilies) {
-    services.push_back(pick(FrontKind::kAddress, f, name("service-ips", f)));
+    services.push_back(pick(FrontKind::kAddress, f, setName(SetKind::kServiceIps, f)));
   }
   for (IpFamily f : kFamilies) {
     B b;
     nodeAddress(b, node, f, Dir::kDestination)
-        .vmap(frontFields(FrontKind::kNodePort, f), name("nodeports", f));
+        .vmap(frontFields(FrontKind::kNodePort, f), setName(SetKind::kNodePorts, f));
     services.push_back(b.build());
   }
   rs.chains.push_back(chain("services", std::move(services)));
@@ -317,7 +316,7 @@ ir::Ruleset build(const NodeConfig& node) {
   for (IpFamily f : kFamilies) {
     masq.push_back(B().ctStatusDnat()
                        .inSet({B::address(f, Dir::kSource), B::address(f, Dir::kDestination)},
-                              name("hairpin", f))
+                              setName(SetKind::kHairpin, f))
                        .jump("mark-for-masquerade")
                        .build());
   }
@@ -336,11 +335,12 @@ ir::Ruleset build(const NodeConfig& node) {
   for (IpFamily f : kFamilies) {
     Fields allow = frontFields(FrontKind::kAddress, f);
     allow.push_back(B::address(f, Dir::kSource));
-    firewall.push_back(B().inSet(frontFields(FrontKind::kAddress, f), name("firewall-fronts", f))
-                           .inSet(allow, name("firewall-allow", f), /*invert=*/true,
-                                  /*intervalConcat=*/true)
-                           .drop()
-                           .build());
+    firewall.push_back(
+        B().inSet(frontFields(FrontKind::kAddress, f), setName(SetKind::kFirewallFronts, f))
+            .inSet(allow, setName(SetKind::kFirewallAllow, f), /*invert=*/true,
+                   /*intervalConcat=*/true)
+            .drop()
+            .build());
   }
   rs.chains.push_back(chain("firewall-check", std::move(firewall)));
 
@@ -351,12 +351,12 @@ ir::Ruleset build(const NodeConfig& node) {
   }
   std::vector<ir::Rule> check{B().ctStatusDnat().ret().build()};
   for (IpFamily f : kFamilies) {
-    check.push_back(pick(FrontKind::kAddress, f, name("no-endpoints", f)));
+    check.push_back(pick(FrontKind::kAddress, f, setName(SetKind::kNoEndpoints, f)));
   }
   for (IpFamily f : kFamilies) {
     B b;
     nodeAddress(b, node, f, Dir::kDestination)
-        .vmap(frontFields(FrontKind::kNodePort, f), name("np-no-endpoints", f));
+        .vmap(frontFields(FrontKind::kNodePort, f), setName(SetKind::kNpNoEndpoints, f));
     check.push_back(b.build());
   }
   for (IpFamily f : kFamilies) {
@@ -365,8 +365,8 @@ ir::Ruleset build(const NodeConfig& node) {
     if (!haveCidrs) continue;
     // A ClusterIP on a port it does not serve: reject; an unallocated address: drop.
     const Fields dst{B::address(f, Dir::kDestination)};
-    check.push_back(B().inSet(dst, name("cluster-ips", f)).jump(kRejectChain).build());
-    check.push_back(B().inSet(dst, name("service-cidrs", f)).drop().build());
+    check.push_back(B().inSet(dst, setName(SetKind::kClusterIps, f)).jump(kRejectChain).build());
+    check.push_back(B().inSet(dst, setName(SetKind::kServiceCidrs, f)).drop().build());
   }
   rs.chains.push_back(chain("endpoints-check", std::move(check)));
   rs.chains.push_back(
@@ -382,14 +382,15 @@ ir::Ruleset build(const NodeConfig& node) {
   }
   std::vector<ir::Rule> record;
   for (IpFamily f : kFamilies) {
-    record.push_back(
-        B().vmap(frontFields(FrontKind::kAddress, f, Dir::kSource), name("affinity-timeouts", f))
-            .build());
+    record.push_back(B().vmap(frontFields(FrontKind::kAddress, f, Dir::kSource),
+                              setName(SetKind::kAffinityTimeouts, f))
+                         .build());
   }
   for (IpFamily f : kFamilies) {
     B b;
     nodeAddress(b, node, f, Dir::kSource)
-        .vmap(frontFields(FrontKind::kNodePort, f, Dir::kSource), name("np-affinity-timeouts", f));
+        .vmap(frontFields(FrontKind::kNodePort, f, Dir::kSource),
+              setName(SetKind::kNpAffinityTimeouts, f));
     record.push_back(b.build());
   }
   rs.chains.push_back(chain("affinity-record", std::move(record)));

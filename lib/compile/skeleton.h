@@ -18,6 +18,7 @@
 #include <string>
 
 #include "compile/ir.h"
+#include "compile/skeleton_sets.h"
 #include "model/service.h"
 
 namespace svcnft::skeleton {
@@ -31,9 +32,6 @@ inline constexpr uint32_t kAffinitySeeds[2] = {0x9e3779b9, 0x7f4a7c15};
 // Per-family names: sets and policy chains end in "-v4" or "-v6".
 std::string suffix(IpFamily f);
 std::string name(const char* base, IpFamily f);  // name("service-ips", v4) = "service-ips-v4"
-
-// Kinds of front (what the packet was addressed to).
-enum class FrontKind : uint8_t { kAddress, kNodePort };
 
 // Name of the chain that picks among N buckets of a pool.
 std::string lbChainName(FrontKind kind, bool localPool, IpFamily f, int buckets);

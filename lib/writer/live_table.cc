@@ -5,6 +5,7 @@
 #include <unordered_set>
 
 #include "compile/compiler.h"
+#include "compile/skeleton_sets.h"
 #include "nft/records.h"
 
 namespace svcnft::writer {
@@ -85,10 +86,6 @@ std::string sharedId(const Entry& e) {
   return std::string(1, static_cast<char>(e.set)) + e.record.key;
 }
 
-bool endsWith(const std::string& s, const std::string& tail) {
-  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
-}
-
 }  // namespace
 
 LiveTable::LiveTable(const NodeConfig& node)
@@ -96,23 +93,34 @@ LiveTable::LiveTable(const NodeConfig& node)
   for (const auto& s : base_.sets) {
     SetInfo info;
     info.name = s.name;
-    info.family = endsWith(s.name, "-v6") ? IpFamily::kV6 : IpFamily::kV4;
-    const std::string stem = s.name.substr(0, s.name.size() - 3);
-    const uint8_t familyBit = info.family == IpFamily::kV6 ? 2 : 0;
-    // Shared: two Services may name the same entry (a refused externalIP keeps the
-    // comment of the Service that added it first).
-    if (stem == "cluster-ips" || stem == "hairpin" || stem == "external-ips-refused") {
-      info.role = Role::kShared;
-    } else if (stem == "service-ips" || stem == "no-endpoints") {
-      info.role = Role::kFront;
-      info.claimSpace = familyBit;
-    } else if (stem == "nodeports" || stem == "np-no-endpoints") {
-      info.role = Role::kFront;
-      info.claimSpace = familyBit | 1;
-    } else if (stem == "target-ports" || stem == "np-target-ports") {
-      info.role = Role::kAffinityFront;
-    } else if (stem == "backends" || stem == "np-backends") {
-      info.role = Role::kBackends;
+    const auto of = skeleton::setOf(s.name);
+    if (!of) throw std::logic_error("a set the skeleton does not describe: " + s.name);
+    const auto [kind, family] = *of;
+    info.family = family;
+    const uint8_t familyBit = family == IpFamily::kV6 ? 2 : 0;
+    switch (kind) {
+      case skeleton::SetKind::kServiceIps:
+      case skeleton::SetKind::kNoEndpoints:
+      case skeleton::SetKind::kNodePorts:
+      case skeleton::SetKind::kNpNoEndpoints:
+        // The maps a front is dispatched by: one Service per front.
+        info.role = Role::kFront;
+        info.claimSpace =
+            familyBit | (skeleton::spec(kind).front == skeleton::FrontKind::kNodePort);
+        break;
+      case skeleton::SetKind::kTargetPorts:
+      case skeleton::SetKind::kNpTargetPorts:
+        info.role = Role::kAffinityFront;  // present for the fronts with session affinity
+        break;
+      case skeleton::SetKind::kBackends:
+      case skeleton::SetKind::kNpBackends:
+        info.role = Role::kBackends;
+        break;
+      default:
+        // Shared: two Services may name the same entry (a refused externalIP keeps the
+        // comment of the Service that added it first).
+        if (skeleton::spec(kind).owner == skeleton::Owner::kShared) info.role = Role::kShared;
+        break;
     }
     sets_.push_back(std::move(info));
   }
@@ -163,7 +171,7 @@ LiveTable::Pending LiveTable::prepare(const std::vector<ServiceInput>& changed, 
                                 const diff::ElementRecord& record) {
     const auto fronts = p.affinityFronts.find(info.family);
     if (fronts == p.affinityFronts.end() ||
-        !fronts->second.count(record.key.substr(0, record.key.size() - 4))) {
+        !fronts->second.count(std::string(skeleton::frontOfBucketKey(record.key)))) {
       return;
     }
     addBackend(endpoints[info.family], record, info.family == IpFamily::kV4 ? 4 : 16);
@@ -403,7 +411,7 @@ std::set<std::string> LiveTable::chains() const {
 
 void addBackend(std::map<std::string, std::set<std::string>>& endpoints,
                 const diff::ElementRecord& backend, std::size_t addressBytes) {
-  endpoints[backend.key.substr(0, backend.key.size() - 4)].insert(
+  endpoints[std::string(skeleton::frontOfBucketKey(backend.key))].insert(
       backend.value.substr(0, addressBytes));
 }
 
@@ -418,9 +426,10 @@ std::vector<diff::ElementRecord> staleAffinity(
   };
   for (const auto& r : affinity) {
     if (r.key.size() < 2 * addressBytes) continue;
-    const std::string byAddress = r.key.substr(addressBytes);       // address . proto . port
-    const std::string byNodePort = r.key.substr(2 * addressBytes);  // proto . port
-    const std::string endpoint = r.value.substr(0, addressBytes);
+    const IpFamily f = addressBytes == 4 ? IpFamily::kV4 : IpFamily::kV6;
+    const std::string byAddress(skeleton::affinityAddressFront(r.key, f));
+    const std::string byNodePort(skeleton::affinityNodePortFront(r.key, f));
+    const std::string endpoint(skeleton::endpointAddress(r.value, f));
     bool stale;
     if (!fronts) {
       stale = !lists(byAddress, endpoint) && !lists(byNodePort, endpoint);
@@ -436,15 +445,6 @@ std::vector<diff::ElementRecord> staleAffinity(
   return out;
 }
 
-namespace {
-
-// A front key's protocol . port: its last 8 bytes (address fronts and NodePorts).
-std::string protoPort(const std::string& frontKey) {
-  return frontKey.size() >= 8 ? frontKey.substr(frontKey.size() - 8) : frontKey;
-}
-
-}  // namespace
-
 std::map<std::string, std::set<std::string>> leftEndpoints(
     const std::map<std::string, std::set<std::string>>& before,
     const std::map<std::string, std::set<std::string>>& now) {
@@ -452,7 +452,8 @@ std::map<std::string, std::set<std::string>> leftEndpoints(
   for (const auto& [front, endpoints] : before) {
     auto it = now.find(front);
     for (const auto& e : endpoints) {
-      if (it == now.end() || !it->second.count(e)) left[protoPort(front)].insert(e);
+      if (it == now.end() || !it->second.count(e))
+        left[std::string(skeleton::protocolPort(front))].insert(e);
     }
   }
   return left;
@@ -465,13 +466,13 @@ std::vector<diff::ElementRecord> staleHashedAffinity(
   std::map<std::string, std::set<std::string>> listed;  // protocol . port → endpoints
   if (endpoints) {
     for (const auto& [front, eps] : *endpoints)
-      listed[protoPort(front)].insert(eps.begin(), eps.end());
+      listed[std::string(skeleton::protocolPort(front))].insert(eps.begin(), eps.end());
   }
   std::vector<diff::ElementRecord> out;
   for (const auto& r : affinity) {
     if (r.key.size() != 16 || r.value.size() < 16) continue;
-    const std::string port = r.key.substr(8);
-    const std::string endpoint = r.value.substr(0, 16);
+    const std::string port(skeleton::protocolPort(r.key));
+    const std::string endpoint(skeleton::endpointAddress(r.value, IpFamily::kV6));
     auto gone = left.find(port);
     bool stale = gone != left.end() && gone->second.count(endpoint);
     if (!stale && endpoints) {

@@ -94,14 +94,18 @@ std::string showInstalled(const Installed& in) {
   for (IpFamily f : {IpFamily::kV4, IpFamily::kV6}) {
     const bool v6 = f == IpFamily::kV6;
     for (bool np : {false, true}) {
-      const std::string suffix = skeleton::suffix(f);
-      for (const auto& r : records(in, (np ? "nodeports" : "service-ips") + suffix)) {
+      const skeleton::FrontKind front =
+          np ? skeleton::FrontKind::kNodePort : skeleton::FrontKind::kAddress;
+      auto setOf = [&](skeleton::SetKind byAddress) {
+        return skeleton::setName(skeleton::forFront(byAddress, front), f);
+      };
+      for (const auto& r : records(in, setOf(skeleton::SetKind::kServiceIps))) {
         Row& row = rows[{r.comment, frontText(r.key, np, v6)}];
         row.service = r.comment;
         row.front = frontText(r.key, np, v6);
         row.policy = policyOf(r.value);
       }
-      for (const auto& r : records(in, (np ? "np-no-endpoints" : "no-endpoints") + suffix)) {
+      for (const auto& r : records(in, setOf(skeleton::SetKind::kNoEndpoints))) {
         Row& row = rows[{r.comment, frontText(r.key, np, v6)}];
         row.service = r.comment;
         row.front = frontText(r.key, np, v6);
@@ -111,7 +115,7 @@ std::string showInstalled(const Installed& in) {
         else if (drop)
           row.policy += ", outside clients dropped (no local endpoint)";
       }
-      for (const auto& r : records(in, (np ? "np-backends" : "backends") + suffix)) {
+      for (const auto& r : records(in, setOf(skeleton::SetKind::kBackends))) {
         Reader rest{r.key};
         const std::string front = frontText(r.key, np, v6, &rest.at);
         const uint32_t bucket = rest.integer();
@@ -139,7 +143,8 @@ std::string showInstalled(const Installed& in) {
   // What Services asked for and did not get (CVE-2020-8554).
   std::vector<std::pair<std::string, std::string>> refused;
   for (IpFamily f : {IpFamily::kV4, IpFamily::kV6}) {
-    for (const auto& r : records(in, skeleton::name("external-ips-refused", f))) {
+    for (const auto& r :
+         records(in, skeleton::setName(skeleton::SetKind::kExternalIpsRefused, f))) {
       refused.emplace_back(r.comment, frontText(r.key, false, f == IpFamily::kV6));
     }
   }

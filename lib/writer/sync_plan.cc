@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "compile/skeleton_sets.h"
 #include "nft/encode.h"
 #include "nft/records.h"
 #include "writer/live_table.h"
@@ -19,26 +20,26 @@ void addStaleAffinity(const Installed& installed,
                       const std::map<std::string, std::vector<diff::ElementRecord>>& want,
                       diff::Plan& plan) {
   for (IpFamily f : {IpFamily::kV4, IpFamily::kV6}) {
-    const std::size_t addr = f == IpFamily::kV4 ? 4 : 16;
-    const std::string suffix = f == IpFamily::kV4 ? "-v4" : "-v6";
-    auto affinity = installed.elements.find("affinity" + suffix);
+    const std::size_t addr = skeleton::addressBytes(f);
+    const std::string affinitySet = skeleton::setName(skeleton::SetKind::kAffinity, f);
+    auto affinity = installed.elements.find(affinitySet);
     if (affinity == installed.elements.end() || affinity->second.empty()) continue;
     // front key bytes (without the bucket) → endpoint addresses it balances over.
     std::map<std::string, std::set<std::string>> endpoints;
-    for (const char* set : {"backends", "np-backends"}) {
-      auto it = want.find(set + suffix);
+    for (auto set : {skeleton::SetKind::kBackends, skeleton::SetKind::kNpBackends}) {
+      auto it = want.find(skeleton::setName(set, f));
       if (it == want.end()) continue;
       for (const auto& r : it->second) addBackend(endpoints, r, addr);
     }
     diff::SetDelta stale;
-    stale.set = "affinity" + suffix;
+    stale.set = affinitySet;
     if (f == IpFamily::kV4) {
       stale.remove = staleAffinity(affinity->second, endpoints, /*fronts=*/nullptr, addr);
     } else {
       // What left a front since the installed backends (when they were read back).
       std::map<std::string, std::set<std::string>> installedEndpoints;
-      for (const char* set : {"backends", "np-backends"}) {
-        auto it = installed.elements.find(set + suffix);
+      for (auto set : {skeleton::SetKind::kBackends, skeleton::SetKind::kNpBackends}) {
+        auto it = installed.elements.find(skeleton::setName(set, f));
         if (it == installed.elements.end()) continue;
         for (const auto& r : it->second) addBackend(installedEndpoints, r, addr);
       }

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <set>
 
+#include "compile/skeleton.h"
 #include "test_support.h"
 
 using Catch::Matchers::Contains;
@@ -455,4 +456,62 @@ TEST_CASE("every skeleton set's key and value fit an element's fields held in pl
     }
   }
   CHECK(compiled >= 10);
+}
+
+TEST_CASE("the typed description of the skeleton's sets matches what the skeleton declares",
+          "[compiler]") {
+  namespace sk = svcnft::skeleton;
+  using svcnft::IpFamily;
+  svcnft::NodeConfig node;
+  const svcnft::ir::Ruleset rs = sk::build(node);
+  // Each family declares every described set once, in the description's order.
+  std::vector<std::pair<sk::SetKind, IpFamily>> seen;
+  for (const auto& set : rs.sets) {
+    INFO(set.name);
+    const auto of = sk::setOf(set.name);
+    REQUIRE(of.has_value());
+    CHECK(sk::setName(of->first, of->second) == set.name);
+    seen.push_back(*of);
+    const sk::SetSpec& s = sk::spec(of->first);
+    CHECK(s.kind == of->first);
+    const std::size_t frontFields = s.front == sk::FrontKind::kAddress ? 3 : 2;
+    switch (s.key) {
+      case sk::KeyLayout::kAddress:
+        CHECK(set.key.size() == 1);
+        break;
+      case sk::KeyLayout::kAddressPair:
+        CHECK(set.key.size() == 2);
+        break;
+      case sk::KeyLayout::kFront:
+        CHECK(set.key.size() == frontFields);
+        break;
+      case sk::KeyLayout::kFrontBucket:
+      case sk::KeyLayout::kFrontSource:
+        CHECK(set.key.size() == frontFields + 1);
+        break;
+      case sk::KeyLayout::kClientFront:
+        CHECK(set.key.size() == 4);
+        break;
+    }
+    CHECK(set.verdictMap == (s.value == sk::ValueLayout::kVerdict));
+    CHECK(set.data.size() ==
+          (s.value == sk::ValueLayout::kEndpoint                                       ? 2u
+           : s.value == sk::ValueLayout::kPort || s.value == sk::ValueLayout::kAddress ? 1u
+                                                                                       : 0u));
+    CHECK(set.dynamic == (s.owner == sk::Owner::kPacketPath));
+  }
+  const auto& specs = sk::setSpecs();
+  REQUIRE(seen.size() == 2 * specs.size());
+  for (std::size_t i = 0; i < seen.size(); ++i) {
+    CHECK(seen[i].first == specs[i % specs.size()].kind);
+    CHECK(seen[i].second == (i < specs.size() ? IpFamily::kV4 : IpFamily::kV6));
+  }
+  // A NodePort twin is keyed by a NodePort front; names outside ours are not sets.
+  for (const auto& s : specs) {
+    const sk::SetKind twin = sk::forFront(s.kind, sk::FrontKind::kNodePort);
+    if (twin != s.kind) CHECK(sk::spec(twin).front == sk::FrontKind::kNodePort);
+  }
+  CHECK_FALSE(sk::setOf("backends").has_value());
+  CHECK_FALSE(sk::setOf("lb-v4-10").has_value());
+  CHECK_FALSE(sk::setOf("handover-v4").has_value());
 }
