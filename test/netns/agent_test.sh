@@ -310,6 +310,23 @@ if cmp -s "$tmp/before" "$tmp/repaired-digest" && ! tail -n +$((lines + 1)) "$tm
 else
   fail "stale digest record: $(tail -n +$((lines + 1)) "$tmp/agent.log" | head -3 | tr '\n' ' ')"
 fi
+# Inputs changed while the agent was stopped: the kernel is still at the recorded
+# generation, but the inputs no longer make what the digest describes: the start
+# compiles and sends the difference.
+kill -TERM "$agent_pid"; wait "$agent_pid" 2>/dev/null; agent_pid=
+web_yaml 198.18.1.11 198.18.2.11 >"$watch/web.yaml.tmp" && mv "$watch/web.yaml.tmp" "$watch/web.yaml"
+lines=$(wc -l <"$tmp/agent.log")
+start_agent --record-element-limit 5
+until_ok 3 bash -c "tail -n +$((lines + 1)) $tmp/agent.log | grep -q 'first sync:'" >/dev/null
+if on node1 nft list map inet svcnft np-backends-v4 | grep -q "198.18.1.11" &&
+   ! tail -n +$((lines + 1)) "$tmp/agent.log" | grep -q "digest says"; then
+  pass "inputs changed while stopped: the digest record did not match, the change was sent at start"
+else
+  fail "inputs changed while stopped: $(tail -n +$((lines + 1)) "$tmp/agent.log" | head -3 | tr '\n' ' ')"
+fi
+seen=$(for i in 1 2 3 4 5 6 7 8; do get client http://198.18.0.1:30001/; done | sort -u | tr '\n' ' ')
+[[ $seen == *p1-1* || $seen == *p2-1* ]] && pass "NodePort 30001 answers from the endpoints changed while stopped ($seen)" ||
+  fail "NodePort 30001 after a change while stopped: '$seen'"
 
 if [[ $failures -gt 0 ]]; then
   echo "--- agent log (last 40 lines):"
