@@ -154,9 +154,9 @@ class Agent {
                std::optional<TimePoint> seen);
   // The per-Service state (table, UDP fronts, counts) after a full sync: the
   // `changed` Services' shares onto the live table, or, without `changed`, every
-  // Service's onto a new one. prepareAdoption() changes nothing (it may run on
-  // another thread while the full sync goes on); commitAdoption() adopts it once
-  // the full sync committed. False: a conflict kept it from being adopted.
+  // Service's onto a new one. prepareAdoption() changes nothing; commitAdoption()
+  // adopts it once the full sync committed (or the kernel was found to hold it
+  // already). False: a conflict kept it from being adopted.
   struct Adoption {
     std::vector<ServiceInput> inputs;
     std::optional<writer::LiveTable> fresh;
