@@ -270,7 +270,7 @@ def start_to_ready(ns, svcnft, watch, node, log):
 def record_uses(log):
     """How often the agent's log says a start took the kernel from its state record
     (whole, or its digest past the record's element limit)."""
-    return log.count("read nothing back") + log.count("nothing to read back")
+    return log.count("the kernel still holds what the state record")
 
 
 def agent_starts(ns, svcnft, man, node, work):
