@@ -28,6 +28,8 @@ class Batch {
   // The same without BATCH_END: the kernel checks every message, answers each,
   // and commits nothing (how `nft -c` works).
   std::vector<uint8_t> checkOnlyBytes() const;
+  // The size of bytes(), without building it.
+  std::size_t byteCount() const;
   int messageCount() const { return static_cast<int>(notes_.size()); }
   // What the message with this sequence number concerns ("" if not ours).
   std::string concerns(uint32_t seq) const;
@@ -37,6 +39,7 @@ class Batch {
   uint16_t family_;
   uint32_t nextSeq_;
   std::vector<uint8_t> body_;
+  std::vector<char> scratch_;  // where each message is built before it joins body_
   std::map<uint32_t, std::string> notes_;
 };
 

@@ -61,6 +61,12 @@ SetPtr encodeElements(const std::string& table, const ir::Set& set, std::size_t 
 // A set handle carrying the elements at `indices` (a plain interval set: all, paired).
 SetPtr encodeElementsAt(const std::string& table, const ir::Set& set,
                         const std::vector<std::size_t>& indices);
+// The payload of a NEWSETELEM message carrying the elements at `indices` of `set`
+// (not a plain interval set: those go through encodeElements, merged and paired),
+// written straight into `nlh`: the bytes libnftnl builds from encodeElementsAt(),
+// without an element object per element (encode_elements.cc).
+void putElements(nlmsghdr* nlh, const std::string& table, const ir::Set& set,
+                 std::span<const std::size_t> indices);
 // A set handle naming elements to delete, by the key (and range end) they have.
 SetPtr encodeDeletes(const std::string& table, const std::string& set,
                      const std::vector<diff::ElementRecord>& records);

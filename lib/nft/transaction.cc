@@ -4,7 +4,9 @@
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netlink.h>
 
-#include <set>
+#include <algorithm>
+#include <span>
+#include <string_view>
 
 #include "nft/encode.h"
 
@@ -21,18 +23,22 @@ std::size_t elementBytes(const ir::Element& e) {
 }
 
 // " for a, b, c (+N more)": the Services (element comments) a message concerns.
-std::string whoOf(const std::set<std::string>& names) {
+std::string whoOf(std::vector<std::string_view> names) {
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  if (!names.empty() && names.front().empty()) names.erase(names.begin());
   std::string out;
-  int shown = 0;
-  for (const auto& n : names) {
-    if (n.empty()) continue;
-    if (shown == 3) {
-      out += " (+" + std::to_string(names.size() - 3) + " more)";
-      break;
-    }
-    out += (shown++ ? ", " : "") + n;
+  for (std::size_t i = 0; i < names.size() && i < 3; ++i) {
+    out += (i ? ", " : "") + std::string(names[i]);
   }
+  if (names.size() > 3) out += " (+" + std::to_string(names.size() - 3) + " more)";
   return out.empty() ? "" : " for " + out;
+}
+
+std::string whoOf(const std::vector<diff::ElementRecord>& records) {
+  std::vector<std::string_view> names;
+  for (const auto& r : records) names.push_back(r.comment);
+  return whoOf(std::move(names));
 }
 
 // NEWSETELEM messages for the elements of `s` at `indices`, each under
@@ -59,16 +65,13 @@ void addElementRuns(Batch& b, const std::string& table, const ir::Set& s,
       ++last;
     }
     if (last == first) ++last;
-    const std::vector<std::size_t> run(indices.begin() + first, indices.begin() + last);
-    std::set<std::string> names;
-    for (std::size_t i : run) names.insert(s.elements[i].comment);
+    const std::span<const std::size_t> run(indices.data() + first, last - first);
+    std::vector<std::string_view> names;
+    names.reserve(run.size());
+    for (std::size_t i : run) names.push_back(s.elements[i].comment.str());
     b.add(
-        NFT_MSG_NEWSETELEM, NLM_F_CREATE,
-        [&](nlmsghdr* nlh) {
-          SetPtr p = encodeElementsAt(table, s, run);
-          nftnl_set_elems_nlmsg_build_payload(nlh, p.get());
-        },
-        "elements of set " + s.name + whoOf(names));
+        NFT_MSG_NEWSETELEM, NLM_F_CREATE, [&](nlmsghdr* nlh) { putElements(nlh, table, s, run); },
+        "elements of set " + s.name + whoOf(std::move(names)));
     first = last;
   }
 }
@@ -197,15 +200,13 @@ Batch incremental(const ir::Ruleset& rs, const diff::Plan& plan, const KernelFea
     for (std::size_t first = 0; removeHere && first < d.remove.size();) {
       const std::size_t last = std::min(d.remove.size(), first + kElementBytesPerMessage / 128);
       const std::vector<diff::ElementRecord> run(d.remove.begin() + first, d.remove.begin() + last);
-      std::set<std::string> names;
-      for (const auto& r : run) names.insert(r.comment);
       b.add(
           s->dynamic ? kMsgDestroySetElem : static_cast<uint16_t>(NFT_MSG_DELSETELEM), 0,
           [&](nlmsghdr* nlh) {
             SetPtr p = encodeDeletes(table, d.set, run);
             nftnl_set_elems_nlmsg_build_payload(nlh, p.get());
           },
-          "removing elements of set " + d.set + whoOf(names));
+          "removing elements of set " + d.set + whoOf(run));
       first = last;
     }
     addElementRuns(b, table, *s, d.add);
@@ -255,15 +256,13 @@ Batch deleteElements(const std::string& table, const std::vector<diff::SetDelta>
     for (std::size_t first = 0; first < d.remove.size();) {
       const std::size_t last = std::min(d.remove.size(), first + kElementBytesPerMessage / 128);
       const std::vector<diff::ElementRecord> run(d.remove.begin() + first, d.remove.begin() + last);
-      std::set<std::string> names;
-      for (const auto& r : run) names.insert(r.comment);
       b.add(
           NFT_MSG_DELSETELEM, 0,
           [&](nlmsghdr* nlh) {
             SetPtr p = encodeDeletes(table, d.set, run);
             nftnl_set_elems_nlmsg_build_payload(nlh, p.get());
           },
-          "removing elements of set " + d.set + whoOf(names));
+          "removing elements of set " + d.set + whoOf(run));
       first = last;
     }
   }
