@@ -296,8 +296,8 @@ bool Agent::syncAll(bool verify, std::set<std::string>& changed, TimePoint start
         live_.reset();  // the changes held back are not in it: start over once they validate
         return false;
       }
-      auto planned = writer::planApply(transport_, rs, writer::ReadBack::kAuto,
-                                       record ? &*record : nullptr, options_.recordElementLimit);
+      auto planned =
+          writer::planApply(transport_, rs, writer::ReadBack::kAuto, record ? &*record : nullptr);
       if (!planned) {
         syncFailed("reading the kernel: " + planned.error().message);
         return false;

@@ -159,6 +159,19 @@ std::string encodeState(const StateRecord& s) {
   return std::move(out);
 }
 
+bool restampState(std::string& bytes, uint32_t generation) {
+  const std::size_t bodyAt = kMagic.size() + 8;
+  uint32_t tableBytes = 0;
+  if (bytes.size() < bodyAt + 4 || bytes.compare(0, kMagic.size(), kMagic) != 0) return false;
+  std::memcpy(&tableBytes, bytes.data() + bodyAt, 4);
+  const std::size_t at = bodyAt + 4 + std::size_t{tableBytes} + 8;  // past table and netns
+  if (bytes.size() < at + sizeof generation) return false;
+  std::memcpy(bytes.data() + at, &generation, sizeof generation);
+  const uint64_t sum = checksum(std::string_view(bytes).substr(bodyAt));
+  std::memcpy(bytes.data() + kMagic.size(), &sum, sizeof sum);
+  return true;
+}
+
 std::string sealState(std::string_view body) {
   std::string out(kMagic);
   Writer sum;
@@ -242,12 +255,15 @@ std::string statePath(const std::string& table, uint64_t netns) {
 }
 
 Result<bool> saveState(const std::string& path, const StateRecord& record) {
+  return saveEncodedState(path, encodeState(record));
+}
+
+Result<bool> saveEncodedState(const std::string& path, std::string_view bytes) {
   const std::string dir = path.substr(0, path.rfind('/'));
   if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
     return Error{"cannot create " + dir + ": " + std::strerror(errno)};
   }
   const std::string tmp = path + ".tmp";
-  const std::string bytes = encodeState(record);
   const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return Error{"cannot write " + tmp + ": " + std::strerror(errno)};
   std::size_t done = 0;

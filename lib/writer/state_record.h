@@ -40,6 +40,10 @@ struct StateRecord {
 // nullopt, never to a wrong record).
 std::string encodeState(const StateRecord& record);
 std::optional<StateRecord> decodeState(std::string_view bytes);
+// Puts `generation` into the encoded record `bytes` and seals it again: a record is
+// encoded while the kernel commits the transaction whose generation it carries
+// (10 MB at 10,000 x 10), and only stamped after. False if `bytes` is not a record.
+bool restampState(std::string& bytes, uint32_t generation);
 // The file around a record's body: the version line and the body's checksum
 // (encodeState() seals what it writes; the fuzzer seals what it makes up).
 std::string sealState(std::string_view body);
@@ -59,6 +63,8 @@ std::string statePath(const std::string& table, uint64_t netns);
 // Written to a temporary file and renamed into place (0600); read whole. A record
 // that cannot be read is no record.
 Result<bool> saveState(const std::string& path, const StateRecord& record);
+// The same with the record already encoded.
+Result<bool> saveEncodedState(const std::string& path, std::string_view bytes);
 std::optional<StateRecord> loadState(const std::string& path);
 
 }  // namespace svcnft::writer

@@ -91,16 +91,19 @@ namespace {
 
 // The whole table in one transaction; `replace`: ours is there and goes in the same one.
 Result<ApplyReport> installWhole(netlink::Transport& sock, const ir::Ruleset& rs, bool replace) {
+  const auto encodeStart = Clock::now();
   const nft::Batch batch = nft::fullRuleset(rs, replace);
+  const double encodeMs = msSince(encodeStart);
   const auto t0 = Clock::now();
   auto sent = send(sock, batch);
   if (!sent) return sent.error();
   ApplyReport report;
   report.commitMs = msSince(t0);
+  report.encodeMs = encodeMs;
   report.kind = replace ? ApplyReport::Kind::kReplaced : ApplyReport::Kind::kInstalled;
   report.generation = *sent;
   report.messages = batch.messageCount();
-  report.bytes = batch.bytes().size();
+  report.bytes = batch.byteCount();
   report.elementOperations = rs.elementCount();
   return report;
 }
@@ -108,19 +111,14 @@ Result<ApplyReport> installWhole(netlink::Transport& sock, const ir::Ruleset& rs
 }  // namespace
 
 Result<SyncPlan> planApply(netlink::Transport& sock, const ir::Ruleset& rs, ReadBack readBack,
-                           StateRecord* record, std::size_t recordLimit) {
+                           StateRecord* record) {
   SyncPlan out;
   // First: a transaction anyone commits after this moves it past what we compare.
   if (auto gen = generation(sock)) out.generationSeen = *gen;
   auto exists = tableExists(sock, rs.table);
   if (!exists) return exists.error();
   out.tableExists = *exists;
-  if (!*exists) {
-    // Only for a full state record, not kept past its limit (at 50,000 x 100 these
-    // records would be half a gigabyte more at the peak).
-    if (rs.elementCount() <= recordLimit) out.desired = installedFrom(rs);
-    return out;
-  }
+  if (!*exists) return out;  // nothing to diff against: `desired` stays empty
   const auto t0 = Clock::now();
   Installed installed;
   bool trusted = record && readBack != ReadBack::kNever && out.generationSeen &&
@@ -178,6 +176,17 @@ Result<StateRecord> digestRecordOf(const ir::Ruleset& rs, uint64_t netns, uint32
   auto digest = rulesetDigest(rs);
   if (!digest) return digest.error();
   return StateRecord{rs.table, netns, generation, {}, std::move(*digest)};
+}
+
+Result<std::string> encodedRecordOf(const ir::Ruleset& rs, std::optional<Installed> desired,
+                                    uint64_t netns, std::size_t recordLimit) {
+  if (rs.elementCount() > recordLimit) {
+    auto digest = digestRecordOf(rs, netns, 0);
+    if (!digest) return digest.error();
+    return encodeState(*digest);
+  }
+  if (!desired) desired = installedFrom(rs);
+  return encodeState(recordOf(rs, std::move(*desired), netns, 0));
 }
 
 Result<nft::KernelFeatures> probeKernel(netlink::Transport& sock) {
@@ -243,7 +252,9 @@ Result<ApplyReport> applyPlan(netlink::Transport& sock, const ir::Ruleset& rs,
   ApplyReport report;
   report.kind = ApplyReport::Kind::kUnchanged;
   if (plan.empty()) return report;
+  const auto encodeStart = Clock::now();
   const nft::Batch batch = nft::incremental(rs, plan, kernel);
+  report.encodeMs = msSince(encodeStart);
   const auto t0 = Clock::now();
   if (batch.messageCount() > 0) {
     auto sent = send(sock, batch);
@@ -257,7 +268,7 @@ Result<ApplyReport> applyPlan(netlink::Transport& sock, const ir::Ruleset& rs,
   }
   report.kind = plan.refill ? ApplyReport::Kind::kRefilled : ApplyReport::Kind::kIncremental;
   report.messages = batch.messageCount();
-  report.bytes = batch.bytes().size();
+  report.bytes = batch.byteCount();
   report.elementOperations = diff::operationCount(plan.sets);
   return report;
 }

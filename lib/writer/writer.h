@@ -31,6 +31,7 @@ struct ApplyReport {
   std::size_t elementOperations = 0;
   double readMs = 0;    // reading the installed table back
   double planMs = 0;    // diffing
+  double encodeMs = 0;  // building the transaction's messages
   double commitMs = 0;  // the transaction: send, kernel commit, replies
   // Without NFT_MSG_DESTROYSETELEM: what became of the removals of expiring
   // entries sent after the transaction ("" when there were none).
@@ -58,8 +59,8 @@ struct SyncPlan {
   double readMs = 0;
   double planMs = 0;
   bool fromRecord = false;  // the installed table came from a trusted state record
-  // What the kernel holds once the plan is carried out (left empty for a new table
-  // past kRecordElementLimit elements: only the state record wants it then).
+  // What the kernel holds once the plan is carried out (left empty for a new table:
+  // only a state record wants it then, and `apply` builds it while the kernel commits).
   Installed desired;
   Installed before;         // what it held: kept, so a one-shot command need not free it
   // The ruleset generation read before anything else (to record, when nothing is
@@ -80,15 +81,19 @@ enum class ReadBack {
 // but the dynamic sets' elements; with a digest record, nothing at all when `rs`
 // has its digest (the plan is empty), else the table is read back as without a
 // record. Without a record, the table is read back as `readBack` says. `record` is
-// consumed. `recordLimit`: SyncPlan::desired is left empty for a new table past it.
+// consumed.
 Result<SyncPlan> planApply(netlink::Transport& sock, const ir::Ruleset& rs,
-                           ReadBack readBack = ReadBack::kAuto, StateRecord* record = nullptr,
-                           std::size_t recordLimit = kRecordElementLimit);
+                           ReadBack readBack = ReadBack::kAuto, StateRecord* record = nullptr);
 
 // The record of what `rs` put in the kernel, at `generation`.
 StateRecord recordOf(const ir::Ruleset& rs, Installed desired, uint64_t netns, uint32_t generation);
 // The same as a digest record, for tables past the record limit.
 Result<StateRecord> digestRecordOf(const ir::Ruleset& rs, uint64_t netns, uint32_t generation);
+// The record of `rs` encoded before the commit that gives its generation (stamp it
+// with restampState()): whole up to `recordLimit` elements, past it the digest.
+// `desired`: installedFrom(rs) when the caller has it (a diff made it), else empty.
+Result<std::string> encodedRecordOf(const ir::Ruleset& rs, std::optional<Installed> desired,
+                                    uint64_t netns, std::size_t recordLimit);
 
 // Carries out a plan made against what is installed (the whole table when
 // plan.replaceAll or when there is no table yet, else only the difference).

@@ -38,6 +38,21 @@ TEST_CASE("state record: bytes and back", "[state-record]") {
   CHECK(*back == r);
 }
 
+TEST_CASE("state record: encoded before its generation is known, stamped after", "[state-record]") {
+  writer::StateRecord r = sample();
+  r.generation = 0;
+  std::string bytes = writer::encodeState(r);
+  REQUIRE(writer::restampState(bytes, 42));
+  CHECK(bytes == writer::encodeState(sample()));
+  const auto back = writer::decodeState(bytes);
+  REQUIRE(back.has_value());
+  CHECK(back->generation == 42);
+  std::string torn = bytes.substr(0, 30);
+  CHECK_FALSE(writer::restampState(torn, 7));
+  std::string foreign = "table inet svcnft { }";
+  CHECK_FALSE(writer::restampState(foreign, 7));
+}
+
 TEST_CASE("state record: a torn, altered or foreign file is no record", "[state-record]") {
   const std::string bytes = writer::encodeState(sample());
   for (std::size_t cut : {std::size_t{0}, std::size_t{5}, bytes.size() / 2, bytes.size() - 1}) {
