@@ -68,12 +68,34 @@ class Compiler {
     addNodeElements();
     std::map<std::string, std::vector<const EndpointSlice*>> slicesByService;
     for (const auto& s : in.slices) slicesByService[s.serviceKey()].push_back(&s);
-    std::vector<const Service*> services;
-    for (const auto& s : in.services) services.push_back(&s);
+    // In key order, each key made once (made in the comparison, they were a tenth
+    // of a compile at 10,000 Services).
+    std::vector<std::pair<std::string, const Service*>> services;
+    services.reserve(in.services.size());
+    for (const auto& s : in.services) services.emplace_back(s.key(), &s);
     std::sort(services.begin(), services.end(),
-              [](const Service* a, const Service* b) { return a->key() < b->key(); });
-    for (const Service* svc : services) compileService(*svc, slicesByService[svc->key()]);
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    reserveBackends(services, slicesByService);
+    for (const auto& [key, svc] : services) compileService(*svc, slicesByService[key]);
     return finish();
+  }
+
+  // Room for a bucket per endpoint and port in the backends sets, up front: grown
+  // element by element, the sets were moved a dozen times (an eighth of a compile).
+  void reserveBackends(
+      const std::vector<std::pair<std::string, const Service*>>& services,
+      const std::map<std::string, std::vector<const EndpointSlice*>>& slicesByService) {
+    std::size_t v4 = 0, v6 = 0;
+    for (const auto& [key, svc] : services) {
+      auto it = slicesByService.find(key);
+      if (it == slicesByService.end()) continue;
+      for (const auto* slice : it->second) {
+        (slice->addressType == IpFamily::kV4 ? v4 : v6) +=
+            slice->endpoints.size() * svc->ports.size();
+      }
+    }
+    set(setName(SetKind::kBackends, IpFamily::kV4)).elements.reserve(v4);
+    set(setName(SetKind::kBackends, IpFamily::kV6)).elements.reserve(v6);
   }
 
   ir::Ruleset runOne(const Service& svc, const std::vector<const EndpointSlice*>& slices) {
@@ -281,7 +303,20 @@ class Compiler {
   std::vector<Backend> backendsFor(const Service& svc, const ServicePort& sp, IpFamily f,
                                    const std::vector<const EndpointSlice*>& slices) {
     std::vector<Backend> out;
-    std::set<IpAddress> seen;  // an address in two slices counts once, as in kube-proxy
+    // An address in two slices counts once, as in kube-proxy. Most Services have a
+    // few endpoints: those are looked up in `out` itself, the rest in a tree.
+    constexpr std::size_t kScanned = 32;
+    std::set<IpAddress> seen;
+    auto firstTime = [&](const IpAddress& a) {
+      if (out.size() < kScanned) {
+        return std::none_of(out.begin(), out.end(),
+                            [&](const Backend& b) { return b.address == a; });
+      }
+      if (seen.empty()) {
+        for (const auto& b : out) seen.insert(b.address);
+      }
+      return seen.insert(a).second;
+    };
     bool anyUnresolved = false;
     for (const auto* slice : slices) {
       if (slice->addressType != f || slice->endpoints.empty()) continue;
@@ -291,7 +326,7 @@ class Compiler {
         continue;
       }
       for (const auto& e : slice->endpoints) {
-        if (!seen.insert(e.address).second) continue;
+        if (!firstTime(e.address)) continue;
         const bool known = !node_.nodeName.empty() && !e.nodeName.empty();
         const bool local = known && e.nodeName == node_.nodeName;
         out.push_back({e.address, port, e.weight, local, known && !local, e.ready, e.serving,
