@@ -1,6 +1,7 @@
 #include "common/shared_name.h"
 
 #include <mutex>
+#include <unordered_map>
 #include <unordered_set>
 
 namespace svcnft {
@@ -25,9 +26,19 @@ const std::string kEmpty;
 
 SharedName::SharedName(std::string_view name) {
   if (name.empty()) return;
+  // Each thread remembers the names it has met, so that it takes the lock only for
+  // a new one: the parse threads took it for every endpoint and waited on each other.
+  thread_local std::unordered_map<std::string_view, const std::string*> known;
+  if (auto it = known.find(name); it != known.end()) {
+    name_ = it->second;
+    return;
+  }
   Pool& p = pool();
-  std::lock_guard<std::mutex> lock(p.mu);
-  name_ = &*p.names.emplace(name).first;  // element addresses are stable in an unordered_set
+  {
+    std::lock_guard<std::mutex> lock(p.mu);
+    name_ = &*p.names.emplace(name).first;  // element addresses are stable in an unordered_set
+  }
+  known.emplace(*name_, name_);
 }
 
 const std::string& SharedName::str() const { return name_ ? *name_ : kEmpty; }

@@ -201,46 +201,52 @@ std::optional<EndpointSlice> parseEndpointSlice(FieldReader& r, const YamlNode& 
     return std::nullopt;
   }
   if (endpoints.defined()) {
+    const FieldPath endpointsPath("endpoints");
+    slice.endpoints.reserve(endpoints.size());
     for (std::size_t i = 0; i < endpoints.size(); ++i) {
-      const std::string path = "endpoints[" + std::to_string(i) + "]";
+      const FieldPath path(endpointsPath, i);
       const YamlNode item = endpoints[i];
       if (!item.isMap()) {
         r.error(item, path, "expected a map");
         continue;
       }
-      YamlNode conds = r.map(item, "conditions", path + ".conditions");
+      const FieldPath condsPath(path, "conditions");
+      YamlNode conds = r.map(item, "conditions", condsPath);
       // Kubernetes: an absent ready means ready; an absent serving means "as ready".
-      const bool ready = r.boolean(conds, "ready", path + ".conditions.ready").value_or(true);
-      const bool serving =
-          r.boolean(conds, "serving", path + ".conditions.serving").value_or(ready);
+      const bool ready = r.boolean(conds, "ready", {condsPath, "ready"}).value_or(true);
+      const bool serving = r.boolean(conds, "serving", {condsPath, "serving"}).value_or(ready);
       const bool terminating =
-          r.boolean(conds, "terminating", path + ".conditions.terminating").value_or(false);
-      const std::string node = r.string(item, "nodeName", path + ".nodeName").value_or("");
+          r.boolean(conds, "terminating", {condsPath, "terminating"}).value_or(false);
+      const FieldPath nodePath(path, "nodeName");
+      const std::string node = r.string(item, "nodeName", nodePath).value_or("");
       if (!node.empty() &&
-          !checkName(r, item["nodeName"], path + ".nodeName", dns1123SubdomainProblem(node))) {
+          !checkName(r, item["nodeName"], nodePath, dns1123SubdomainProblem(node))) {
         continue;
       }
-      const std::string zone = r.string(item, "zone", path + ".zone").value_or("");
+      const std::string zone = r.string(item, "zone", {path, "zone"}).value_or("");
       std::vector<std::string> zoneHints, nodeHints;
-      YamlNode hints = r.map(item, "hints", path + ".hints");
+      const FieldPath hintsPath(path, "hints");
+      YamlNode hints = r.map(item, "hints", hintsPath);
       for (auto [key, out] :
            {std::pair{"forZones", &zoneHints}, std::pair{"forNodes", &nodeHints}}) {
-        const std::string hpath = path + ".hints." + key;
+        if (!hints.defined()) break;
+        const FieldPath hpath(hintsPath, key);
         YamlNode list = r.sequence(hints, key, hpath);
         for (std::size_t h = 0; h < list.size(); ++h) {
-          const std::string ipath = hpath + "[" + std::to_string(h) + "]";
+          const FieldPath ipath(hpath, h);
           if (!list[h].isMap()) {
             r.error(list[h], ipath, "expected a map with a name");
             continue;
           }
-          if (auto name = r.string(list[h], "name", ipath + ".name"); name && !name->empty()) {
+          if (auto name = r.string(list[h], "name", {ipath, "name"}); name && !name->empty()) {
             out->push_back(*name);
           }
         }
       }
-      YamlNode addrs = r.sequence(item, "addresses", path + ".addresses");
+      const FieldPath addrsPath(path, "addresses");
+      YamlNode addrs = r.sequence(item, "addresses", addrsPath);
       if (addrs.size() == 0 || addrs.size() > kMaxEndpointAddresses) {
-        r.error(addrs.defined() ? addrs : item, path + ".addresses",
+        r.error(addrs.defined() ? addrs : item, addrsPath,
                 addrs.size() == 0
                     ? std::string("missing; an endpoint has 1 to 100 addresses")
                     : std::to_string(addrs.size()) + " addresses; Kubernetes allows at most 100");
@@ -250,7 +256,7 @@ std::optional<EndpointSlice> parseEndpointSlice(FieldReader& r, const YamlNode& 
       // meaning for the others, and kube-proxy ignores them too.
       std::optional<IpAddress> first;
       for (std::size_t j = 0; j < addrs.size(); ++j) {
-        const std::string apath = path + ".addresses[" + std::to_string(j) + "]";
+        const FieldPath apath(addrsPath, j);
         auto a = parseAddressField(r, addrs[j], apath);
         if (!a) continue;
         if (a->family() != slice.addressType) {
@@ -274,9 +280,10 @@ std::optional<EndpointSlice> parseEndpointSlice(FieldReader& r, const YamlNode& 
   slice.ports = parseEndpointPorts(r, r.sequence(doc, "ports", "ports"), "ports", false);
   slice.triggerTime = parseTriggerTime(r, doc);
 
-  std::vector<EndpointSlice> one{slice};
+  std::vector<EndpointSlice> one;
+  one.push_back(std::move(slice));
   applyWeights(r, doc, parseWeights(r, doc), one);
-  return one.front();
+  return std::move(one.front());
 }
 
 std::vector<EndpointSlice> parseLegacyEndpoints(FieldReader& r, const YamlNode& doc) {

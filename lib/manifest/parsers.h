@@ -30,12 +30,12 @@ using NameCheck = std::optional<std::string> (*)(std::string_view);
 std::optional<ObjectName> parseObjectName(FieldReader& r, const YamlNode& doc,
                                           NameCheck nameProblem);
 // Reports `problem`, if any, at `node`; true when there was none.
-bool checkName(FieldReader& r, const YamlNode& node, const std::string& path,
+bool checkName(FieldReader& r, const YamlNode& node, const FieldPath& path,
                const std::optional<std::string>& problem);
 
 // Parses an address field value; reports `path` on failure.
 std::optional<IpAddress> parseAddressField(FieldReader& r, const YamlNode& node,
-                                           const std::string& path);
+                                           const FieldPath& path);
 std::optional<Cidr> parseCidrField(FieldReader& r, const YamlNode& node, const std::string& path);
 // A port number 1-65535.
 std::optional<uint16_t> parsePortField(FieldReader& r, const YamlNode& node,

@@ -6,7 +6,7 @@
 
 namespace svcnft::manifest {
 
-bool checkName(FieldReader& r, const YamlNode& node, const std::string& path,
+bool checkName(FieldReader& r, const YamlNode& node, const FieldPath& path,
                const std::optional<std::string>& problem) {
   if (!problem) return true;
   r.error(node, path, *problem);
@@ -31,7 +31,7 @@ std::optional<ObjectName> parseObjectName(FieldReader& r, const YamlNode& doc,
 }
 
 std::optional<IpAddress> parseAddressField(FieldReader& r, const YamlNode& node,
-                                           const std::string& path) {
+                                           const FieldPath& path) {
   auto text = r.asString(node, path);
   if (!text) return std::nullopt;
   auto addr = IpAddress::parse(*text);

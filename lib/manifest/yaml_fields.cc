@@ -16,20 +16,26 @@ SourceLocation locationOf(const std::string& file, const YamlNode& node, int lin
   return where;
 }
 
+std::string FieldPath::str() const {
+  std::string out = parent_ ? parent_->str() : std::string();
+  if (indexed_) return out + "[" + std::to_string(index_) + "]";
+  if (parent_) out += ".";
+  return out + (literal_ ? literal_ : text_ ? *text_ : "");
+}
+
 SourceLocation FieldReader::at(const YamlNode& node) const {
   SourceLocation where = locationOf(file_, node, lineOffset_);
   if (where.line == 0) where = locationOf(file_, root_, lineOffset_);
   return where;
 }
 
-void FieldReader::error(const YamlNode& node, const std::string& field,
-                        const std::string& message) {
-  diags_.error(at(node), object_ + ": " + field + ": " + message);
+void FieldReader::error(const YamlNode& node, const FieldPath& field, const std::string& message) {
+  diags_.error(at(node), object_ + ": " + field.str() + ": " + message);
 }
 
-void FieldReader::warning(const YamlNode& node, const std::string& field,
+void FieldReader::warning(const YamlNode& node, const FieldPath& field,
                           const std::string& message) {
-  diags_.warning(at(node), object_ + ": " + field + ": " + message);
+  diags_.warning(at(node), object_ + ": " + field.str() + ": " + message);
 }
 
 YamlNode FieldReader::child(const YamlNode& parent, const char* key) {
@@ -49,7 +55,7 @@ bool isPlainInteger(const YamlNode& node, int64_t* out) {
   return true;
 }
 
-std::optional<std::string> FieldReader::asString(const YamlNode& node, const std::string& path) {
+std::optional<std::string> FieldReader::asString(const YamlNode& node, const FieldPath& path) {
   if (!node.isScalar()) {
     error(node, path, "expected a string");
     return std::nullopt;
@@ -57,7 +63,7 @@ std::optional<std::string> FieldReader::asString(const YamlNode& node, const std
   return std::string(node.scalar());
 }
 
-std::optional<int64_t> FieldReader::asInteger(const YamlNode& node, const std::string& path) {
+std::optional<int64_t> FieldReader::asInteger(const YamlNode& node, const FieldPath& path) {
   int64_t v = 0;
   if (!isPlainInteger(node, &v)) {
     error(node, path,
@@ -70,21 +76,21 @@ std::optional<int64_t> FieldReader::asInteger(const YamlNode& node, const std::s
 }
 
 std::optional<std::string> FieldReader::string(const YamlNode& parent, const char* key,
-                                               const std::string& path) {
+                                               const FieldPath& path) {
   YamlNode n = child(parent, key);
   if (!n.defined()) return std::nullopt;
   return asString(n, path);
 }
 
 std::optional<int64_t> FieldReader::integer(const YamlNode& parent, const char* key,
-                                            const std::string& path) {
+                                            const FieldPath& path) {
   YamlNode n = child(parent, key);
   if (!n.defined()) return std::nullopt;
   return asInteger(n, path);
 }
 
 std::optional<bool> FieldReader::boolean(const YamlNode& parent, const char* key,
-                                         const std::string& path) {
+                                         const FieldPath& path) {
   YamlNode n = child(parent, key);
   if (!n.defined()) return std::nullopt;
   if (n.isScalar() && !n.quoted()) {
@@ -97,7 +103,7 @@ std::optional<bool> FieldReader::boolean(const YamlNode& parent, const char* key
   return std::nullopt;
 }
 
-YamlNode FieldReader::map(const YamlNode& parent, const char* key, const std::string& path) {
+YamlNode FieldReader::map(const YamlNode& parent, const char* key, const FieldPath& path) {
   YamlNode n = child(parent, key);
   if (n.defined() && !n.isMap()) {
     error(n, path, "expected a map");
@@ -106,8 +112,7 @@ YamlNode FieldReader::map(const YamlNode& parent, const char* key, const std::st
   return n;
 }
 
-YamlNode FieldReader::sequence(const YamlNode& parent, const char* key,
-                                 const std::string& path) {
+YamlNode FieldReader::sequence(const YamlNode& parent, const char* key, const FieldPath& path) {
   YamlNode n = child(parent, key);
   if (n.defined() && !n.isSequence()) {
     error(n, path, "expected a list");
