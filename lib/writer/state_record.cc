@@ -259,6 +259,12 @@ Result<bool> saveState(const std::string& path, const StateRecord& record) {
 }
 
 Result<bool> saveEncodedState(const std::string& path, std::string_view bytes) {
+  auto written = writeStateBeside(path, bytes);
+  if (!written) return written;
+  return putStateInPlace(path);
+}
+
+Result<bool> writeStateBeside(const std::string& path, std::string_view bytes) {
   const std::string dir = path.substr(0, path.rfind('/'));
   if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
     return Error{"cannot create " + dir + ": " + std::strerror(errno)};
@@ -278,6 +284,11 @@ Result<bool> saveEncodedState(const std::string& path, std::string_view bytes) {
     done += static_cast<std::size_t>(n);
   }
   close(fd);
+  return true;
+}
+
+Result<bool> putStateInPlace(const std::string& path) {
+  const std::string tmp = path + ".tmp";
   if (rename(tmp.c_str(), path.c_str()) != 0) {
     const int err = errno;
     unlink(tmp.c_str());
@@ -285,6 +296,8 @@ Result<bool> saveEncodedState(const std::string& path, std::string_view bytes) {
   }
   return true;
 }
+
+void discardStateBeside(const std::string& path) { unlink((path + ".tmp").c_str()); }
 
 std::optional<StateRecord> loadState(const std::string& path) {
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);

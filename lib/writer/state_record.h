@@ -63,8 +63,15 @@ std::string statePath(const std::string& table, uint64_t netns);
 // Written to a temporary file and renamed into place (0600); read whole. A record
 // that cannot be read is no record.
 Result<bool> saveState(const std::string& path, const StateRecord& record);
-// The same with the record already encoded.
+// The same with the record already encoded: written beside `path`, then renamed
+// into place. The two steps apart: a record can be written while the kernel commits
+// what it describes, and put in place once the commit is known to have come out as
+// the record says.
 Result<bool> saveEncodedState(const std::string& path, std::string_view bytes);
+Result<bool> writeStateBeside(const std::string& path, std::string_view bytes);
+Result<bool> putStateInPlace(const std::string& path);
+// Removes what writeStateBeside() wrote (the record turned out wrong or unwanted).
+void discardStateBeside(const std::string& path);
 std::optional<StateRecord> loadState(const std::string& path);
 
 }  // namespace svcnft::writer

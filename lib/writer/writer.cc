@@ -179,14 +179,14 @@ Result<StateRecord> digestRecordOf(const ir::Ruleset& rs, uint64_t netns, uint32
 }
 
 Result<std::string> encodedRecordOf(const ir::Ruleset& rs, std::optional<Installed> desired,
-                                    uint64_t netns, std::size_t recordLimit) {
+                                    uint64_t netns, uint32_t generation, std::size_t recordLimit) {
   if (rs.elementCount() > recordLimit) {
-    auto digest = digestRecordOf(rs, netns, 0);
+    auto digest = digestRecordOf(rs, netns, generation);
     if (!digest) return digest.error();
     return encodeState(*digest);
   }
   if (!desired) desired = installedFrom(rs);
-  return encodeState(recordOf(rs, std::move(*desired), netns, 0));
+  return encodeState(recordOf(rs, std::move(*desired), netns, generation));
 }
 
 Result<nft::KernelFeatures> probeKernel(netlink::Transport& sock) {

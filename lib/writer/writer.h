@@ -89,11 +89,12 @@ Result<SyncPlan> planApply(netlink::Transport& sock, const ir::Ruleset& rs,
 StateRecord recordOf(const ir::Ruleset& rs, Installed desired, uint64_t netns, uint32_t generation);
 // The same as a digest record, for tables past the record limit.
 Result<StateRecord> digestRecordOf(const ir::Ruleset& rs, uint64_t netns, uint32_t generation);
-// The record of `rs` encoded before the commit that gives its generation (stamp it
-// with restampState()): whole up to `recordLimit` elements, past it the digest.
+// The record of `rs` encoded, whole up to `recordLimit` elements, past it the digest;
+// made before the commit that gives its generation, with the one expected (the
+// generation seen before, plus one) and restamped if another came.
 // `desired`: installedFrom(rs) when the caller has it (a diff made it), else empty.
 Result<std::string> encodedRecordOf(const ir::Ruleset& rs, std::optional<Installed> desired,
-                                    uint64_t netns, std::size_t recordLimit);
+                                    uint64_t netns, uint32_t generation, std::size_t recordLimit);
 
 // Carries out a plan made against what is installed (the whole table when
 // plan.replaceAll or when there is no table yet, else only the difference).

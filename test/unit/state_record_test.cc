@@ -3,6 +3,7 @@
 #include "writer/state_record.h"
 
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <functional>
 
 #include "compile/compiler.h"
@@ -51,6 +52,27 @@ TEST_CASE("state record: encoded before its generation is known, stamped after",
   CHECK_FALSE(writer::restampState(torn, 7));
   std::string foreign = "table inet svcnft { }";
   CHECK_FALSE(writer::restampState(foreign, 7));
+}
+
+TEST_CASE("state record: written beside its place, then put in place or discarded",
+          "[state-record]") {
+  char dir[] = "/tmp/svcnft-state-test-XXXXXX";
+  REQUIRE(mkdtemp(dir) != nullptr);
+  const std::string path = std::string(dir) + "/records/1-svcnft.state";
+  const std::string bytes = writer::encodeState(sample());
+  REQUIRE(writer::writeStateBeside(path, bytes));
+  CHECK_FALSE(writer::loadState(path).has_value());  // not in place yet
+  REQUIRE(writer::putStateInPlace(path));
+  const auto loaded = writer::loadState(path);
+  REQUIRE(loaded.has_value());
+  CHECK(*loaded == sample());
+  CHECK_FALSE(std::filesystem::exists(path + ".tmp"));
+  REQUIRE(writer::writeStateBeside(path, "not a record"));
+  writer::discardStateBeside(path);
+  CHECK_FALSE(std::filesystem::exists(path + ".tmp"));
+  CHECK(writer::loadState(path).has_value());  // the record in place stays
+  CHECK_FALSE(writer::putStateInPlace(path));  // nothing beside it now
+  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("state record: a torn, altered or foreign file is no record", "[state-record]") {
