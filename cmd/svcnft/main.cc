@@ -78,7 +78,8 @@ enum class StateRecord { kIgnore, kLoad };
 // the compile one.
 bool loadAndCompile(const std::vector<std::string>& paths, const ConfigFiles& config, Compiled& out,
                     StateRecord record = StateRecord::kIgnore,
-                    const std::function<void()>& afterParse = {}) {
+                    const std::function<void()>& afterParse = {},
+                    svcnft::ElementOrder order = svcnft::ElementOrder::kByKey) {
   const auto t0 = Clock::now();
   svcnft::Diagnostics diags;
   out.inputs =
@@ -92,7 +93,7 @@ bool loadAndCompile(const std::vector<std::string>& paths, const ConfigFiles& co
   }
   if (!diags.hasErrors()) {
     const auto t1 = Clock::now();
-    out.rs = svcnft::compileRuleset(out.inputs, diags);
+    out.rs = svcnft::compileRuleset(out.inputs, diags, order);
     out.compileMs = millisSince(t1);
   }
   printDiagnostics(diags);
@@ -187,8 +188,10 @@ int runApply(const std::vector<std::string>& paths, const ConfigFiles& nodeConfi
   // turns out invalid.
   std::future<svcnft::Result<KernelSide>> opening;
   Compiled c;
-  if (!loadAndCompile(paths, nodeConfig, c, StateRecord::kLoad,
-                      [&] { opening = std::async(std::launch::async, openAndProbe); })) {
+  if (!loadAndCompile(
+          paths, nodeConfig, c, StateRecord::kLoad,
+          [&] { opening = std::async(std::launch::async, openAndProbe); },
+          svcnft::ElementOrder::kAsCompiled)) {
     return kExitInvalidInput;
   }
   auto opened = opening.get();

@@ -64,7 +64,7 @@ class Compiler {
   Compiler(const NodeConfig& node, Diagnostics& diags, ir::Ruleset base)
       : node_(node), diags_(diags), rs_(std::move(base)) {}
 
-  ir::Ruleset run(const Inputs& in) {
+  ir::Ruleset run(const Inputs& in, ElementOrder order) {
     addNodeElements();
     std::map<std::string, std::vector<const EndpointSlice*>> slicesByService;
     for (const auto& s : in.slices) slicesByService[s.serviceKey()].push_back(&s);
@@ -77,7 +77,7 @@ class Compiler {
               [](const auto& a, const auto& b) { return a.first < b.first; });
     reserveBackends(services, slicesByService);
     for (const auto& [key, svc] : services) compileService(*svc, slicesByService[key]);
-    return finish();
+    return finish(order);
   }
 
   // Room for a bucket per endpoint and port in the backends sets, up front: grown
@@ -104,9 +104,11 @@ class Compiler {
   }
 
  private:
-  ir::Ruleset finish() {
+  ir::Ruleset finish(ElementOrder order = ElementOrder::kByKey) {
     addDynamicChains();
-    for (auto& set : rs_.sets) sortByKey(set.elements);
+    if (order == ElementOrder::kByKey) {
+      for (auto& set : rs_.sets) sortByKey(set.elements);
+    }
     return std::move(rs_);
   }
 
@@ -586,8 +588,8 @@ class Compiler {
 
 }  // namespace
 
-ir::Ruleset compileRuleset(const Inputs& inputs, Diagnostics& diags) {
-  return Compiler(inputs.node, diags, skeleton::build(inputs.node)).run(inputs);
+ir::Ruleset compileRuleset(const Inputs& inputs, Diagnostics& diags, ElementOrder order) {
+  return Compiler(inputs.node, diags, skeleton::build(inputs.node)).run(inputs, order);
 }
 
 ir::Ruleset shareBase(const NodeConfig& node) {

@@ -4,7 +4,10 @@
 #include <filesystem>
 #include <set>
 
+#include "compile/render_nft.h"
 #include "compile/skeleton.h"
+#include "generated_inputs.h"
+#include "manifest/loader.h"
 #include "test_support.h"
 
 using Catch::Matchers::Contains;
@@ -514,4 +517,39 @@ TEST_CASE("the typed description of the skeleton's sets matches what the skeleto
   CHECK_FALSE(sk::setOf("backends").has_value());
   CHECK_FALSE(sk::setOf("lb-v4-10").has_value());
   CHECK_FALSE(sk::setOf("handover-v4").has_value());
+}
+
+TEST_CASE("elements as compiled are the sorted ones in Service order, for every example",
+          "[compiler]") {
+  namespace fs = std::filesystem;
+  std::vector<svcnft::Inputs> all;
+  for (const auto& dir : fs::directory_iterator(fs::path(SVCNFT_SOURCE_DIR) / "examples")) {
+    svcnft::Diagnostics d;
+    all.push_back(svcnft::manifest::loadInputs({(dir.path() / "manifests.yaml").string()},
+                                               (dir.path() / "node-config.yaml").string(), d));
+    REQUIRE_FALSE(d.hasErrors());
+  }
+  all.push_back(svcnft::testing::generate(300, 7));
+  int unsorted = 0;
+  for (const auto& in : all) {
+    svcnft::Diagnostics a, b;
+    const auto byKey = svcnft::compileRuleset(in, a);
+    const auto asCompiled = svcnft::compileRuleset(in, b, svcnft::ElementOrder::kAsCompiled);
+    CHECK(messages(a) == messages(b));
+    CHECK(byKey.chains.size() == asCompiled.chains.size());
+    REQUIRE(byKey.sets.size() == asCompiled.sets.size());
+    for (std::size_t i = 0; i < byKey.sets.size(); ++i) {
+      INFO(byKey.sets[i].name);
+      Strings sorted, compiled;
+      for (const auto& e : byKey.sets[i].elements) sorted.push_back(svcnft::renderElement(e));
+      for (const auto& e : asCompiled.sets[i].elements) {
+        compiled.push_back(svcnft::renderElement(e));
+      }
+      if (compiled != sorted) ++unsorted;
+      std::sort(sorted.begin(), sorted.end());
+      std::sort(compiled.begin(), compiled.end());
+      CHECK(compiled == sorted);
+    }
+  }
+  CHECK(unsorted > 0);  // the order does differ somewhere: the option is not a no-op
 }
