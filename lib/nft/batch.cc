@@ -17,10 +17,15 @@ constexpr std::size_t kMessageBuffer = 1 << 17;
 }  // namespace
 
 Batch::Batch(uint32_t firstSeq, uint16_t family)
-    : firstSeq_(firstSeq), family_(family), nextSeq_(firstSeq + 1) {}
+    : firstSeq_(firstSeq), family_(family), nextSeq_(firstSeq + 1) {
+  std::vector<char> begin(256);
+  const nlmsghdr* b = nftnl_batch_begin(begin.data(), firstSeq_);
+  wire_.assign(begin.data(), begin.data() + NLMSG_ALIGN(b->nlmsg_len));
+}
 
 void Batch::add(uint16_t nftMsgType, uint16_t flags, const std::function<void(nlmsghdr*)>& payload,
                 std::string concerns) {
+  unseal();
   // One buffer for every message: a fresh zeroed one each time cost more than the
   // message (680 of them at 10,000 x 10).
   if (scratch_.empty()) scratch_.resize(kMessageBuffer);
@@ -28,35 +33,30 @@ void Batch::add(uint16_t nftMsgType, uint16_t flags, const std::function<void(nl
   nlmsghdr* nlh =
       nftnl_nlmsg_build_hdr(scratch_.data(), nftMsgType, family_, flags | NLM_F_ACK, seq);
   payload(nlh);
-  body_.insert(body_.end(), scratch_.data(), scratch_.data() + NLMSG_ALIGN(nlh->nlmsg_len));
+  wire_.insert(wire_.end(), scratch_.data(), scratch_.data() + NLMSG_ALIGN(nlh->nlmsg_len));
   notes_[seq] = std::move(concerns);
 }
 
-std::vector<uint8_t> Batch::bytes() const {
-  std::vector<char> begin(256), end(256);
-  nlmsghdr* b = nftnl_batch_begin(begin.data(), firstSeq_);
-  nlmsghdr* e = nftnl_batch_end(end.data(), nextSeq_);
-  std::vector<uint8_t> out;
-  out.reserve(body_.size() + 64);
-  out.insert(out.end(), begin.data(), begin.data() + NLMSG_ALIGN(b->nlmsg_len));
-  out.insert(out.end(), body_.begin(), body_.end());
-  out.insert(out.end(), end.data(), end.data() + NLMSG_ALIGN(e->nlmsg_len));
-  return out;
+void Batch::unseal() const {
+  if (sealedAt_) wire_.resize(*sealedAt_);
+  sealedAt_.reset();
 }
 
-std::size_t Batch::byteCount() const {
-  std::vector<char> marker(256);
-  const std::size_t begin = NLMSG_ALIGN(nftnl_batch_begin(marker.data(), firstSeq_)->nlmsg_len);
-  const std::size_t end = NLMSG_ALIGN(nftnl_batch_end(marker.data(), nextSeq_)->nlmsg_len);
-  return begin + body_.size() + end;
+const std::vector<uint8_t>& Batch::bytes() const {
+  if (!sealedAt_) {
+    std::vector<char> end(256);
+    const nlmsghdr* e = nftnl_batch_end(end.data(), nextSeq_);
+    sealedAt_ = wire_.size();
+    wire_.insert(wire_.end(), end.data(), end.data() + NLMSG_ALIGN(e->nlmsg_len));
+  }
+  return wire_;
 }
+
+std::size_t Batch::byteCount() const { return bytes().size(); }
 
 std::vector<uint8_t> Batch::checkOnlyBytes() const {
-  std::vector<char> begin(256);
-  nlmsghdr* b = nftnl_batch_begin(begin.data(), firstSeq_);
-  std::vector<uint8_t> out(begin.data(), begin.data() + NLMSG_ALIGN(b->nlmsg_len));
-  out.insert(out.end(), body_.begin(), body_.end());
-  return out;
+  unseal();
+  return wire_;
 }
 
 std::string Batch::concerns(uint32_t seq) const {
