@@ -107,6 +107,45 @@ bool getMap(Reader& r, std::map<std::string, std::string>& m) {
 
 }  // namespace
 
+namespace {
+
+// Everything before the elements.
+std::size_t putHead(Writer& w, const StateRecord& s) {
+  w.out().append(kMagic);
+  w.u64(0);  // the checksum, once the body is written
+  const std::size_t bodyAt = w.out().size();
+  w.str(s.table);
+  w.u64(s.netns);
+  w.u32(s.generation);
+  w.str(s.digest);
+  putMap(w, s.installed.sets);
+  putMap(w, s.installed.chains);
+  w.u32(static_cast<uint32_t>(s.installed.rules.size()));
+  for (const auto& [chain, rules] : s.installed.rules) {
+    w.str(chain);
+    w.u32(static_cast<uint32_t>(rules.size()));
+    for (const auto& r : rules) w.str(r);
+  }
+  return bodyAt;
+}
+
+void putRecord(Writer& w, const diff::ElementRecord& e) {
+  w.str(e.key);
+  w.str(e.keyEnd);
+  w.str(e.value);
+  w.str(e.comment);
+  w.u32(e.flags);
+}
+
+std::string seal(Writer& w, std::size_t bodyAt) {
+  std::string& out = w.out();
+  const uint64_t sum = checksum(std::string_view(out).substr(bodyAt));
+  std::memcpy(out.data() + kMagic.size(), &sum, sizeof sum);
+  return std::move(out);
+}
+
+}  // namespace
+
 std::string encodeState(const StateRecord& s) {
   // Sized up front and sealed in place: at 10,000 x 10 the record is 9 MB, and
   // growing it, then copying it behind its header, cost as much as writing it.
@@ -126,37 +165,34 @@ std::string encodeState(const StateRecord& s) {
   }
   Writer w;
   w.out().reserve(size);
-  w.out().append(kMagic);
-  w.u64(0);  // the checksum, once the body is written
-  const std::size_t bodyAt = w.out().size();
-  w.str(s.table);
-  w.u64(s.netns);
-  w.u32(s.generation);
-  w.str(s.digest);
-  putMap(w, s.installed.sets);
-  putMap(w, s.installed.chains);
-  w.u32(static_cast<uint32_t>(s.installed.rules.size()));
-  for (const auto& [chain, rules] : s.installed.rules) {
-    w.str(chain);
-    w.u32(static_cast<uint32_t>(rules.size()));
-    for (const auto& r : rules) w.str(r);
-  }
+  const std::size_t bodyAt = putHead(w, s);
   w.u32(static_cast<uint32_t>(s.installed.elements.size()));
   for (const auto& [set, records] : s.installed.elements) {
     w.str(set);
     w.u32(static_cast<uint32_t>(records.size()));
-    for (const auto& e : records) {
-      w.str(e.key);
-      w.str(e.keyEnd);
-      w.str(e.value);
-      w.str(e.comment);
-      w.u32(e.flags);
-    }
+    for (const auto& e : records) putRecord(w, e);
   }
-  std::string& out = w.out();
-  const uint64_t sum = checksum(std::string_view(out).substr(bodyAt));
-  std::memcpy(out.data() + kMagic.size(), &sum, sizeof sum);
-  return std::move(out);
+  return seal(w, bodyAt);
+}
+
+std::string encodeStateStreamed(const StateRecord& s, const std::vector<std::string>& sets,
+                                const ElementSource& elementsOf, std::size_t sizeHint) {
+  Writer w;
+  w.out().reserve(sizeHint);
+  const std::size_t bodyAt = putHead(w, s);
+  w.u32(static_cast<uint32_t>(sets.size()));
+  for (const auto& set : sets) {
+    w.str(set);
+    const std::size_t countAt = w.out().size();
+    w.u32(0);  // the count, once the records are written
+    uint32_t count = 0;
+    elementsOf(set, [&](const diff::ElementRecord& e) {
+      putRecord(w, e);
+      ++count;
+    });
+    std::memcpy(w.out().data() + countAt, &count, sizeof count);
+  }
+  return seal(w, bodyAt);
 }
 
 bool restampState(std::string& bytes, uint32_t generation) {

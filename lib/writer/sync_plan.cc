@@ -117,12 +117,17 @@ diff::Plan planSync(const ir::Ruleset& rs, const Installed& desired, const Insta
 }
 
 Installed installedFrom(const ir::Ruleset& rs) {
+  Installed out = installedShape(rs);
+  for (const auto& s : rs.sets) out.elements[s.name] = nft::desiredRecords(rs.table, s);
+  return out;
+}
+
+Installed installedShape(const ir::Ruleset& rs) {
   Installed out;
   uint32_t id = 1;
   for (const auto& s : rs.sets) {
     nft::SetPtr p = nft::encodeSet(rs.table, s, id++);
     out.sets[s.name] = nft::signatureOf(p.get());
-    out.elements[s.name] = nft::desiredRecords(rs.table, s);
   }
   for (const auto& c : rs.chains) {
     nft::ChainPtr p = nft::encodeChain(rs.table, c);

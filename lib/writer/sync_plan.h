@@ -18,5 +18,7 @@ diff::Plan planSync(const ir::Ruleset& rs, const Installed& desired, const Insta
 // What the kernel would hold after installing `rs`, without asking it: the state a
 // long-running agent keeps between syncs, and what tests diff against.
 Installed installedFrom(const ir::Ruleset& rs);
+// The same without the elements: declarations, chains and rules.
+Installed installedShape(const ir::Ruleset& rs);
 
 }  // namespace svcnft::writer

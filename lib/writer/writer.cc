@@ -7,10 +7,12 @@
 
 #include <cerrno>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 
 #include "nft/encode.h"
+#include "nft/records.h"
 #include "nft/transaction.h"
 #include "writer/installed.h"
 #include "writer/ruleset_digest.h"
@@ -185,8 +187,21 @@ Result<std::string> encodedRecordOf(const ir::Ruleset& rs, std::optional<Install
     if (!digest) return digest.error();
     return encodeState(*digest);
   }
-  if (!desired) desired = installedFrom(rs);
-  return encodeState(recordOf(rs, std::move(*desired), netns, generation));
+  if (desired) return encodeState(recordOf(rs, std::move(*desired), netns, generation));
+  // Element records written as they are made, never all held.
+  StateRecord shape = recordOf(rs, installedShape(rs), netns, generation);
+  std::map<std::string, const ir::Set*> recorded;  // by name, as the record lists sets
+  for (const auto& s : rs.sets) {
+    if (!s.dynamic) recorded[s.name] = &s;  // the packet path's are never recorded
+  }
+  std::vector<std::string> names;
+  for (const auto& [name, set] : recorded) names.push_back(name);
+  return encodeStateStreamed(
+      shape, names,
+      [&](const std::string& name, const std::function<void(const diff::ElementRecord&)>& put) {
+        nft::forEachDesiredRecord(rs.table, *recorded.at(name), put);
+      },
+      rs.elementCount() * 64 + (1 << 16));
 }
 
 Result<nft::KernelFeatures> probeKernel(netlink::Transport& sock) {

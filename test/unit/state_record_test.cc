@@ -9,6 +9,8 @@
 #include "compile/compiler.h"
 #include "generated_inputs.h"
 #include "writer/ruleset_digest.h"
+#include "writer/sync_plan.h"
+#include "writer/writer.h"
 
 using namespace svcnft;
 
@@ -168,4 +170,25 @@ TEST_CASE(
           affinity.elements.push_back(affinity.elements.empty() ? ir::Element{}
                                                                 : affinity.elements.front());
         }) == *digest);
+}
+
+TEST_CASE("state record: written from the ruleset as records are made, the same bytes",
+          "[state-record]") {
+  Diagnostics d;
+  auto in = testing::generate(150, 6);
+  in.services[3].clientIPAffinity = true;  // a dynamic set, never recorded
+  const ir::Ruleset rs = compileRuleset(in, d, ElementOrder::kAsCompiled);
+  REQUIRE_FALSE(d.hasErrors());
+  const auto streamed = writer::encodedRecordOf(rs, std::nullopt, 77, 9, 1'000'000);
+  const auto held = writer::encodedRecordOf(rs, writer::installedFrom(rs), 77, 9, 1'000'000);
+  REQUIRE(streamed);
+  REQUIRE(held);
+  CHECK(streamed.value() == held.value());
+  const auto back = writer::decodeState(streamed.value());
+  REQUIRE(back.has_value());
+  CHECK(back->installed == writer::recordOf(rs, writer::installedFrom(rs), 77, 9).installed);
+  CHECK(back->installed.elements.count("backends-v4") == 1);
+  for (const auto& s : rs.sets) {
+    if (s.dynamic) CHECK(back->installed.elements.count(s.name) == 0);
+  }
 }
