@@ -5,6 +5,8 @@
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netlink.h>
 
+#include <cstring>
+
 #include "nft/encode.h"
 
 namespace svcnft::nft {
@@ -33,7 +35,11 @@ void Batch::add(uint16_t nftMsgType, uint16_t flags, const std::function<void(nl
   nlmsghdr* nlh =
       nftnl_nlmsg_build_hdr(scratch_.data(), nftMsgType, family_, flags | NLM_F_ACK, seq);
   payload(nlh);
-  wire_.insert(wire_.end(), scratch_.data(), scratch_.data() + NLMSG_ALIGN(nlh->nlmsg_len));
+  const std::size_t used = NLMSG_ALIGN(nlh->nlmsg_len);
+  wire_.insert(wire_.end(), scratch_.data(), scratch_.data() + used);
+  // Zero again for the next message: libmnl 1.0.4 leaves an attribute's padding as
+  // it finds it, and a message's bytes must not depend on the one before.
+  std::memset(scratch_.data(), 0, used);
   notes_[seq] = std::move(concerns);
 }
 

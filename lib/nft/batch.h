@@ -24,6 +24,9 @@ class Batch {
   void add(uint16_t nftMsgType, uint16_t flags, const std::function<void(nlmsghdr*)>& payload,
            std::string concerns);
 
+  // Room for `bytes` of messages.
+  void reserve(std::size_t bytes) { wire_.reserve(bytes); }
+
   // The whole transaction, ready for one sendmsg: held, not copied (371 MB at
   // 50,000 x 100). Valid until the next add().
   const std::vector<uint8_t>& bytes() const;

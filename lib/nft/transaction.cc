@@ -94,6 +94,15 @@ Batch fullRuleset(const ir::Ruleset& rs, bool replace, uint32_t firstSeq) {
                           : rs.family == "ip6" ? NFPROTO_IPV6
                                                : kFamily;
   Batch b(firstSeq, family);
+  // Room for all of it at once: grown by doubling, the transaction was copied
+  // again and again (2.7 s of building 371 MB at 50,000 x 100). The bound is
+  // generous; what is never written is never touched.
+  std::size_t bound = std::size_t{1} << 20;
+  for (const auto& s : rs.sets) {
+    for (const auto& e : s.elements) bound += elementBytes(e);
+  }
+  for (const auto& c : rs.chains) bound += 4096 * (c.rules.size() + 1);
+  b.reserve(bound);
   if (replace) addTable(b, NFT_MSG_DELTABLE, 0, rs.table);
   addTable(b, NFT_MSG_NEWTABLE, NLM_F_CREATE, rs.table);
   // Chains first: set elements and rules refer to them by name.

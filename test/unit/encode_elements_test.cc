@@ -1,5 +1,6 @@
 // The element messages a full sync sends, written straight with libmnl
 // (nft::putElements), are byte for byte what libnftnl builds from element objects.
+#include <libmnl/libmnl.h>
 #include <libnftnl/common.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netlink.h>
@@ -12,6 +13,7 @@
 #include "compile/compiler.h"
 #include "generated_inputs.h"
 #include "manifest/loader.h"
+#include "nft/batch.h"
 #include "nft/encode.h"
 
 namespace fs = std::filesystem;
@@ -96,4 +98,33 @@ TEST_CASE("an element comment past the userdata limit is written as libnftnl wri
   s.elements.push_back(e);
   const std::vector<std::size_t> both{0, 1};
   CHECK(message("t", s, both, direct) == message("t", s, both, throughLibnftnl));
+}
+
+TEST_CASE("a message's bytes do not depend on the message before it", "[encode]") {
+  svcnft::Diagnostics d;
+  const Ruleset rs = svcnft::compileRuleset(svcnft::testing::generate(20, 3), d);
+  REQUIRE_FALSE(d.hasErrors());
+  const Set* backends = rs.findSet("backends-v4");
+  REQUIRE(backends != nullptr);
+  std::vector<std::size_t> all(backends->elements.size());
+  std::iota(all.begin(), all.end(), 0);
+  auto elements = [&](nlmsghdr* nlh) { svcnft::nft::putElements(nlh, rs.table, *backends, all); };
+  // Its attributes' padding: a long chain name written before must leave no trace.
+  svcnft::nft::Batch after(1), alone(2);
+  after.add(
+      NFT_MSG_NEWCHAIN, 0,
+      [](nlmsghdr* nlh) {
+        std::string name(4000, 'x');
+        mnl_attr_put_strz(nlh, NFTA_CHAIN_NAME, name.c_str());
+      },
+      "chain");
+  after.add(NFT_MSG_NEWSETELEM, NLM_F_CREATE, elements, "elements");
+  alone.add(NFT_MSG_NEWSETELEM, NLM_F_CREATE, elements, "elements");
+  const auto& a = after.bytes();
+  const auto& b = alone.bytes();
+  REQUIRE(a.size() > b.size());
+  // Past the begin message (its sequence number differs): the same bytes.
+  const std::size_t begin = 20;
+  CHECK(std::vector<uint8_t>(a.end() - static_cast<std::ptrdiff_t>(b.size() - begin), a.end()) ==
+        std::vector<uint8_t>(b.begin() + begin, b.end()));
 }
