@@ -273,7 +273,7 @@ std::optional<EndpointSlice> parseEndpointSlice(FieldReader& r, const YamlNode& 
               TopologyHints{std::move(zoneHints), std::move(nodeHints)});
         }
         slice.endpoints.push_back(
-            {*first, ready, serving, terminating, node, zone, 1, std::move(hinted)});
+            {*first, ready, serving, terminating, 1, node, zone, std::move(hinted)});
       }
     }
   }
@@ -337,7 +337,7 @@ std::vector<EndpointSlice> parseLegacyEndpoints(FieldReader& r, const YamlNode& 
           continue;
         }
         auto& target = a->family() == IpFamily::kV4 ? v4 : v6;
-        target.endpoints.push_back({*a, ready, ready, false, node, {}, 1, nullptr});
+        target.endpoints.push_back({*a, ready, ready, false, 1, node, {}, nullptr});
       }
     }
     for (auto* s : {&v4, &v6}) {

@@ -84,15 +84,16 @@ struct TopologyHints {
   static const std::vector<std::string>& nodesOf(const std::shared_ptr<const TopologyHints>& hints);
 };
 
-// Kept compact (64 bytes): the agent holds every endpoint of the cluster.
+// Kept compact (56 bytes; the weight fills the gap after the flags): the agent
+// holds every endpoint of the cluster.
 struct Endpoint {
   IpAddress address;
   bool ready = true;
   bool serving = true;
   bool terminating = false;
+  int weight = 1;  // svcnft.io/weights; 0 = draining
   SharedName nodeName;
   SharedName zone;
-  int weight = 1;  // svcnft.io/weights; 0 = draining
   // Most endpoints have none: shared and immutable, null when there are none.
   std::shared_ptr<const TopologyHints> hints;
 
