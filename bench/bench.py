@@ -198,14 +198,23 @@ def run_case(svcnft, s, e, work):
             ch = sh(ns.cmd(svcnft, "apply", "-f", changed, "--node-config", node))
             how = "refilled" if ch and "svcnft: refilled" in ch[2] else \
                 "diffed against the state record" if ch and "read back nothing" in ch[2] else "diffed"
+            # apply's own parse, compile and message building, from its summary line
+            # (its compile leaves elements unsorted; `compile --stats` sorts them).
+            own = re.search(r"messages ([\d.]+) ms.*after parse ([\d.]+) ms, compile ([\d.]+) ms",
+                            full[2])
+            if own:
+                messages, parse, comp = (float(v) for v in own.groups())
+            else:
+                messages = float("nan")
             starts = agent_starts(ns, svcnft, man, node, work)
             rss = starts["rss"]
             rows.append(dict(tool="svcnft apply", full=full[0], kb=full[1], obj=obj,
                              change=ch[0] if ch else None, transaction=commit_ms(full) / 1000,
                              elements=elements, by_set=by_set, starts=starts,
                              extra="transaction %.0f ms; change transaction %.2f ms (%s); parse "
-                                   "%.0f ms, compile %.0f ms; agent RSS %s MB" % (
-                                       commit_ms(full), commit_ms(ch), how, parse, comp, rss)))
+                                   "%.0f ms, compile %.0f ms, messages %.0f ms; agent RSS %s MB" % (
+                                       commit_ms(full), commit_ms(ch), how, parse, comp, messages,
+                                       rss)))
     # competitors
     for tool, shape, full_cmd, change_cmd, objf in COMPETITORS:
         if skip[tool]:
