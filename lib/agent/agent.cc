@@ -362,10 +362,7 @@ std::optional<uint32_t> Agent::adoptedFromDigest(Adoption& a, const writer::Stat
   }
   a.fresh->commit(std::move(a.pending));
   a.committed = true;
-  Diagnostics ignored;  // the node alone: its skeleton and its own elements
-  const ir::Ruleset nodeOnly = compileRuleset(Inputs{{}, {}, node_}, ignored);
-  a.elements = a.fresh->elementCount() + nodeOnly.elementCount();
-  auto digest = writer::liveDigest(*a.fresh, nodeOnly);
+  auto digest = writer::liveDigest(*a.fresh, node_, &a.elements);
   if (!digest) {
     log("warning: " + digest.error().message);
     return std::nullopt;
@@ -483,8 +480,7 @@ void Agent::saveStateRecord() {
   const std::size_t liveElements = live_->elementCount();
   const bool digestOnly = liveElements > options_.recordElementLimit;
   if (digestOnly) {
-    const ir::Ruleset nodeOnly = compileRuleset(Inputs{{}, {}, node_}, problems);
-    auto digest = writer::liveDigest(*live_, nodeOnly);
+    auto digest = writer::liveDigest(*live_, node_);
     if (!digest) {
       log("warning: no state record kept: " + digest.error().message);
       return;

@@ -9,6 +9,7 @@
 #include <set>
 #include <vector>
 
+#include "compile/compiler.h"
 #include "nft/encode.h"
 #include "nft/records.h"
 
@@ -144,6 +145,14 @@ Result<std::string> liveDigest(const LiveTable& live, const ir::Ruleset& nodeOnl
     if (c.generated) generated.insert(c.name);
   }
   return digestOf(nodeOnly, sums, generated);
+}
+
+Result<std::string> liveDigest(const LiveTable& live, const NodeConfig& node,
+                               std::size_t* elements) {
+  Diagnostics ignored;  // the node alone: its skeleton and its own elements
+  const ir::Ruleset nodeOnly = compileRuleset(Inputs{{}, {}, node}, ignored);
+  if (elements) *elements = live.elementCount() + nodeOnly.elementCount();
+  return liveDigest(live, nodeOnly);
 }
 
 }  // namespace svcnft::writer

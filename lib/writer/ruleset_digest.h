@@ -29,5 +29,9 @@ Result<std::string> rulesetDigest(const ir::Ruleset& rs);
 // (compileRuleset() of the node alone: the skeleton, the node's own elements).
 // Equal to rulesetDigest(compileRuleset(inputs)) when the table holds `inputs`.
 Result<std::string> liveDigest(const LiveTable& live, const ir::Ruleset& nodeOnly);
+// The same with the node's part compiled here from `node`; `elements`, if given,
+// gets the number of elements the table holds (the Services' and the node's).
+Result<std::string> liveDigest(const LiveTable& live, const NodeConfig& node,
+                               std::size_t* elements = nullptr);
 
 }  // namespace svcnft::writer
