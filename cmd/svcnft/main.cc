@@ -161,7 +161,7 @@ svcnft::Result<svcnft::netlink::Socket> openSocket() {
   return sock;
 }
 
-// The netlink socket, opened and the kernel probed while the input parses.
+// The netlink socket, opened and the kernel probed while the input compiles.
 struct KernelSide {
   svcnft::netlink::Socket sock;
   svcnft::nft::KernelFeatures features;

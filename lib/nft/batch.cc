@@ -5,6 +5,7 @@
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netlink.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "nft/encode.h"
@@ -26,20 +27,26 @@ Batch::Batch(uint32_t firstSeq, uint16_t family)
 }
 
 void Batch::add(uint16_t nftMsgType, uint16_t flags, const std::function<void(nlmsghdr*)>& payload,
-                std::string concerns) {
+                std::string concerns, Padding padding) {
   unseal();
   // One buffer for every message: a fresh zeroed one each time cost more than the
   // message (680 of them at 10,000 x 10).
   if (scratch_.empty()) scratch_.resize(kMessageBuffer);
+  // libmnl 1.0.4 leaves an attribute's padding as it finds it, and a message's bytes
+  // must not depend on the one before: a payload that does not zero its padding
+  // itself gets a zeroed buffer. Element messages zero theirs (encode_elements.cc),
+  // and the buffer is zeroed only before the next message that does not.
+  if (padding == Padding::kLeftAsFound && dirty_ > 0) {
+    std::memset(scratch_.data(), 0, dirty_);
+    dirty_ = 0;
+  }
   const uint32_t seq = nextSeq_++;
   nlmsghdr* nlh =
       nftnl_nlmsg_build_hdr(scratch_.data(), nftMsgType, family_, flags | NLM_F_ACK, seq);
   payload(nlh);
   const std::size_t used = NLMSG_ALIGN(nlh->nlmsg_len);
   wire_.insert(wire_.end(), scratch_.data(), scratch_.data() + used);
-  // Zero again for the next message: libmnl 1.0.4 leaves an attribute's padding as
-  // it finds it, and a message's bytes must not depend on the one before.
-  std::memset(scratch_.data(), 0, used);
+  dirty_ = std::max(dirty_, used);
   notes_[seq] = std::move(concerns);
 }
 

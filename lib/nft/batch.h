@@ -21,8 +21,11 @@ class Batch {
   explicit Batch(uint32_t firstSeq = 1, uint16_t family = 1);
 
   // Appends one message; `payload` fills it after the header.
+  // `padding`: whether `payload` writes the padding of its attributes itself
+  // (kZeroed) or leaves it as it finds the buffer (libnftnl's, through libmnl).
+  enum class Padding { kLeftAsFound, kZeroed };
   void add(uint16_t nftMsgType, uint16_t flags, const std::function<void(nlmsghdr*)>& payload,
-           std::string concerns);
+           std::string concerns, Padding padding = Padding::kLeftAsFound);
 
   // Room for `bytes` of messages.
   void reserve(std::size_t bytes) { wire_.reserve(bytes); }
@@ -48,6 +51,7 @@ class Batch {
   mutable std::optional<std::size_t> sealedAt_;
   void unseal() const;
   std::vector<char> scratch_;  // where each message is built before it joins wire_
+  std::size_t dirty_ = 0;      // how much of scratch_ is not zero
   std::map<uint32_t, std::string> notes_;
 };
 

@@ -64,7 +64,8 @@ SetPtr encodeElementsAt(const std::string& table, const ir::Set& set,
 // The payload of a NEWSETELEM message carrying the elements at `indices` of `set`
 // (not a plain interval set: those go through encodeElements, merged and paired),
 // written straight into `nlh`: the bytes libnftnl builds from encodeElementsAt(),
-// without an element object per element (encode_elements.cc).
+// without an element object per element (encode_elements.cc). Writes every byte
+// of its attributes, padding included (Batch::Padding::kZeroed).
 void putElements(nlmsghdr* nlh, const std::string& table, const ir::Set& set,
                  std::span<const std::size_t> indices);
 // A set handle naming elements to delete, by the key (and range end) they have.

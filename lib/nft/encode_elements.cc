@@ -17,9 +17,25 @@ namespace svcnft::nft {
 
 namespace {
 
+// mnl_attr_put() with its padding zeroed: libmnl 1.0.4 leaves it as it finds the
+// buffer, so element messages would carry bytes of the message before.
+void putAttr(nlmsghdr* nlh, uint16_t type, std::size_t len, const void* data) {
+  auto* attr = static_cast<nlattr*>(mnl_nlmsg_get_payload_tail(nlh));
+  attr->nla_type = type;
+  attr->nla_len = static_cast<uint16_t>(MNL_ATTR_HDRLEN + len);
+  auto* payload = static_cast<uint8_t*>(mnl_attr_get_payload(attr));
+  std::memcpy(payload, data, len);
+  std::memset(payload + len, 0, MNL_ALIGN(len) - len);
+  nlh->nlmsg_len += MNL_ALIGN(attr->nla_len);
+}
+
+void putString(nlmsghdr* nlh, uint16_t type, const std::string& s) {
+  putAttr(nlh, type, s.size() + 1, s.c_str());
+}
+
 void putValue(nlmsghdr* nlh, uint16_t type, const ElementBytes& bytes) {
   nlattr* nest = mnl_attr_nest_start(nlh, type);
-  mnl_attr_put(nlh, NFTA_DATA_VALUE, bytes.size(), bytes.data());
+  putAttr(nlh, NFTA_DATA_VALUE, bytes.size(), bytes.data());
   mnl_attr_nest_end(nlh, nest);
 }
 
@@ -31,13 +47,13 @@ void putComment(nlmsghdr* nlh, const std::string& comment) {
   std::array<uint8_t, NFT_USERDATA_MAXLEN> tlv;
   const std::size_t len = comment.size() + 1;
   if (2 + len > tlv.size()) {
-    mnl_attr_put(nlh, NFTA_SET_ELEM_USERDATA, 0, tlv.data());
+    putAttr(nlh, NFTA_SET_ELEM_USERDATA, 0, tlv.data());
     return;
   }
   tlv[0] = NFTNL_UDATA_SET_ELEM_COMMENT;
   tlv[1] = static_cast<uint8_t>(len);
   std::memcpy(tlv.data() + 2, comment.c_str(), len);
-  mnl_attr_put(nlh, NFTA_SET_ELEM_USERDATA, 2 + len, tlv.data());
+  putAttr(nlh, NFTA_SET_ELEM_USERDATA, 2 + len, tlv.data());
 }
 
 void putElement(nlmsghdr* nlh, const ir::Set& s, const ir::Element& el) {
@@ -49,7 +65,7 @@ void putElement(nlmsghdr* nlh, const ir::Set& s, const ir::Element& el) {
     mnl_attr_put_u32(nlh, NFTA_VERDICT_CODE,
                      htonl(static_cast<uint32_t>(verdictCode(*el.verdict))));
     if (el.verdict->kind != ir::Verdict::Kind::kDrop) {
-      mnl_attr_put_strz(nlh, NFTA_VERDICT_CHAIN, el.verdict->chain.c_str());
+      putString(nlh, NFTA_VERDICT_CHAIN, el.verdict->chain);
     }
     mnl_attr_nest_end(nlh, verdict);
     mnl_attr_nest_end(nlh, data);
@@ -63,8 +79,8 @@ void putElement(nlmsghdr* nlh, const ir::Set& s, const ir::Element& el) {
 
 void putElements(nlmsghdr* nlh, const std::string& table, const ir::Set& s,
                  std::span<const std::size_t> indices) {
-  mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, s.name.c_str());
-  mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, table.c_str());
+  putString(nlh, NFTA_SET_ELEM_LIST_SET, s.name);
+  putString(nlh, NFTA_SET_ELEM_LIST_TABLE, table);
   if (indices.empty()) return;
   nlattr* list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
   uint16_t n = 0;

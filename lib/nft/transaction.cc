@@ -59,19 +59,26 @@ void addElementRuns(Batch& b, const std::string& table, const ir::Set& s,
   }
   for (std::size_t first = 0; first < indices.size();) {
     std::size_t last = first, bytes = 0;
-    while (last < indices.size() &&
-           bytes + elementBytes(s.elements[indices[last]]) < kElementBytesPerMessage) {
-      bytes += elementBytes(s.elements[indices[last]]);
+    while (last < indices.size()) {
+      const std::size_t next = elementBytes(s.elements[indices[last]]);
+      if (bytes + next >= kElementBytesPerMessage) break;
+      bytes += next;
       ++last;
     }
     if (last == first) ++last;
     const std::span<const std::size_t> run(indices.data() + first, last - first);
+    // Elements of one Service port come together and share their comment: each
+    // run of them counts once before the names are sorted.
     std::vector<std::string_view> names;
-    names.reserve(run.size());
-    for (std::size_t i : run) names.push_back(s.elements[i].comment.str());
+    const std::string* previous = nullptr;
+    for (std::size_t i : run) {
+      const std::string& name = s.elements[i].comment.str();
+      if (&name != previous) names.push_back(name);
+      previous = &name;
+    }
     b.add(
         NFT_MSG_NEWSETELEM, NLM_F_CREATE, [&](nlmsghdr* nlh) { putElements(nlh, table, s, run); },
-        "elements of set " + s.name + whoOf(std::move(names)));
+        "elements of set " + s.name + whoOf(std::move(names)), Batch::Padding::kZeroed);
     first = last;
   }
 }

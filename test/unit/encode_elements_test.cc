@@ -118,8 +118,14 @@ TEST_CASE("a message's bytes do not depend on the message before it", "[encode]"
         mnl_attr_put_strz(nlh, NFTA_CHAIN_NAME, name.c_str());
       },
       "chain");
-  after.add(NFT_MSG_NEWSETELEM, NLM_F_CREATE, elements, "elements");
-  alone.add(NFT_MSG_NEWSETELEM, NLM_F_CREATE, elements, "elements");
+  // Element messages write their padding themselves; a message after them that
+  // does not (libnftnl's) still starts from zeros.
+  auto chain = [](nlmsghdr* nlh) { mnl_attr_put_strz(nlh, NFTA_CHAIN_NAME, "c"); };
+  for (auto* b : {&after, &alone}) {
+    b->add(NFT_MSG_NEWSETELEM, NLM_F_CREATE, elements, "elements",
+           svcnft::nft::Batch::Padding::kZeroed);
+    b->add(NFT_MSG_NEWCHAIN, 0, chain, "chain c");
+  }
   const auto& a = after.bytes();
   const auto& b = alone.bytes();
   REQUIRE(a.size() > b.size());
