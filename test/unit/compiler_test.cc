@@ -521,13 +521,10 @@ TEST_CASE("the typed description of the skeleton's sets matches what the skeleto
 
 TEST_CASE("elements as compiled are the sorted ones in Service order, for every example",
           "[compiler]") {
-  namespace fs = std::filesystem;
   std::vector<svcnft::Inputs> all;
-  for (const auto& dir : fs::directory_iterator(fs::path(SVCNFT_SOURCE_DIR) / "examples")) {
-    svcnft::Diagnostics d;
-    all.push_back(svcnft::manifest::loadInputs({(dir.path() / "manifests.yaml").string()},
-                                               (dir.path() / "node-config.yaml").string(), d));
-    REQUIRE_FALSE(d.hasErrors());
+  for (auto& example : svcnft::testing::examples()) {
+    REQUIRE_FALSE(example.diags.hasErrors());
+    all.push_back(std::move(example.inputs));
   }
   all.push_back(svcnft::testing::generate(300, 7));
   int unsorted = 0;

@@ -6,17 +6,15 @@
 #include <linux/netlink.h>
 
 #include <catch2/catch.hpp>
-#include <filesystem>
 #include <numeric>
 #include <vector>
 
 #include "compile/compiler.h"
 #include "generated_inputs.h"
-#include "manifest/loader.h"
 #include "nft/batch.h"
 #include "nft/encode.h"
+#include "test_support.h"
 
-namespace fs = std::filesystem;
 using svcnft::ir::Ruleset;
 using svcnft::ir::Set;
 
@@ -67,12 +65,9 @@ int checkSets(const Ruleset& rs, const std::string& where) {
 
 TEST_CASE("element messages written directly equal libnftnl's, for every example", "[encode]") {
   int sets = 0;
-  for (const auto& dir : fs::directory_iterator(fs::path(SVCNFT_SOURCE_DIR) / "examples")) {
-    svcnft::Diagnostics d;
-    svcnft::Inputs in = svcnft::manifest::loadInputs({(dir.path() / "manifests.yaml").string()},
-                                                     (dir.path() / "node-config.yaml").string(), d);
-    REQUIRE_FALSE(d.hasErrors());
-    sets += checkSets(svcnft::compileRuleset(in, d), dir.path().filename().string());
+  for (auto& example : svcnft::testing::examples()) {
+    REQUIRE_FALSE(example.diags.hasErrors());
+    sets += checkSets(svcnft::compileRuleset(example.inputs, example.diags), example.name);
   }
   // Sets with elements: maps of values, verdict maps to chains and to drop,
   // concatenated ranges, comments.

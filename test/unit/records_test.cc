@@ -3,24 +3,18 @@
 #include "nft/records.h"
 
 #include <catch2/catch.hpp>
-#include <filesystem>
 
 #include "compile/compiler.h"
 #include "generated_inputs.h"
-#include "manifest/loader.h"
-
-namespace fs = std::filesystem;
+#include "test_support.h"
 
 TEST_CASE("direct element records equal libnftnl's, for every example", "[records]") {
   int sets = 0;
-  for (const auto& dir : fs::directory_iterator(fs::path(SVCNFT_SOURCE_DIR) / "examples")) {
-    svcnft::Diagnostics d;
-    svcnft::Inputs in = svcnft::manifest::loadInputs({(dir.path() / "manifests.yaml").string()},
-                                                 (dir.path() / "node-config.yaml").string(), d);
-    REQUIRE_FALSE(d.hasErrors());
-    const svcnft::ir::Ruleset rs = svcnft::compileRuleset(in, d);
+  for (auto& example : svcnft::testing::examples()) {
+    REQUIRE_FALSE(example.diags.hasErrors());
+    const svcnft::ir::Ruleset rs = svcnft::compileRuleset(example.inputs, example.diags);
     for (const auto& s : rs.sets) {
-      INFO(dir.path().filename().string() + " " + s.name);
+      INFO(example.name + " " + s.name);
       CHECK(svcnft::nft::desiredRecords(rs.table, s) == svcnft::nft::encodedRecords(rs.table, s));
       ++sets;
     }

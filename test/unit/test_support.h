@@ -2,6 +2,7 @@
 // elements in the IR without caring about its order.
 #pragma once
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,25 @@ struct Loaded {
   Inputs inputs;
   Diagnostics diags;
 };
+
+// Every example under examples/, its inputs loaded (`diags` says whether they did).
+struct Example {
+  std::string name;
+  Inputs inputs;
+  Diagnostics diags;
+};
+inline std::vector<Example> examples() {
+  std::vector<Example> out;
+  for (const auto& dir :
+       std::filesystem::directory_iterator(std::filesystem::path(SVCNFT_SOURCE_DIR) / "examples")) {
+    Example e;
+    e.name = dir.path().filename().string();
+    e.inputs = manifest::loadInputs({(dir.path() / "manifests.yaml").string()},
+                                    (dir.path() / "node-config.yaml").string(), e.diags);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
 
 inline Loaded load(const std::string& manifests, const std::string& nodeConfig = "") {
   Loaded out;
