@@ -473,7 +473,7 @@ void Agent::saveStateRecord() {
   }
   const auto t0 = std::chrono::steady_clock::now();
   Diagnostics problems;
-  std::optional<writer::StateRecord> record;
+  std::string bytes;
   // Past the limit only the digest, from the live table: nothing is compiled at
   // the stop (at 50,000 x 100 compiling took 5 s and gigabytes), and the next start
   // of the same inputs needs nothing read back nor sent.
@@ -485,8 +485,8 @@ void Agent::saveStateRecord() {
       log("warning: no state record kept: " + digest.error().message);
       return;
     }
-    record = writer::StateRecord{
-        node_.table, options_.netns, *syncedGeneration_, {}, std::move(*digest)};
+    bytes = writer::encodeState(writer::StateRecord{
+        node_.table, options_.netns, *syncedGeneration_, {}, std::move(*digest)});
   } else {
     Manifests manifests = inventory_.all();
     manifest::validate(manifests, node_, problems);
@@ -494,9 +494,16 @@ void Agent::saveStateRecord() {
     if (problems.hasErrors()) return;
     const ir::Ruleset rs = compileRuleset(inputs, problems);
     if (problems.hasErrors()) return;
-    record = writer::recordOf(rs, writer::installedFrom(rs), options_.netns, *syncedGeneration_);
+    // Written as its element records are made, never all held (as `apply` does).
+    auto encoded = writer::encodedRecordOf(rs, std::nullopt, options_.netns, *syncedGeneration_,
+                                           options_.recordElementLimit);
+    if (!encoded) {
+      log("warning: no state record kept: " + encoded.error().message);
+      return;
+    }
+    bytes = std::move(encoded.value());
   }
-  auto saved = writer::saveState(options_.stateRecordPath, *record);
+  auto saved = writer::saveEncodedState(options_.stateRecordPath, bytes);
   if (!saved) {
     log("warning: no state record kept: " + saved.error().message);
     return;
